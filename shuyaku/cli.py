@@ -1,0 +1,137 @@
+"""The `shuyaku` command. Each stage of the flow keeps its own commands in its folder; this file wires them.
+
+Exit status: 0 success, 1 a check found problems (policy violations, failed hosts), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from shuyaku.i18n import set_lang, t
+from shuyaku.inventory.source import ProblemsError
+
+app = typer.Typer(
+    name="shuyaku",
+    help="集約 — 業務システムの共通基盤への集約を計画・構築・検証します / consolidate legacy systems onto a shared platform",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+LangOpt = Annotated[str | None, typer.Option("--lang", help="ja (既定) / en")]
+
+
+class SchemaName(StrEnum):
+    inventory = "inventory"
+    catalogue = "catalogue"
+    plan = "plan"
+    site = "site"
+
+
+def json_schema(name: SchemaName) -> dict:
+    from shuyaku.inventory.schema import Inventory
+    from shuyaku.plan.catalogue import Catalogue
+    from shuyaku.plan.model import Plan
+    from shuyaku.sitedata import SiteData
+
+    model = {"inventory": Inventory, "catalogue": Catalogue, "plan": Plan, "site": SiteData}[name.value]
+    schema = model.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+@app.command("schema")
+def schema_cmd(name: Annotated[SchemaName, typer.Argument(help="inventory | catalogue | plan | site")]) -> None:
+    """JSON Schema を出力します（エディタ補完用）/ print a JSON Schema for editors."""
+    print(json.dumps(json_schema(name), ensure_ascii=False, indent=2))
+
+
+def fail_on_problems(exc: ProblemsError, fmt: str = "text") -> None:
+    """Print every problem and exit 2; shared by all commands that read user files."""
+    if fmt == "json":
+        print(json.dumps({"ok": False, "problems": [p.as_dict() for p in exc.problems]}, ensure_ascii=False, indent=2))
+    else:
+        for p in exc.problems:
+            err.print(p.render(), markup=False, soft_wrap=True)
+        err.print(t(f"{len(exc.problems)} 件の問題があります。修正して再実行してください。",
+                    f"{len(exc.problems)} problem(s) found. Fix them and run again."), soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@app.command("validate")
+def validate_cmd(
+    file: Annotated[Path, typer.Argument(help="inventory YAML")],
+    catalogue: Annotated[Path | None, typer.Option("--catalogue", "-c", help="cost catalogue YAML")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+    lang: LangOpt = None,
+) -> None:
+    """台帳を検証します / validate an inventory (exit 0 valid, 2 invalid)."""
+    set_lang(lang)
+    from shuyaku.inventory.load import load
+
+    try:
+        loaded = load(file, catalogue)
+    except ProblemsError as exc:
+        fail_on_problems(exc, fmt)
+        return
+    inv = loaded.inventory
+    servers = sum(s.count for sys_ in inv.systems for s in sys_.servers)
+    if fmt == "json":
+        print(json.dumps({"ok": True, "systems": len(inv.systems), "servers": servers}, ensure_ascii=False))
+    else:
+        out.print(t(f"OK: {file} — {len(inv.systems)} システム、{servers} サーバ",
+                    f"OK: {file} — {len(inv.systems)} systems, {servers} servers"))
+        if loaded.catalogue is None:
+            out.print(t("注意: 費用カタログが指定されていないため、ホスト容量との比較は行っていません（--catalogue）",
+                        "note: no cost catalogue given, so server sizes were not checked against a host (--catalogue)"))
+
+
+def _register_stage_commands() -> None:
+    """Stage CLIs live beside their code; a stage that is not importable yet is simply not offered."""
+    import importlib
+
+    for module, name in [
+        ("shuyaku.assess.cli", None),
+        ("shuyaku.plan.cli", None),
+        ("shuyaku.vendor.cli", "vendor"),
+        ("shuyaku.policy.cli", "policy"),
+        ("shuyaku.provision.cli", None),
+        ("shuyaku.verify.cli", None),
+    ]:
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name and module.startswith(exc.name):
+                continue
+            raise
+        sub = mod.app
+        if name:
+            app.add_typer(sub, name=name)
+        else:
+            for cmd in sub.registered_commands:
+                app.registered_commands.append(cmd)
+
+
+_register_stage_commands()
+
+
+def main() -> None:
+    try:
+        app()
+    except ProblemsError as exc:  # a stage that raised instead of handling its own input errors
+        for p in exc.problems:
+            err.print(p.render(), markup=False, soft_wrap=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

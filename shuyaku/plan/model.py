@@ -1,0 +1,148 @@
+"""plan.json: what `shuyaku plan` decides. Its JSON Schema is `shuyaku schema plan` (docs/plan-schema.json).
+
+The report, the per-site platform data and the benchmarks all read this one model.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Layer = Literal["mynumber", "lgwan", "internet", "shared"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Resources(Strict):
+    vcpu: float
+    ram_gb: float
+    disk_gb: float
+
+
+class Sizing(Strict):
+    """One legacy server (one of `count`) right-sized into a VM."""
+
+    system_id: str
+    role: str
+    index: int = Field(ge=0, description="which of the role's `count` servers")
+    layer: Layer
+    before: Resources
+    after: Resources
+    basis: Literal["utilisation", "spec"]
+    flavor: str
+    anti_affinity_group: str | None = Field(
+        description="servers sharing a group must sit on distinct hosts (redundant servers of one system)"
+    )
+
+
+class HostLoad(Strict):
+    name: str
+    layer: Layer
+    used: Resources
+    capacity: Resources = Field(description="effective capacity after overcommit and hypervisor reserve")
+    vms: list[str] = Field(description="VM ids: <system>/<role>/<index>")
+
+
+class ZonePlan(Strict):
+    layer: Layer
+    vms: int
+    hosts: int = Field(description="hosts including the N+1 spare capacity")
+    lower_bound: int = Field(description="no placement can use fewer hosts (including N+1)")
+    gap_pct: float = Field(description="(hosts - lower_bound) / lower_bound * 100")
+    solver: Literal["cp-sat", "heuristic"]
+    optimal: bool
+    n_plus_one: bool = Field(description="losing any one host still fits (checked by removing each in turn)")
+    vms_per_host: float
+    utilisation_pct: Resources
+    host_loads: list[HostLoad]
+
+
+class DrTier(Strict):
+    system_id: str
+    tier: Literal["warm", "backup", "none"]
+    reason: str
+
+
+class DrSitePlan(Strict):
+    tiers: list[DrTier]
+    standby_hosts: int
+    backup_tb: float
+
+
+class Wave(Strict):
+    number: int = Field(ge=1)
+    systems: list[str]
+    reason: str = Field(description="why these systems move together and now")
+
+
+class LinkPlan(Strict):
+    source: str
+    target: str
+    protocol: Literal["tcp", "udp"]
+    port: int
+    source_layer: Layer
+    target_layer: Layer
+    path: Literal["direct", "hub", "relay", "screen", "forbidden"]
+
+
+class CostLine(Strict):
+    key: str
+    label_ja: str
+    label_en: str
+    annual_yen: int
+    source: str
+
+
+class CostYear(Strict):
+    year: int = Field(description="1 = first year after the decision")
+    baseline_yen: int
+    consolidated_yen: int
+    cumulative_baseline_yen: int
+    cumulative_consolidated_yen: int
+
+
+class ThinClientCase(Strict):
+    """The thin-client line kept apart from the consolidation figure, as the seed case advises."""
+
+    terminals: int
+    pc_annual_yen: int = Field(description="keeping fat PCs: amortisation + per-PC support")
+    thin_client_annual_yen: int = Field(description="thin clients + VDI hosts + VDI licences + support")
+    difference_yen: int = Field(description="thin_client - pc; positive means thin clients cost more")
+    security_benefits_ja: list[str]
+    maintenance_benefits_ja: list[str]
+    security_benefits_en: list[str]
+    maintenance_benefits_en: list[str]
+
+
+class CostCase(Strict):
+    years: int
+    baseline_annual_yen: int
+    consolidated_annual_yen: int = Field(description="steady-state year, excluding one-off migration")
+    ratio_pct: float = Field(description="consolidated / baseline * 100; the goal is at most 50")
+    reduction_pct: float
+    goal_met: bool
+    migration_one_off_yen: int
+    break_even_year: int | None = Field(description="first year cumulative consolidated <= cumulative baseline")
+    baseline_lines: list[CostLine]
+    consolidated_lines: list[CostLine]
+    by_year: list[CostYear]
+    thin_client: ThinClientCase
+    standard_ops_annual_yen: int = Field(description="baseline cost of the 20 standard operations (Government Cloud)")
+
+
+class Plan(Strict):
+    model_config = ConfigDict(extra="forbid", title="shuyaku plan (plan.json)")
+    schema_version: Literal[1] = 1
+    municipality: str
+    fiscal_year: int
+    separation_model: Literal["alpha", "beta", "beta_prime", "alpha_prime"]
+    sizing: list[Sizing]
+    zones: list[ZonePlan]
+    dr: DrSitePlan
+    waves: list[Wave]
+    government_cloud: list[str] = Field(description="systems of the 20 standard operations, reported apart")
+    links: list[LinkPlan]
+    cost: CostCase
