@@ -1,0 +1,211 @@
+"""Three inputs, one resource model: CrossGuard arguments, `pulumi stack export`, `pulumi preview --json`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shuyaku.policy.model import UNKNOWN, Resource, SecretValue
+
+SIG = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+UNKNOWNS = frozenset({
+    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7", "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
+    "04da6b54-80e4-46f7-96ec-b56ff0331ba9", "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
+    "030794c1-ac77-496b-92df-f27374a8bd58", "e48ece36-62e2-4504-bad9-02848725956a",
+    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
+})
+# Ops whose resource does not exist after the change.
+_GONE_OPS = frozenset({"delete", "discard", "delete-replaced", "remove-pending-replace", "read-discard"})
+
+
+class LoadError(ValueError):
+    """An input that is not a stack export or preview; the message names the file and what is wrong."""
+
+
+@dataclass
+class Loaded:
+    resources: list[Resource]
+    kind: str  # "export" | "preview" | "crossguard"
+    # Stack config seen by the change: key -> (value, is_secret); None when the input carries none.
+    stack_config: dict[str, tuple[Any, bool]] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _value(v: Any) -> Any:
+    """Engine JSON value -> plain Python, with secrets and unknowns made explicit."""
+    if isinstance(v, str):
+        return UNKNOWN if v in UNKNOWNS else v
+    if isinstance(v, list):
+        return [_value(x) for x in v]
+    if isinstance(v, dict):
+        sig = v.get(SIG)
+        if sig == SECRET_SIG:
+            if "plaintext" in v:
+                try:
+                    return SecretValue(_value(json.loads(v["plaintext"])))
+                except (TypeError, ValueError):
+                    return SecretValue(v["plaintext"])
+            if "value" in v:
+                return SecretValue(_value(v["value"]))
+            return SecretValue(None)
+        if sig == RESOURCE_SIG:
+            return v.get("id") or v.get("urn")
+        return {k: _value(x) for k, x in v.items()}
+    return v
+
+
+def _props(inputs: Any, outputs: Any) -> dict[str, Any]:
+    """Inputs laid over outputs: what the program asked for wins, computed values fill the gaps."""
+    out: dict[str, Any] = {}
+    if isinstance(outputs, dict):
+        for k, v in outputs.items():
+            out[k] = _value(v)
+    if isinstance(inputs, dict):
+        for k, v in inputs.items():
+            out[k] = _value(v)
+    return out
+
+
+def _name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1] if "::" in urn else urn
+
+
+def from_state(items: Iterable[Mapping[str, Any]], where: str) -> list[Resource]:
+    out: list[Resource] = []
+    for i, r in enumerate(items):
+        if not isinstance(r, Mapping) or not isinstance(r.get("urn"), str) or not isinstance(r.get("type"), str):
+            raise LoadError(f"{where}: resources[{i}]: expected an object with string 'urn' and 'type'")
+        urn = r["urn"]
+        deps = r.get("propertyDependencies") or {}
+        out.append(Resource(
+            urn=urn,
+            type=r["type"],
+            name=_name(urn),
+            props=_props(r.get("inputs"), r.get("outputs")),
+            parent=r.get("parent") or None,
+            id=(r.get("id") if isinstance(r.get("id"), str) and r.get("id") not in UNKNOWNS else None) or None,
+            provider=r.get("provider") or None,
+            deps={k: list(v) for k, v in deps.items() if isinstance(v, list)} if isinstance(deps, dict) else {},
+        ))
+    return out
+
+
+def from_document(doc: Any, where: str) -> Loaded:
+    """Recognise the document by its shape."""
+    if not isinstance(doc, dict):
+        raise LoadError(f"{where}: expected a JSON object (pulumi stack export or pulumi preview --json)")
+    if "steps" in doc or "changeSummary" in doc:
+        steps = doc.get("steps") or []
+        if not isinstance(steps, list):
+            raise LoadError(f"{where}: 'steps' must be a list")
+        states = []
+        for i, s in enumerate(steps):
+            if not isinstance(s, dict):
+                raise LoadError(f"{where}: steps[{i}]: expected an object")
+            if s.get("op") in _GONE_OPS or not isinstance(s.get("newState"), dict):
+                continue
+            states.append(s["newState"])
+        config = None
+        if isinstance(doc.get("config"), dict):
+            config = {k: (("[secret]", True) if v == "[secret]" else (v, False)) for k, v in doc["config"].items()}
+        return Loaded(from_state(states, f"{where}: steps[].newState"), "preview", config)
+    dep = doc
+    if "checkpoint" in dep and isinstance(dep["checkpoint"], dict):
+        dep = dep["checkpoint"].get("latest") or {}
+    if "deployment" in dep:
+        dep = dep["deployment"]
+    if not isinstance(dep, dict) or ("resources" not in dep and "manifest" not in dep):
+        raise LoadError(
+            f"{where}: neither a stack export (deployment.resources) nor a preview (steps[]); "
+            "produce one with `pulumi stack export --file F` or `pulumi preview --json > F`")
+    res = dep.get("resources") or []
+    if not isinstance(res, list):
+        raise LoadError(f"{where}: deployment.resources must be a list")
+    return Loaded(from_state(res, f"{where}: deployment"), "export")
+
+
+def load_file(path: str | Path) -> Loaded:
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise LoadError(f"{p}: cannot read ({e.strerror})") from None
+    try:
+        doc = json.loads(raw)
+    except UnicodeDecodeError:
+        raise LoadError(f"{p}: not UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        raise LoadError(f"{p}:{e.lineno}:{e.colno}: not valid JSON ({e.msg})") from None
+    return from_document(doc, str(p))
+
+
+# --- CrossGuard -------------------------------------------------------------------------------------
+
+def _unproxy(v: Any) -> Any:
+    """CrossGuard wraps props in proxies that raise on unknowns; rules want plain values."""
+    from pulumi_policy.proxy import _DictProxy, _ListProxy
+    from pulumi_policy.secret import Secret
+
+    if isinstance(v, _DictProxy | _ListProxy):
+        v = v["__target"]
+    if isinstance(v, Secret):
+        return SecretValue(_unproxy(v.value))
+    if isinstance(v, str):
+        return UNKNOWN if v in UNKNOWNS else v
+    if isinstance(v, Mapping):
+        return {k: _unproxy(v[k]) for k in v}
+    if isinstance(v, Sequence) and not isinstance(v, str | bytes):
+        return [_unproxy(x) for x in v]
+    return v
+
+
+def from_validation_args(args: Any) -> Resource:
+    """pulumi_policy.ResourceValidationArgs -> Resource."""
+    provider = getattr(args, "provider", None)
+    opts = getattr(args, "opts", None)
+    return Resource(
+        urn=args.urn, type=args.resource_type, name=args.name, props=_unproxy(args.props),
+        parent=getattr(opts, "parent", None) or None,
+        provider=provider.urn if provider is not None else None,
+    )
+
+
+def from_stack_args(resources: Iterable[Any]) -> list[Resource]:
+    """pulumi_policy PolicyResource list -> Resources, providers included once each."""
+    out: list[Resource] = []
+    seen: set[str] = set()
+    providers: dict[str, Any] = {}
+    for r in resources:
+        parent = getattr(r, "parent", None)
+        opts = getattr(r, "opts", None)
+        prov = getattr(r, "provider", None)
+        if prov is not None:
+            providers.setdefault(prov.urn, prov)
+        deps = {k: [d.urn for d in v] for k, v in (getattr(r, "property_dependencies", None) or {}).items()}
+        out.append(Resource(
+            urn=r.urn, type=r.resource_type, name=r.name, props=_unproxy(r.props),
+            parent=parent.urn if parent is not None else (getattr(opts, "parent", None) or None),
+            provider=prov.urn if prov is not None else None, deps=deps,
+        ))
+        seen.add(r.urn)
+    for urn, prov in providers.items():
+        if urn not in seen:
+            out.append(Resource(urn=urn, type=prov.resource_type, name=prov.name, props=_unproxy(prov.props)))
+    return out
+
+
+def stack_config_from_env() -> dict[str, tuple[Any, bool]] | None:
+    """The stack config the engine hands a policy pack; None unless it says which keys are secret."""
+    import os
+
+    from pulumi.runtime.config import get_config_env, get_config_secret_keys_env
+
+    if "PULUMI_CONFIG_SECRET_KEYS" not in os.environ:
+        return None
+    secret = set(get_config_secret_keys_env())
+    return {k: (v, k in secret) for k, v in get_config_env().items()}

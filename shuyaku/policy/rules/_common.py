@@ -1,0 +1,65 @@
+"""Helpers shared by several rules: reading security-group rules and mapping addresses to layers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shuyaku.policy import net
+from shuyaku.policy.context import T_SG, Index
+from shuyaku.policy.model import UNKNOWN, Resource, plain
+
+
+def direction(res: Resource) -> str | object:
+    d = plain(res.props.get("direction"))
+    return UNKNOWN if d is UNKNOWN else str(d or "").lower()
+
+
+def describe(res: Resource) -> str:
+    """"ingress tcp 22 from 0.0.0.0/0" — how an operator would say the rule."""
+    p = res.props
+    d = direction(res)
+    proto = net.protocol(p)
+    rng = net.port_range(p)
+    remote = net.sg_remote(p)
+    ports = ""
+    if isinstance(rng, tuple):
+        ports = " all ports" if rng == (1, 65535) else (f" {rng[0]}" if rng[0] == rng[1] else f" {rng[0]}-{rng[1]}")
+    if remote is None:
+        who = "security group " + str(plain(p.get("remoteGroupId")) or plain(p.get("remoteAddressGroupId")))
+    elif remote is UNKNOWN:
+        who = "(unknown)"
+    else:
+        who = str(remote)
+    prep = "from" if d == "ingress" else "to"
+    return f"{d} {proto or 'any'}{ports} {prep} {who}"
+
+
+def layer_nets(settings: dict[str, Any]) -> dict[str, list[net.Net]]:
+    return {layer: net.nets(cidrs) for layer, cidrs in (settings.get("layer_cidrs") or {}).items()}
+
+
+def remote_layers(index: Index, res: Resource, settings: dict[str, Any]) -> set[str] | None:
+    """Layers a rule's remote end lies in; 'public' for internet addresses outside every layer.
+
+    None when it cannot be known (unknown during preview, or a remote group outside this stack).
+    """
+    remote = net.sg_remote(res.props)
+    if remote is UNKNOWN:
+        return None
+    if remote is None:
+        group = index.ref(res, "remoteGroupId", (T_SG,))
+        if group is None:
+            return None
+        layer = index.layer(group)
+        return {layer} if layer else None
+
+    lnets = layer_nets(settings)
+    out = {layer for layer, cidrs in lnets.items() if net.overlaps(remote, cidrs)}  # type: ignore[arg-type]
+    all_cidrs = [c for cidrs in lnets.values() for c in cidrs]
+    if net.is_public(remote) and not net.within(remote, all_cidrs):  # type: ignore[arg-type]
+        out.add("public")
+    return out
+
+
+def remote_group(index: Index, res: Resource) -> Resource | None:
+    return index.ref(res, "remoteGroupId", (T_SG,))

@@ -1,0 +1,39 @@
+"""What a credential looks like in free text: key material, tokens, and password assignments."""
+
+from __future__ import annotations
+
+import re
+
+PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("private key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")),
+    ("AWS access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
+    ("GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_\-]{20,}\b")),
+    ("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b")),
+    ("JSON web token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+    ("bearer token", re.compile(r"(?i)authorization:\s*bearer\s+[A-Za-z0-9._~+/=-]{16,}")),
+    # cloud-init: password / plain_text_passwd / chpasswd list entries "user:pass"
+    ("cloud-init password", re.compile(
+        r"(?im)^\s*(?:-\s*)?(?:password|plain_text_passwd|passwd)\s*:\s*['\"]?(?!\s*$)[^\s'\"#]+")),
+    # shell: FOO_PASSWORD=..., OS_TOKEN=..., --password x, echo x | passwd --stdin
+    ("password in environment", re.compile(
+        r"(?i)\b[A-Z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY)\s*=\s*['\"]?[^\s'\"$]{4,}")),
+    ("password option", re.compile(r"(?i)--(?:password|passwd|token|secret)[= ]+['\"]?[^\s'\"$-][^\s'\"]{3,}")),
+    ("passwd --stdin", re.compile(r"(?i)\|\s*(?:sudo\s+)?passwd\s+--stdin")),
+]
+
+SECRET_KEY_NAME = re.compile(r"(?i)(pass(word|wd)?|secret|token|api[_-]?key|private[_-]?key|credential)")
+
+
+def find(text: str) -> str | None:
+    """The kind of secret found in `text`, or None."""
+    for kind, pattern in PATTERNS:
+        if pattern.search(text):
+            return kind
+    if "chpasswd" in text:
+        # chpasswd's list form carries "user:password" lines; hashed entries ($6$...) are not plain.
+        for line in text.splitlines():
+            s = line.strip().lstrip("-").strip()
+            if re.fullmatch(r"[a-z_][a-z0-9_-]*:(?!\$)\S{4,}", s) and not s.endswith(":"):
+                return "chpasswd entry"
+    return None

@@ -1,0 +1,84 @@
+"""Secrets: no passwords, private keys or tokens in user data, metadata or image properties."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shuyaku.policy.context import T_INSTANCE, T_VOLUME
+from shuyaku.policy.model import UNKNOWN, Rule, SecretValue, msg
+from shuyaku.policy.rules import _secrets
+
+T_IMAGE = "openstack:images/image:Image"
+
+_FIELDS = {
+    T_INSTANCE: ("userData", "metadata", "personalities"),
+    T_VOLUME: ("metadata",),
+    T_IMAGE: ("properties",),
+}
+
+
+def _text(v: Any) -> str | None:
+    if isinstance(v, SecretValue):
+        v = v.value  # a readable secret is still scanned: user data reaches the metadata service in clear
+    if v is None or v is UNKNOWN:
+        return None
+    return v if isinstance(v, str) else None
+
+
+def _scan(field: str, value: Any):
+    """Yield (where, kind) for every secret-looking value below `field`."""
+    if isinstance(value, SecretValue):
+        value = value.value
+    if isinstance(value, dict):
+        for k, v in value.items():
+            where = f"{field}.{k}"
+            text = _text(v)
+            if text is None:
+                yield from _scan(where, v)
+                continue
+            if _secrets.SECRET_KEY_NAME.search(str(k)) and text.strip():
+                yield where, "secret-named key"
+                continue
+            kind = _secrets.find(text)
+            if kind:
+                yield where, kind
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _scan(f"{field}[{i}]", v)
+    else:
+        text = _text(value)
+        if text:
+            kind = _secrets.find(text)
+            if kind:
+                yield field, kind
+
+
+def check(res, settings):
+    for field in _FIELDS.get(res.type, ()):
+        for where, kind in _scan(field, res.props.get(field)):
+            yield RULE.violation(res.urn, f"{where} に秘密情報（{kind}）が含まれています。",
+                                 f"{where} contains a secret ({kind}).")
+
+
+RULE = Rule(
+    id="no-plaintext-secrets",
+    title=msg("ユーザーデータやメタデータに秘密情報を書かない",
+              "No passwords, private keys or tokens in user data or metadata"),
+    description=msg(
+        "インスタンスの user_data・metadata・personality、ボリュームのメタデータ、イメージのプロパティは"
+        "メタデータサービスや API から読めてしまう。パスワード代入、秘密鍵、トークンを含めない。",
+        "Instance user_data, metadata and personality files, volume metadata and image properties are "
+        "readable through the metadata service and the API; they carry no password assignment, private "
+        "key or token."),
+    severity="high",
+    enforcement="mandatory",
+    sources=("総務省 情報セキュリティポリシーガイドライン（認証情報の管理）", "CWE-798"),
+    remediation=msg(
+        "秘密情報は Barbican などのシークレットストアか、プロビジョニング時に Ansible Vault で渡す。"
+        "ログインは鍵ペアで行う。",
+        "Deliver secrets from a secret store (Barbican) or with Ansible Vault at provisioning time; "
+        "log in with key pairs."),
+    resource_types=tuple(_FIELDS),
+    check=check,
+    tags=("secrets",),
+)
