@@ -111,16 +111,17 @@ def load(path: str | Path) -> Source:
 def parse(text: str, path: Path) -> Source:
     src = Source(path=path, data=None)
     problems: list[Problem] = []
-    loader = yaml.SafeLoader(text)
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = yaml.SafeLoader(text)  # the reader rejects control characters already here
         node = loader.get_single_node()
         src.data = _build(loader, node, (), src, problems) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    except (yaml.MarkedYAMLError, yaml.reader.ReaderError) as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line, col = (mark.line + 1, mark.column + 1) if mark else _reader_position(text, exc)
         problems.append(
             Problem(str(path), line, col, "(syntax)",
-                    t(f"YAML の構文エラー: {exc.problem or exc}", f"YAML syntax error: {exc.problem or exc}"),
+                    t(f"YAML の構文エラー: {_what(exc)}", f"YAML syntax error: {_what(exc)}"),
                     t("インデント、コロンの後の空白、引用符の対応を確認してください",
                       "check indentation, a space after each colon, and matching quotes"))
         )
@@ -131,10 +132,23 @@ def parse(text: str, path: Path) -> Source:
         problems.append(Problem(str(path), 0, 0, "(syntax)", t("入れ子が深すぎます", "nesting is too deep"),
                                 t("構造を簡潔にしてください", "flatten the structure")))
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if problems:
         raise ProblemsError(problems)
     return src
+
+
+def _what(exc: yaml.YAMLError) -> str:
+    return str(getattr(exc, "problem", None) or exc).replace("\n", " ")
+
+
+def _reader_position(text: str, exc: yaml.YAMLError) -> tuple[int, int]:
+    pos = getattr(exc, "position", None)
+    if not isinstance(pos, int):
+        return (0, 0)
+    before = text[:pos]
+    return (before.count("\n") + 1, pos - (before.rfind("\n") + 1) + 1)
 
 
 def _build(loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, src: Source, problems: list[Problem]) -> Any:
