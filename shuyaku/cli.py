@@ -43,7 +43,9 @@ def json_schema(name: SchemaName) -> dict:
     from shuyaku.plan.model import Plan
     from shuyaku.sitedata import SiteData
 
-    model = {"inventory": Inventory, "catalogue": Catalogue, "plan": Plan, "site": SiteData}[name.value]
+    from pydantic import BaseModel
+
+    model: type[BaseModel] = {"inventory": Inventory, "catalogue": Catalogue, "plan": Plan, "site": SiteData}[name.value]
     schema = model.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema

@@ -87,7 +87,8 @@ def cross_check(data: Any, src: Source, cat: Catalogue | None) -> list[Problem]:
         return []
     problems: list[Problem] = []
     systems = _items(data.get("systems"))
-    muni = data.get("municipality") if isinstance(data.get("municipality"), dict) else {}
+    raw_muni = data.get("municipality")
+    muni: dict = raw_muni if isinstance(raw_muni, dict) else {}
     fy = _num(muni.get("fiscal_year"))
     first_seen: dict[str, int] = {}
     for i, s in systems:
