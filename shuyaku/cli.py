@@ -45,7 +45,8 @@ def json_schema(name: SchemaName) -> dict:
 
     from pydantic import BaseModel
 
-    model: type[BaseModel] = {"inventory": Inventory, "catalogue": Catalogue, "plan": Plan, "site": SiteData}[name.value]
+    models: dict[str, type[BaseModel]] = {"inventory": Inventory, "catalogue": Catalogue, "plan": Plan, "site": SiteData}
+    model = models[name.value]
     schema = model.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
