@@ -105,6 +105,7 @@ def _register_stage_commands() -> None:
     for module, name in [
         ("shuyaku.assess.cli", None),
         ("shuyaku.plan.cli", None),
+        ("shuyaku.deploy.cli", None),
         ("shuyaku.vendor.cli", "vendor"),
         ("shuyaku.policy.cli", "policy"),
         ("shuyaku.provision.cli", None),

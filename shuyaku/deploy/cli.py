@@ -1,0 +1,61 @@
+"""`shuyaku deploy`: run the platform program with the locally built engine and say what was created."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shuyaku.deploy.engine import ROOT, EngineError, Stack, cache_dir
+from shuyaku.i18n import set_lang, t
+
+app = typer.Typer()
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def summarise(resources: list[dict]) -> Table:
+    table = Table(title=t("作成されたリソース", "Resources created"))
+    table.add_column(t("種類", "type"))
+    table.add_column(t("数", "count"), justify="right")
+    counts = Counter(r["type"] for r in resources)
+    for kind, n in sorted(counts.items()):
+        table.add_row(kind, str(n))
+    table.add_row(t("合計", "total"), str(sum(counts.values())), style="bold")
+    return table
+
+
+@app.command("deploy")
+def deploy_cmd(
+    stack: Annotated[str, typer.Option("--stack", "-s", help="local | onprem | dr")] = "local",
+    state: Annotated[Path | None, typer.Option("--state", help="Pulumi file backend directory")] = None,
+    policy_pack: Annotated[Path | None, typer.Option("--policy-pack", help="CrossGuard pack to apply")] = None,
+    destroy: Annotated[bool, typer.Option("--destroy", help="削除する / tear the stack down")] = False,
+    lang: Annotated[str | None, typer.Option("--lang")] = None,
+) -> None:
+    """基盤を構築します（pulumi up）/ deploy the platform stack with the locally built engine."""
+    set_lang(lang)
+    st = Stack(stack, state or cache_dir() / "state")
+    try:
+        st.ensure()
+        if destroy:
+            st.destroy()
+            out.print(t(f"スタック {stack} を削除しました。", f"Stack {stack} destroyed."))
+            return
+        extra = ["--policy-pack", str(policy_pack)] if policy_pack else []
+        st.up(*extra)
+        resources = st.resources()
+    except EngineError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(1) from None
+    out.print(summarise(resources))
+    outputs = st.outputs()
+    tenants = outputs.get("tenants", {})
+    out.print(t(f"スタック {stack}: {len(resources)} リソース、テナント {len(tenants)} 件。",
+                f"Stack {stack}: {len(resources)} resources, {len(tenants)} tenants."))
+    out.print(t(f"状態: {st.state_dir}  出力: pulumi stack output --stack {stack}（作業ディレクトリ {ROOT}）",
+                f"state: {st.state_dir}  outputs: pulumi stack output --stack {stack} (in {ROOT})"))
