@@ -33,6 +33,7 @@ def summarise(resources: list[dict]) -> Table:
 def deploy_cmd(
     stack: Annotated[str, typer.Option("--stack", "-s", help="local | onprem | dr")] = "local",
     state: Annotated[Path | None, typer.Option("--state", help="Pulumi file backend directory")] = None,
+    site_data: Annotated[Path | None, typer.Option("--site-data", help="shuyaku plan の site-*.json")] = None,
     policy_pack: Annotated[Path | None, typer.Option("--policy-pack", help="CrossGuard pack to apply")] = None,
     destroy: Annotated[bool, typer.Option("--destroy", help="削除する / tear the stack down")] = False,
     lang: Annotated[str | None, typer.Option("--lang")] = None,
@@ -42,6 +43,8 @@ def deploy_cmd(
     st = Stack(stack, state or cache_dir() / "state")
     try:
         st.ensure()
+        if site_data is not None:
+            st.set_config("shuyaku:siteData", str(site_data.resolve()))
         if destroy:
             st.destroy()
             out.print(t(f"スタック {stack} を削除しました。", f"Stack {stack} destroyed."))
