@@ -209,13 +209,13 @@ def _check_value(where: str, key: str, value: Any) -> list[str]:
         if v not in schema["enum"]:
             errs.append(f"{where}: {value!r} is not one of {', '.join(map(repr, schema['enum']))}")
     cidr_lists: list[tuple[str, Any]] = []
-    if key.endswith("_cidrs"):
-        cidr_lists.append((where, value))
-    elif key == "layer_cidrs":
+    if key == "layer_cidrs":
         for layer, lst in value.items():
             if layer not in ("mynumber", "lgwan", "internet", "shared"):
                 errs.append(f"{where}.{layer}: unknown layer; use mynumber, lgwan, internet, shared")
             cidr_lists.append((f"{where}.{layer}", lst))
+    elif key.endswith("_cidrs"):
+        cidr_lists.append((where, value))
     elif key == "mynumber_ingress_exceptions":
         for i, e in enumerate(value):
             if not isinstance(e, dict) or not {"source_cidr", "protocol", "port"} <= set(e):

@@ -1,0 +1,139 @@
+"""`shuyaku policy ...`: audit exported state, list the rules, write the docs page and pack config."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shuyaku import i18n
+from shuyaku.i18n import t
+
+app = typer.Typer(help="ポリシー（三層分離・テナント・秘密情報）の確認 / policy checks", no_args_is_help=True,
+                  add_completion=False)
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+LangOpt = Annotated[str | None, typer.Option("--lang", help="ja | en（既定: SHUYAKU_LANG または ja）")]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(2)
+
+
+@app.command()
+def audit(
+    file: Annotated[Path, typer.Argument(help="pulumi stack export または pulumi preview --json の出力")],
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="ポリシー設定（policy-pack-config 形式）")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.text,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="出力先ファイル（既定: 標準出力）")] = None,
+    lang: LangOpt = None,
+) -> None:
+    """スタックの状態を監査する。必須の違反があれば終了コード 1、読めないファイルは 2。"""
+    i18n.set_lang(lang)
+    from shuyaku.policy import config as cfgmod
+    from shuyaku.policy import report
+    from shuyaku.policy.audit import audit_resources, has_mandatory
+    from shuyaku.policy.loader import LoadError, load_file
+    from shuyaku.policy.registry import rule_ids
+
+    code = i18n.lang()
+    try:
+        loaded = load_file(file)
+    except LoadError as e:
+        raise _fail(t(f"読み込めません: {e}", f"cannot audit: {e}")) from None
+    try:
+        cfg = cfgmod.load(config, rule_ids()) if config else cfgmod.PolicyConfig()
+    except cfgmod.ConfigError as e:
+        raise _fail(t(f"ポリシー設定が不正です:\n{e}", f"invalid policy config:\n{e}")) from None
+    findings = audit_resources(loaded.resources, cfg, loaded.stack_config)
+    render = {Format.text: report.as_text, Format.json: report.as_json, Format.sarif: report.as_sarif}[fmt]
+    out = render(findings, code, str(file))
+    if output:
+        try:
+            output.write_text(out, encoding="utf-8")
+        except OSError as e:
+            raise _fail(t(f"書き込めません: {output}: {e.strerror}", f"cannot write {output}: {e.strerror}")) from None
+        typer.echo(report.summary(findings, code), err=True)
+    else:
+        sys.stdout.write(out)
+    raise typer.Exit(1 if has_mandatory(findings) else 0)
+
+
+@app.command("list")
+def list_rules(fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.table,
+               lang: LangOpt = None) -> None:
+    """ルールの一覧を表示する。"""
+    i18n.set_lang(lang)
+    from shuyaku.policy.registry import all_rules
+
+    code = i18n.lang()
+    rules = all_rules()
+    if fmt == ListFormat.json:
+        typer.echo(json.dumps([{
+            "id": r.id, "title": r.title.lang(code), "severity": r.severity, "enforcement": r.enforcement,
+            "scope": r.scope, "sources": list(r.sources), "resource_types": list(r.resource_types),
+            "config_keys": list(r.config_keys), "remediation": r.remediation.lang(code),
+        } for r in rules], ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=t("shuyaku ポリシー一覧", "shuyaku policy rules"), show_lines=False)
+    for col in (t("ID", "id"), t("内容", "title"), t("重大度", "severity"), t("既定", "default"),
+                t("範囲", "scope"), t("出典", "source")):
+        table.add_column(col, overflow="fold")
+    for r in rules:
+        table.add_row(r.id, r.title.lang(code), r.severity, r.enforcement, r.scope, "\n".join(r.sources))
+    Console(width=200 if not sys.stdout.isatty() else None).print(table)
+
+
+@app.command()
+def docs() -> None:
+    """docs/policies.md の内容を出力する（shuyaku policy docs > docs/policies.md）。"""
+    from shuyaku.policy.docs import markdown
+
+    sys.stdout.write(markdown())
+
+
+@app.command("config")
+def make_config(
+    settings: Annotated[Path, typer.Argument(help='{"enforcement": {...}, "settings": {...}} 形式の JSON')],
+    lang: LangOpt = None,
+) -> None:
+    """1 つの設定ファイルから --policy-pack-config 用の JSON（ルールごとの設定）を出力する。"""
+    i18n.set_lang(lang)
+    from shuyaku.policy import config as cfgmod
+    from shuyaku.policy.registry import all_rules, rule_ids
+
+    try:
+        doc = json.loads(settings.read_text(encoding="utf-8"))
+        cfgmod.parse(doc, str(settings), rule_ids())
+        if not isinstance(doc, dict) or not ({"settings", "enforcement"} & set(doc)):
+            raise cfgmod.ConfigError(f"{settings}: expected top-level 'settings' and/or 'enforcement'")
+    except OSError as e:
+        raise _fail(t(f"読み込めません: {settings}: {e.strerror}", f"cannot read {settings}: {e.strerror}")) from None
+    except json.JSONDecodeError as e:
+        raise _fail(f"{settings}:{e.lineno}:{e.colno}: {t('JSON として読めません', 'not valid JSON')} ({e.msg})") from None
+    except cfgmod.ConfigError as e:
+        raise _fail(t(f"設定が不正です:\n{e}", f"invalid settings:\n{e}")) from None
+    typer.echo(json.dumps(cfgmod.expand(doc, all_rules()), ensure_ascii=False, indent=2))
+
+
+def main() -> None:
+    app()
