@@ -38,17 +38,17 @@ def context(a: Assessment, lang: str) -> dict:
     for s in a.servers:
         os_counts[s.layer]["eol" if s.os_status == "unknown" else s.os_status] += s.count
         hw_counts[s.layer][s.hardware_status] += s.count
-    layer_labels = [m.layer_name(layer) for layer in LAYERS]
+    layer_labels = [m.layer_short(layer) for layer in LAYERS]
     os_chart = charts.hbars(
         "chart-os", m.a_os_chart, m.table_beside, layer_labels,
         [Series(m.st_eol, [os_counts[la]["eol"] for la in LAYERS], STATUS_COLORS["bad"]),
          Series(m.st_soon, [os_counts[la]["soon"] for la in LAYERS], STATUS_COLORS["warn"]),
-         Series(m.st_ok, [os_counts[la]["ok"] for la in LAYERS], STATUS_COLORS["good"])], count)
+         Series(m.st_ok, [os_counts[la]["ok"] for la in LAYERS], STATUS_COLORS["good"])], count, integer=True)
     hw_chart = charts.hbars(
         "chart-hw", m.a_hw_chart, m.table_beside, layer_labels,
         [Series(m.hw_over, [hw_counts[la]["over"] for la in LAYERS], STATUS_COLORS["bad"]),
          Series(m.hw_soon, [hw_counts[la]["soon"] for la in LAYERS], STATUS_COLORS["warn"]),
-         Series(m.hw_ok, [hw_counts[la]["ok"] for la in LAYERS], STATUS_COLORS["good"])], count)
+         Series(m.hw_ok, [hw_counts[la]["ok"] for la in LAYERS], STATUS_COLORS["good"])], count, integer=True)
     flagged = sorted((s for s in a.servers if s.os_status != "ok" or s.hardware_status != "ok"),
                      key=lambda s: (min(_OS_RANK[s.os_status], _HW_RANK[s.hardware_status]), _OS_RANK[s.os_status],
                                     _HW_RANK[s.hardware_status], s.system_id, s.role))
@@ -56,7 +56,7 @@ def context(a: Assessment, lang: str) -> dict:
     by_path = a.summary.links_by_path
     links_chart = charts.hbars(
         "chart-links", m.a_links_chart, m.table_beside, [getattr(m, f"path_{p}") for p in PATHS],
-        [Series(m.count, [by_path[p] for p in PATHS], PALETTE[0])], count)
+        [Series(m.count, [by_path[p] for p in PATHS], PALETTE[0])], count, integer=True)
     cross = sorted((lk for lk in a.links if lk.path != "direct"),
                    key=lambda lk: (PATHS.index(lk.path), lk.source, lk.target, lk.port))
 
@@ -69,7 +69,7 @@ def context(a: Assessment, lang: str) -> dict:
         [Series(m.st_pass, [check_counts[c.id]["pass"] for c in a.checklist], STATUS_COLORS["good"]),
          Series(m.st_warn, [check_counts[c.id]["warn"] for c in a.checklist], STATUS_COLORS["warn"]),
          Series(m.st_fail, [check_counts[c.id]["fail"] for c in a.checklist], STATUS_COLORS["bad"]),
-         Series(m.st_na, [check_counts[c.id]["na"] for c in a.checklist], STATUS_COLORS["none"])], count)
+         Series(m.st_na, [check_counts[c.id]["na"] for c in a.checklist], STATUS_COLORS["none"])], count, integer=True)
     readiness = sorted(a.readiness, key=lambda r: (r.ready, r.system_id))
 
     cost = a.cost

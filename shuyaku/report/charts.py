@@ -39,13 +39,17 @@ def text_width(s: str, size: float = FONT) -> float:
     return sum(size if ord(c) > 0x2E7F else size * 0.6 for c in s)
 
 
-def nice_max(v: float) -> tuple[float, float]:
-    """An axis maximum and tick step that read well (1, 2, 2.5, 5 x 10^k), about 4-5 ticks."""
+def nice_max(v: float, integer: bool = False) -> tuple[float, float]:
+    """An axis maximum and tick step that read well (1, 2, 2.5, 5 x 10^k), about 4-5 ticks.
+    `integer` keeps steps whole for counts (no 2.5 servers)."""
     if v <= 0:
-        return 1.0, 0.25
+        return (4.0, 1.0) if integer else (1.0, 0.25)
     raw = v / 4
     mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    steps = (1, 2, 5, 10) if integer and mag < 10 else (1, 2, 2.5, 5, 10)
+    step = next(m * mag for m in steps if m * mag >= raw)
+    if integer:
+        step = max(1.0, round(step))
     return step * math.ceil(v / step - 1e-9), step
 
 
@@ -85,7 +89,7 @@ def _legend(series: Sequence[Series | Ref], x: float, y: float, width: float) ->
 
 def bars(cid: str, title: str, desc: str, categories: Sequence[str], series: Sequence[Series], fmt: Fmt,
          refs: Sequence[Ref] = (), width: float = 420, height: float = 280, ymax: float | None = None,
-         value_labels: bool = True) -> Markup:
+         value_labels: bool = True, integer: bool = False) -> Markup:
     """Vertical grouped bars, one group per category, optional dashed reference lines."""
     body: list[str] = []
     legend, top = _legend([*series, *refs], 10, 18, width - 20)
@@ -95,7 +99,7 @@ def bars(cid: str, title: str, desc: str, categories: Sequence[str], series: Seq
     plot_h = height - top - bottom
     plot_w = width - left - right
     peak = max([v for s in series for v in s.values] + [r.value for r in refs] + [0.0])
-    axis_max, step = nice_max(ymax if ymax is not None else peak * 1.08)
+    axis_max, step = nice_max(ymax if ymax is not None else peak * 1.08, integer)
 
     def y(v: float) -> float:
         return top + plot_h - (v / axis_max) * plot_h if axis_max else top + plot_h
@@ -130,7 +134,7 @@ def bars(cid: str, title: str, desc: str, categories: Sequence[str], series: Seq
 
 def hbars(cid: str, title: str, desc: str, labels: Sequence[str], series: Sequence[Series], fmt: Fmt,
           stacked: bool = True, refs: Sequence[Ref] = (), xmax: float | None = None, width: float = 420,
-          row_h: float = 26, total_fmt: Fmt | None = None) -> Markup:
+          row_h: float = 26, total_fmt: Fmt | None = None, integer: bool = False) -> Markup:
     """Horizontal bars, stacked (parts of a whole, e.g. the five cost lines) or grouped."""
     body: list[str] = []
     legend, top = _legend([*series, *refs] if len(series) > 1 or refs else [], 10, 18, width - 20)
@@ -143,7 +147,7 @@ def hbars(cid: str, title: str, desc: str, labels: Sequence[str], series: Sequen
     plot_w = width - left - right
     totals = [sum(s.values[i] for s in series) if stacked else max(s.values[i] for s in series)
               for i in range(len(labels))]
-    axis_max, step = nice_max(xmax if xmax is not None else max(totals + [r.value for r in refs] + [0.0]))
+    axis_max, step = nice_max(xmax if xmax is not None else max(totals + [r.value for r in refs] + [0.0]), integer)
 
     def x(v: float) -> float:
         return left + (v / axis_max) * plot_w if axis_max else left

@@ -6,6 +6,7 @@ Format strings use str.format fields and are filled with `m.f("key", ...)`.
 
 from __future__ import annotations
 
+from shuyaku.assess.checklist import OS_NAMES
 from shuyaku.inventory.schema import LAYER_NAMES, MODEL_NAMES, Layer, SeparationModel
 from shuyaku.inventory.standard_ops import STANDARD_OPS
 from shuyaku.separation import describe
@@ -103,6 +104,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "a_links_table": ("系をまたぐ連携の一覧（禁止を強調表示）", "Cross-layer links (forbidden ones highlighted)"),
     "a_links_none": ("系をまたぐ連携はありません。", "No link crosses a layer."),
     "path": ("必要な経路", "Required path"),
+    "meaning": ("内容", "Meaning"),
     "link_from": ("連携元", "From"),
     "link_to": ("連携先", "To"),
     "port": ("プロトコル/ポート", "Protocol/port"),
@@ -281,13 +283,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
-OS_NAMES = {
-    "windows_server": "Windows Server",
-    "rhel": "RHEL",
-    "centos": "CentOS",
-    "almalinux": "AlmaLinux",
-    "ubuntu": "Ubuntu",
-    "debian": "Debian",
+LAYER_SHORT = {
+    "mynumber": ("マイナンバー系", "My Number"),
+    "lgwan": ("LGWAN系", "LGWAN"),
+    "internet": ("インターネット系", "Internet"),
+    "shared": ("共通基盤", "Shared"),
 }
 
 
@@ -320,6 +320,10 @@ class Messages:
 
     def layer_name(self, layer: str) -> str:
         return LAYER_NAMES[Layer(layer)][self._i]
+
+    def layer_short(self, layer: str) -> str:
+        """For chart axes, where the full name would be cut."""
+        return LAYER_SHORT[layer][self._i]
 
     def model_name(self, model: str) -> str:
         name = MODEL_NAMES[SeparationModel(model)]
