@@ -70,6 +70,10 @@ class DrSitePlan(Strict):
     tiers: list[DrTier]
     standby_hosts: int
     backup_tb: float
+    zones: list[ZonePlan] = Field(
+        default_factory=list,
+        description="standby placement per zone at the DR site (warm-standby VMs and the DR shared services; no N+1)",
+    )
 
 
 class Wave(Strict):
