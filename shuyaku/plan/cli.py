@@ -25,19 +25,26 @@ def site_json(data: object) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
+def site_files(plan: object, loaded: object) -> dict[str, str]:
+    """File name -> text of every per-site file, exactly as `shuyaku plan` writes them."""
+    from shuyaku.plan.build import make_site_data, require_catalogue
+
+    cat = require_catalogue(loaded)  # type: ignore[arg-type]
+    return {f"site-{site}.json": site_json(make_site_data(plan, loaded.inventory, cat, site).model_dump(mode="json"))  # type: ignore[arg-type, attr-defined]
+            for site in SITES}
+
+
 def write_outputs(loaded: object, out: Path, years: int) -> tuple[object, list[Path]]:
-    from shuyaku.plan.build import make_plan, make_site_data, require_catalogue
+    from shuyaku.plan.build import make_plan
 
     plan = make_plan(loaded, years=years)  # type: ignore[arg-type]
-    cat = require_catalogue(loaded)  # type: ignore[arg-type]
+    files = site_files(plan, loaded)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "plan.json"]
     paths[0].write_text(plan.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    for site in SITES:
-        data = make_site_data(plan, loaded.inventory, cat, site)  # type: ignore[attr-defined]
-        p = out / f"site-{site}.json"
-        p.write_text(site_json(data.model_dump(mode="json")), encoding="utf-8")
-        paths.append(p)
+    for name, text in files.items():
+        paths.append(out / name)
+        paths[-1].write_text(text, encoding="utf-8")
     return plan, paths
 
 
