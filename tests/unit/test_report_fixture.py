@@ -6,6 +6,8 @@ whatever a valid plan says, so the figures need only be self-consistent, not opt
 from __future__ import annotations
 
 import math
+from html.parser import HTMLParser
+from pathlib import Path
 
 from shuyaku.assess.analyse import classify_link
 from shuyaku.inventory.schema import Inventory
@@ -27,6 +29,81 @@ from shuyaku.plan.model import (
 )
 
 YEARS = 7
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "examples" / "sample-city" / "inventory.yaml"
+
+
+class Element:
+    def __init__(self, tag: str, attrs: dict[str, str]):
+        self.tag, self.attrs, self.parts, self.children = tag, attrs, [], []
+
+    @property
+    def text(self) -> str:
+        return " ".join("".join(p if isinstance(p, str) else p.text for p in self.parts).split())
+
+    def find_all(self, tag: str | None = None, **attrs: str) -> list[Element]:
+        out = []
+        for c in self.children:
+            if (tag is None or c.tag == tag) and all(c.attrs.get(k.replace("_", "-")) == v for k, v in attrs.items()):
+                out.append(c)
+            out += c.find_all(tag, **attrs)
+        return out
+
+    def by_attr(self, name: str) -> dict[str, Element]:
+        """Elements carrying the attribute `name`, keyed by its value (the report marks figures with data-*)."""
+        return {e.attrs[name]: e for e in self.walk() if name in e.attrs}
+
+    def walk(self) -> list[Element]:
+        out = []
+        for c in self.children:
+            out.append(c)
+            out += c.walk()
+        return out
+
+
+class _Parser(HTMLParser):
+    VOID = {"br", "meta", "img", "input", "hr", "link", "rect", "line", "circle", "polyline", "path"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = Element("#root", {})
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        el = Element(tag, {k: v or "" for k, v in attrs})
+        self.stack[-1].children.append(el)
+        self.stack[-1].parts.append(el)
+        if tag not in self.VOID:
+            self.stack.append(el)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        el = Element(tag, {k: v or "" for k, v in attrs})
+        self.stack[-1].children.append(el)
+        self.stack[-1].parts.append(el)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.VOID:
+            return
+        for i in range(len(self.stack) - 1, 0, -1):
+            if self.stack[i].tag == tag:
+                del self.stack[i:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        self.stack[-1].parts.append(" " if data.isspace() else data)
+
+
+def parse_html(html: str) -> Element:
+    p = _Parser()
+    p.feed(html)
+    p.close()
+    return p.root
+
+
+def number(text: str) -> float:
+    """A figure as printed (1,098,210,000円 / ¥1,098 / 47.7% / +3,204) back to a number."""
+    cleaned = "".join(ch for ch in text if ch.isdigit() or ch in ".-")
+    return float(cleaned)
 
 
 def fixture_plan(inv: Inventory, cat: Catalogue) -> Plan:
@@ -161,7 +238,7 @@ def test_fixture_plan_is_a_valid_plan() -> None:
     """The hand-built plan the report tests render must satisfy the plan.json contract."""
     from shuyaku.inventory.load import load
 
-    loaded = load("examples/sample-city/inventory.yaml")
+    loaded = load(SAMPLE)
     assert loaded.catalogue is not None
     plan = fixture_plan(loaded.inventory, loaded.catalogue)
     again = Plan.model_validate_json(plan.model_dump_json())
