@@ -270,3 +270,9 @@ def expand(flat: Mapping[str, Any], rules: Iterable[Any]) -> dict[str, Any]:
         if entry:
             out[rule.id] = entry
     return out
+
+
+def separation_model(settings: Mapping[str, Any]) -> str:
+    """The configured model, accepting α / β / β' / α' as written in MIC documents."""
+    m = str(settings.get("separation_model") or "alpha").strip()
+    return MODEL_ALIASES.get(m, m)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shuyaku.policy import net
+from shuyaku.policy.config import separation_model
 from shuyaku.policy.context import T_SG, T_SG_RULE, Index, tags_of
 from shuyaku.policy.model import Rule, msg
 from shuyaku.policy.rules._common import describe, direction, remote_group, remote_layers
@@ -36,7 +37,7 @@ def _allowed(index: Index, r, local: str, settings) -> bool:
         return False
     if not net.only_ports(net.port_range(r.props), set(settings.get("screen_transfer_ports") or [])):
         return False
-    servers = SERVER_LAYERS.get(settings.get("separation_model") or "alpha", {"internet"})
+    servers = SERVER_LAYERS.get(separation_model(settings), {"internet"})
     if direction(r) == "ingress":
         return _role(sg) == "vdi" and local in servers
     other = "internet" if local == "lgwan" else "lgwan"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shuyaku.policy import net
+from shuyaku.policy.config import separation_model
 from shuyaku.policy.context import T_SG_RULE, Index
 from shuyaku.policy.model import Rule, msg
 from shuyaku.policy.rules._common import describe, direction, layer_nets
@@ -13,7 +14,7 @@ def check_stack(resources, settings):
     allowed = net.nets(settings.get("lgwan_wan_cidrs")) + net.nets(settings.get("proxy_cidrs"))
     allowed += [c for cidrs in layer_nets(settings).values() for c in cidrs]
     breakout = net.nets(settings.get("lgwan_breakout_cidrs"))
-    alpha_prime = settings.get("separation_model") == "alpha_prime"
+    alpha_prime = separation_model(settings) == "alpha_prime"
     for r in index.of_type(T_SG_RULE):
         if direction(r) != "egress" or index.layer(r) != "lgwan":
             continue

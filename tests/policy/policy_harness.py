@@ -1,0 +1,147 @@
+"""Drive the CrossGuard policies the way the engine does, without a PolicyPack (its constructor serves gRPC).
+
+Properties go through pulumi_policy's own deserialisation and unknown-checking proxies, and each policy's
+config is its schema defaults overlaid by the pack-config file, as the engine reconciles it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from contextlib import contextmanager
+from typing import Any
+
+from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs
+from pulumi_policy.deserialize import deserialize_properties
+from pulumi_policy.policy import PolicyCustomTimeouts, PolicyProviderResource, PolicyResource, PolicyResourceOptions
+from pulumi_policy.proxy import unknown_checking_proxy
+
+from shuyaku.policy.crossguard import policies
+from shuyaku.policy.model import Resource, SecretValue
+from shuyaku.policy.registry import all_rules
+
+SIG = "4dabf18193072939515e22adb298388d"
+SECRET = "1b47061264138c4ac30d75fd1eb44270"
+
+
+def _wire(v: Any) -> Any:
+    """Stack-export JSON -> what the engine sends a pack: secrets carry their value, not ciphertext."""
+    if isinstance(v, SecretValue):
+        return {SIG: SECRET, "value": _wire(v.value)}
+    if isinstance(v, dict):
+        if v.get(SIG) == SECRET and "plaintext" in v:
+            return {SIG: SECRET, "value": _wire(json.loads(v["plaintext"]))}
+        return {k: _wire(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_wire(x) for x in v]
+    return v
+
+
+def _props(d: dict[str, Any]) -> Any:
+    return unknown_checking_proxy(deserialize_properties(_wire(d)))
+
+
+def _opts(parent: str | None) -> PolicyResourceOptions:
+    return PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], parent)
+
+
+def states(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    if "steps" in doc:
+        return [s["newState"] for s in doc["steps"] if s.get("newState") and s.get("op") != "delete"]
+    return doc["deployment"]["resources"]
+
+
+def from_model(resources: Iterable[Resource]) -> list[dict[str, Any]]:
+    """Resources built in a test -> state dicts (what a stack export holds)."""
+    out = []
+    for r in resources:
+        out.append({"urn": r.urn, "type": r.type, "inputs": r.props, "outputs": {}, "id": r.id,
+                    "parent": r.parent, "provider": r.provider, "propertyDependencies": r.deps})
+    return out
+
+
+def pack_settings(pack_config: dict[str, Any], name: str) -> dict[str, Any]:
+    entry = pack_config.get(name, {})
+    if isinstance(entry, str):
+        entry = {}
+    return {k: v for k, v in entry.items() if k != "enforcementLevel"}
+
+
+def level(pack_config: dict[str, Any], name: str, default: str) -> str:
+    entry = pack_config.get(name)
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, dict) and "enforcementLevel" in entry:
+        return entry["enforcementLevel"]
+    allv = pack_config.get("all")
+    return allv if isinstance(allv, str) else default
+
+
+@contextmanager
+def stack_config_env(config: dict[str, Any] | None):
+    """The engine passes stack config to a pack in PULUMI_CONFIG (and the secret keys beside it)."""
+    saved = {k: os.environ.get(k) for k in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")}
+    try:
+        if config is not None:
+            os.environ["PULUMI_CONFIG"] = json.dumps({k: v for k, v in config.items()})
+            os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps([k for k, v in config.items() if v == "[secret]"])
+        else:
+            os.environ.pop("PULUMI_CONFIG", None)
+            os.environ.pop("PULUMI_CONFIG_SECRET_KEYS", None)
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run(states_: list[dict[str, Any]], pack_config: dict[str, Any] | None = None,
+        stack_config: dict[str, Any] | None = None, only: str | None = None) -> set[tuple[str, str]]:
+    """Every (policy name, urn) the pack reports for these resources."""
+    pack_config = pack_config or {}
+    defaults = {r.id: r.enforcement for r in all_rules()}
+    by_urn = {s["urn"]: s for s in states_}
+    stack_urn = next((s["urn"] for s in states_ if s["type"] == "pulumi:pulumi:Stack"), "stack")
+
+    def provider_of(s):
+        ref = s.get("provider")
+        if not ref:
+            return None
+        p = by_urn.get(ref) or by_urn.get(ref.rsplit("::", 1)[0])
+        if p is None:
+            return None
+        return PolicyProviderResource(p["type"], _props({**p.get("outputs", {}), **p.get("inputs", {})}),
+                                      p["urn"], p["urn"].rsplit("::", 1)[-1])
+
+    found: set[tuple[str, str]] = set()
+    with stack_config_env(stack_config):
+        for policy in policies():
+            if only and policy.name != only:
+                continue
+            if level(pack_config, policy.name, defaults[policy.name]) == "disabled":
+                continue
+            cfg = pack_settings(pack_config, policy.name)
+            if isinstance(policy, ResourceValidationPolicy):
+                for s in states_:
+                    args = ResourceValidationArgs(
+                        s["type"], _props(s.get("inputs", {})), s["urn"], s["urn"].rsplit("::", 1)[-1],
+                        _opts(s.get("parent")), provider_of(s), cfg)
+                    policy.validate(args, lambda m, u=None, a=args, p=policy: found.add((p.name, a.urn)))
+            else:
+                prs: dict[str, PolicyResource] = {}
+                for s in states_:
+                    props = _props({**(s.get("outputs") or {}), **(s.get("inputs") or {})})
+                    prs[s["urn"]] = PolicyResource(s["type"], props, s["urn"], s["urn"].rsplit("::", 1)[-1],
+                                                   _opts(s.get("parent")), provider_of(s), None, [], {})
+                for s in states_:
+                    pr = prs[s["urn"]]
+                    if s.get("parent") in prs:
+                        pr.parent = prs[s["parent"]]
+                    for k, urns in (s.get("propertyDependencies") or {}).items():
+                        pr.property_dependencies[k] = [prs[u] for u in urns if u in prs]
+                args = StackValidationArgs(list(prs.values()), cfg)
+                policy.validate(args, lambda m, u=None, p=policy: found.add((p.name, u or stack_urn)))
+    return found

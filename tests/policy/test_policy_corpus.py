@@ -1,0 +1,58 @@
+"""The broken-configuration corpus: every file caught in full, by the CLI and by the pack alike."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import make_corpus
+import policy_harness as harness
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "tests/policy/corpus"
+CONFIG = ROOT / "policies/config.local.json"
+EXPECTED = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))
+
+
+def audit(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "shuyaku.policy", "audit", *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
+def test_corpus_files_are_current():
+    """The committed files are what make_corpus.py writes (no hand edits drifting from the expectations)."""
+    for name, text in make_corpus.build().items():
+        assert (CORPUS / name).read_text(encoding="utf-8") == text, f"re-run tests/policy/make_corpus.py ({name})"
+
+
+def test_every_rule_has_its_own_broken_file():
+    from shuyaku.policy.registry import rule_ids
+
+    single = {name.removesuffix(".json") for name in EXPECTED} - {"clean"}
+    missing = [r for r in rule_ids() if r not in single and not any(r in {v[0] for v in EXPECTED[f]}
+                                                                      for f in EXPECTED)]
+    assert not missing
+    caught = {v[0] for vs in EXPECTED.values() for v in vs}
+    assert caught == set(rule_ids())
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_audit_catches_exactly_what_is_broken(name):
+    p = audit(str(CORPUS / name), "--config", str(CONFIG), "--format", "json")
+    assert p.returncode in (0, 1), p.stderr
+    got = {(v["rule"], v["urn"]) for v in json.loads(p.stdout)["violations"]}
+    want = {tuple(v) for v in EXPECTED[name]}
+    assert got == want
+    levels = json.loads(CONFIG.read_text())
+    mandatory = any(harness.level(levels, rule, "mandatory") == "mandatory" for rule, _ in want)
+    assert p.returncode == (1 if mandatory else 0)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_pack_reports_the_same_as_the_audit(name):
+    doc = json.loads((CORPUS / name).read_text(encoding="utf-8"))
+    got = harness.run(harness.states(doc), json.loads(CONFIG.read_text()), doc.get("config"))
+    assert got == {tuple(v) for v in EXPECTED[name]}
