@@ -1,0 +1,68 @@
+"""Pulumi mocks that record what a program registers: shared by the unit tests and the scale benchmark.
+
+Only the engine is mocked; the program, its components and the pulumi-openstack SDK classes are the real
+ones, so a property name the provider does not know fails here as it would in `pulumi preview`.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+
+@dataclass
+class Registered:
+    typ: str
+    name: str
+    inputs: dict[str, Any]
+    id: str
+    custom: bool
+    provider: str | None
+
+
+@dataclass
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Every resource and invoke, with ids that say what they are (`<type-name>-<resource name>`)."""
+
+    stack_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # stack name -> outputs
+    resources: list[Registered] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            name = args.inputs.get("name") or args.name
+            outputs = self.stack_outputs.get(name)
+            if outputs is None:
+                raise KeyError(f"no mocked outputs for stack reference {name!r}")
+            rid = name
+            state = {"name": name, "outputs": outputs, "secretOutputNames": []}
+        else:
+            short = args.typ.split(":")[-1].lower()
+            rid = f"{short}-{args.name}"
+            state = dict(args.inputs)
+        with self._lock:
+            self.resources.append(Registered(args.typ, args.name, dict(args.inputs), rid, args.custom, args.provider))
+        return rid, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        with self._lock:
+            self.calls.append((args.token, dict(args.args)))
+        name = args.args.get("name", "")
+        if args.token == "openstack:identity/getAuthScope:getAuthScope":
+            return {"name": name, "user_id": "user-platform", "project_id": "project-admin"}, []
+        return {"id": f"{args.token.split(':')[-1]}-{name}", "name": name, **args.args}, []
+
+    # queries the tests and the benchmark share
+    def of_type(self, typ: str) -> list[Registered]:
+        return [r for r in self.resources if r.typ == typ]
+
+    def custom(self) -> list[Registered]:
+        return [r for r in self.resources if r.custom]
+
+
+def install(mocks: RecordingMocks, *, project: str = "shuyaku-platform", stack: str = "test", preview: bool = False) -> None:
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview)

@@ -1,0 +1,186 @@
+"""Tenant: one business system's place on the platform — a tagged Keystone project with quotas, its vendor's
+group (member on this project only), a network in its layer's zone and a deny-by-default security group
+that admits exactly the planned data links.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_openstack as openstack
+
+from shuyaku import sitedata
+from shuyaku.platform import naming
+from shuyaku.platform.config import PlatformConfig
+from shuyaku.platform.rules import deny_by_default_group
+from shuyaku.platform.zone import Zone, dns_servers
+
+
+class Tenant(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        *,
+        cfg: PlatformConfig,
+        tenant: sitedata.Tenant,
+        zone: Zone,
+        role_id: pulumi.Input[str],
+        quota_source: pulumi.Output[dict[str, Any]] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        """`quota_source`: at the DR site, the primary's exported quotas for this tenant, so the standby holds
+        exactly what production holds; the site data's quotas are the fallback."""
+        super().__init__("shuyaku:platform:Tenant", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        site = cfg.site.site
+        sid = tenant.system_id
+        tags = naming.tenant_tags(tenant, site)
+        q = cfg.quotas(tenant)
+        self.system_id = sid
+        self.layer = tenant.layer
+
+        def quota(key: str) -> pulumi.Input[int]:
+            fallback = getattr(q, key)
+            if quota_source is None:
+                return fallback
+            return quota_source.apply(lambda src: int((src or {}).get(key, fallback)))
+
+        self.project = openstack.identity.Project(
+            f"{name}-project",
+            name=naming.project_name(site, sid),
+            description=f"{tenant.name}（{tenant.vendor}）",
+            enabled=True,
+            tags=tags,
+            opts=child,
+        )
+        pid = self.project.id
+        self.group = openstack.identity.GroupV3(
+            f"{name}-vendor", name=naming.vendor_group(tenant), description=f"{tenant.vendor}: {tenant.name} ({sid})", opts=child
+        )
+        self.role_assignment = openstack.identity.RoleAssignment(
+            f"{name}-vendor-member", group_id=self.group.id, project_id=pid, role_id=role_id, opts=child
+        )
+
+        anti = sum(1 for s in tenant.servers if s.anti_affinity)
+        compute_q = openstack.compute.QuotaSetV2(
+            f"{name}-compute-quota",
+            project_id=pid,
+            instances=quota("instances"),
+            cores=quota("cores"),
+            ram=quota("ram_mb"),
+            server_groups=max(anti, 1) * 2,
+            server_group_members=max([s.count for s in tenant.servers] + [1]) * 2,
+            opts=child,
+        )
+        network_q = openstack.networking.QuotaV2(
+            f"{name}-network-quota",
+            project_id=pid,
+            network=quota("networks"),
+            subnet=quota("subnets"),
+            port=quota("ports"),
+            router=quota("routers"),
+            security_group=quota("security_groups"),
+            security_group_rule=quota("security_group_rules"),
+            floatingip=0 if tenant.layer == "mynumber" else quota("floating_ips"),
+            opts=child,
+        )
+        per_type: dict[str, pulumi.Input[str]] | None = None
+        if tenant.layer == "mynumber" and cfg.plain_volume_types:
+            # Only the encrypted type has room: a My Number volume cannot be created unencrypted.
+            per_type = {}
+            for vt in cfg.plain_volume_types:
+                per_type[f"volumes_{vt}"] = "0"
+                per_type[f"gigabytes_{vt}"] = "0"
+            per_type[f"volumes_{cfg.encrypted_volume_type}"] = pulumi.Output.from_input(quota("volumes")).apply(str)
+            per_type[f"gigabytes_{cfg.encrypted_volume_type}"] = pulumi.Output.from_input(quota("gigabytes")).apply(str)
+        volume_q = openstack.blockstorage.QuoteSetV3(
+            f"{name}-volume-quota",
+            project_id=pid,
+            volumes=quota("volumes"),
+            gigabytes=quota("gigabytes"),
+            volume_type_quota=per_type,
+            opts=child,
+        )
+        self.quota_resources = [compute_q, network_q, volume_q]
+        # Quotas first: Neutron counts the network, the groups and their rules against them.
+        after_quota = pulumi.ResourceOptions(parent=self, depends_on=[network_q])
+
+        self.network = openstack.networking.Network(
+            f"{name}-net", name=f"{sid}-net", tenant_id=pid, admin_state_up=True, tags=tags, opts=after_quota
+        )
+        routed = zone.router is not None
+        self.subnet = openstack.networking.Subnet(
+            f"{name}-subnet",
+            name=f"{sid}-subnet",
+            network_id=self.network.id,
+            tenant_id=pid,
+            cidr=tenant.cidr,
+            ip_version=4,
+            enable_dhcp=True,
+            gateway_ip=naming.gateway(tenant.cidr) if routed else None,
+            no_gateway=None if routed else True,
+            dns_nameservers=dns_servers(cfg, tenant.layer),
+            tags=tags,
+            opts=after_quota,
+        )
+        if routed:
+            openstack.networking.RouterInterface(
+                f"{name}-router-if",
+                router_id=zone.router.id,  # type: ignore[union-attr]
+                subnet_id=self.subnet.id,
+                opts=child,
+            )
+        rules = cfg.layout.tenant_rules[sid]
+        self.security_group = deny_by_default_group(
+            f"{name}-sg",
+            group_name=f"{sid}-tenant",
+            tags=tags,
+            tenant_id=pid,
+            rules=rules,
+            opts=after_quota,
+            description=f"{sid}: deny by default; only planned links ({len(rules)} rules)",
+        )
+
+        flavors = {f.name: f for f in next(z for z in cfg.site.zones if z.layer == tenant.layer).flavors}
+        self.outputs: dict[str, Any] = {
+            "system_id": sid,
+            "name": tenant.name,
+            "layer": tenant.layer,
+            "site": site,
+            "project_id": pid,
+            "project_name": naming.project_name(site, sid),
+            "vendor_group": naming.vendor_group(tenant),
+            "network_id": self.network.id,
+            "subnet_id": self.subnet.id,
+            "cidr": tenant.cidr,
+            "security_group_ids": {"tenant": self.security_group.id},
+            "availability_zone": zone.availability_zone,
+            "allowed_flavors": zone.flavor_names,
+            "allowed_images": zone.images,
+            "volume_type": cfg.encrypted_volume_type if tenant.layer == "mynumber" else None,
+            "floating_ips_allowed": tenant.layer != "mynumber",
+            "tags": tags,
+            "quotas": {k: quota(k) for k in sitedata.Quotas.model_fields},
+            "servers": [
+                {
+                    "role": s.role,
+                    "count": s.count,
+                    "flavor": naming.flavor_name(tenant.layer, s.flavor),
+                    "image": cfg.image(s.image),
+                    "anti_affinity": s.anti_affinity,
+                    "vcpus": flavors[s.flavor].vcpus,
+                    "ram_mb": flavors[s.flavor].ram_mb,
+                }
+                for s in tenant.servers
+            ],
+            "dr_tier": tenant.dr_tier,
+        }
+        self.register_outputs(
+            {
+                "project_id": pid,
+                "network_id": self.network.id,
+                "subnet_id": self.subnet.id,
+                "security_group_id": self.security_group.id,
+            }
+        )

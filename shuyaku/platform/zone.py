@@ -1,0 +1,166 @@
+"""Zone: one layer's share of the platform at one site — its host aggregate and availability zone, its
+flavors, its own segment, and a router only where the layer may route.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_openstack as openstack
+
+from shuyaku import sitedata
+from shuyaku.platform import naming
+from shuyaku.platform.config import PlatformConfig
+
+
+class Zone(pulumi.ComponentResource):
+    """A layer at a site. The My Number zone never gets an external gateway, whatever config says:
+    the gateway is only ever set for the layers in `naming.GATEWAY_LAYERS`."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        cfg: PlatformConfig,
+        zone: sitedata.Zone,
+        provider_network_ids: dict[str, pulumi.Input[str]],
+        shared: Zone | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("shuyaku:platform:Zone", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        site, layer = cfg.site.site, zone.layer
+        lay = cfg.layout
+        self.layer = layer
+        self.cidr = zone.cidr
+        self.availability_zone = zone.availability_zone
+        self.segment_cidr = lay.segments[layer]
+        self.gateway_ip = naming.gateway(self.segment_cidr)
+
+        self._site = site
+        self._hosts = cfg.hosts(layer)
+        self.aggregate: openstack.compute.AggregateV2 | None = None
+        # Public flavors pinned to this zone's aggregate (AggregateInstanceExtraSpecsFilter); which tenants may
+        # use the aggregate's hosts is set once the tenants exist (`isolate`), so one flavor set serves them all.
+        self.flavors: dict[str, openstack.compute.Flavor] = {}
+        for f in zone.flavors:
+            self.flavors[f.name] = openstack.compute.Flavor(
+                f"{name}-flavor-{f.name}",
+                name=naming.flavor_name(layer, f.name),
+                vcpus=f.vcpus,
+                ram=f.ram_mb,
+                disk=f.disk_gb,
+                is_public=True,
+                extra_specs={"aggregate_instance_extra_specs:shuyaku_layer": layer},
+                opts=child,
+            )
+        self.flavor_names = [naming.flavor_name(layer, f.name) for f in zone.flavors]
+        self.images = [cfg.image(i) for i in zone.images]
+
+        self.network = openstack.networking.Network(
+            f"{name}-segment",
+            name=f"{site}-{layer}-segment",
+            admin_state_up=True,
+            tags=naming.layer_tags(layer, site, "segment"),
+            opts=child,
+        )
+        self.subnet = openstack.networking.Subnet(
+            f"{name}-segment",
+            name=f"{site}-{layer}-segment",
+            network_id=self.network.id,
+            cidr=self.segment_cidr,
+            ip_version=4,
+            gateway_ip=self.gateway_ip,
+            allocation_pools=[lay.pools[layer]],
+            enable_dhcp=True,
+            dns_nameservers=dns_servers(cfg, layer),
+            tags=naming.layer_tags(layer, site, "segment"),
+            opts=child,
+        )
+
+        self.routes = layer in lay.router_layers
+        self.router: openstack.networking.Router | None = None
+        children: dict[str, pulumi.Input[str]] = {}
+        if self.routes:
+            gateway_net = provider_network_ids.get(layer) if layer in naming.GATEWAY_LAYERS else None
+            self.router = openstack.networking.Router(
+                f"{name}-router",
+                name=f"{site}-{layer}-router",
+                admin_state_up=True,
+                external_network_id=gateway_net,
+                tags=naming.layer_tags(layer, site, "router"),
+                opts=child,
+            )
+            openstack.networking.RouterInterface(
+                f"{name}-segment-if", router_id=self.router.id, subnet_id=self.subnet.id, opts=child
+            )
+            if shared is not None and shared.router is not None and layer != "shared":
+                # Reach the shared zone over its segment: a fixed port there, and a route each way.
+                ip = lay.router_ports[layer]
+                port = openstack.networking.Port(
+                    f"{name}-shared-port",
+                    name=f"{site}-{layer}-router-shared",
+                    network_id=shared.network.id,
+                    fixed_ips=[{"subnet_id": shared.subnet.id, "ip_address": ip}],
+                    admin_state_up=True,
+                    tags=naming.layer_tags(layer, site, "router"),
+                    opts=child,
+                )
+                openstack.networking.RouterInterface(f"{name}-shared-if", router_id=self.router.id, port_id=port.id, opts=child)
+                openstack.networking.RouterRoute(
+                    f"{name}-to-shared",
+                    router_id=self.router.id,
+                    destination_cidr=shared.cidr,
+                    next_hop=shared.gateway_ip,
+                    opts=child,
+                )
+                openstack.networking.RouterRoute(
+                    f"{name}-from-shared", router_id=shared.router.id, destination_cidr=zone.cidr, next_hop=ip, opts=child
+                )
+            children["router_id"] = self.router.id
+        self._outputs: dict[str, pulumi.Input[object]] = {
+            "network_id": self.network.id,
+            "subnet_id": self.subnet.id,
+            "availability_zone": zone.availability_zone,
+            "flavors": self.flavor_names,
+            "images": self.images,
+            **children,
+        }
+
+    def isolate(self, project_ids: dict[str, pulumi.Input[str]]) -> None:
+        """The host aggregate and availability zone, open only to this layer's projects
+        (AggregateMultiTenancyIsolation / placement tenant filtering read `filter_tenant_id*`). Call once,
+        after the tenants exist; it also completes the component."""
+        metadata: dict[str, pulumi.Input[str]] = {"shuyaku_layer": self.layer, "shuyaku_site": self._site}
+        for sid, pid in sorted(project_ids.items()):
+            metadata[f"filter_tenant_id_{sid}"] = pid
+        self.aggregate = openstack.compute.AggregateV2(
+            f"{self._name}-aggregate",
+            name=f"{self._site}-{self.layer}",
+            zone=self.availability_zone,
+            hosts=self._hosts,
+            metadata=metadata,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({**self._outputs, "aggregate_id": self.aggregate.id})
+
+    def summary(self) -> dict[str, pulumi.Input[object]]:
+        return {
+            "availability_zone": self.availability_zone,
+            "cidr": self.cidr,
+            "segment_cidr": self.segment_cidr,
+            "network_id": self.network.id,
+            "subnet_id": self.subnet.id,
+            "router_id": self.router.id if self.router else None,
+            "flavors": self.flavor_names,
+            "images": self.images,
+        }
+
+
+def dns_servers(cfg: PlatformConfig, layer: str) -> list[str]:
+    lay = cfg.layout
+    dns = lay.services.get("dns")
+    if dns is None:
+        return []
+    if layer == "shared" or (layer in lay.router_layers and "shared" in lay.router_layers):
+        return list(dns.ips)
+    return []
