@@ -56,7 +56,7 @@ def audit(
     try:
         loaded = load_file(file)
     except LoadError as e:
-        raise _fail(t(f"読み込めません: {e}", f"cannot audit: {e}")) from None
+        raise _fail(str(e)) from None
     try:
         cfg = cfgmod.load(config, rule_ids()) if config else cfgmod.PolicyConfig()
     except cfgmod.ConfigError as e:

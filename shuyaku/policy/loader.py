@@ -8,17 +8,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shuyaku.i18n import t
 from shuyaku.policy.model import UNKNOWN, Resource, SecretValue
 
 SIG = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
-UNKNOWNS = frozenset({
-    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7", "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
-    "04da6b54-80e4-46f7-96ec-b56ff0331ba9", "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
-    "030794c1-ac77-496b-92df-f27374a8bd58", "e48ece36-62e2-4504-bad9-02848725956a",
-    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
-})
+UNKNOWNS = frozenset(
+    {
+        "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
+        "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
+        "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
+        "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
+        "030794c1-ac77-496b-92df-f27374a8bd58",
+        "e48ece36-62e2-4504-bad9-02848725956a",
+        "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
+    }
+)
 # Ops whose resource does not exist after the change.
 _GONE_OPS = frozenset({"delete", "discard", "delete-replaced", "remove-pending-replace", "read-discard"})
 
@@ -79,34 +85,46 @@ def from_state(items: Iterable[Mapping[str, Any]], where: str) -> list[Resource]
     out: list[Resource] = []
     for i, r in enumerate(items):
         if not isinstance(r, Mapping) or not isinstance(r.get("urn"), str) or not isinstance(r.get("type"), str):
-            raise LoadError(f"{where}: resources[{i}]: expected an object with string 'urn' and 'type'")
+            raise LoadError(
+                t(
+                    f"{where}: resources[{i}]: 文字列の urn と type を持つオブジェクトが必要です",
+                    f"{where}: resources[{i}]: expected an object with string 'urn' and 'type'",
+                )
+            )
         urn = r["urn"]
         deps = r.get("propertyDependencies") or {}
-        out.append(Resource(
-            urn=urn,
-            type=r["type"],
-            name=_name(urn),
-            props=_props(r.get("inputs"), r.get("outputs")),
-            parent=r.get("parent") or None,
-            id=(r.get("id") if isinstance(r.get("id"), str) and r.get("id") not in UNKNOWNS else None) or None,
-            provider=r.get("provider") or None,
-            deps={k: list(v) for k, v in deps.items() if isinstance(v, list)} if isinstance(deps, dict) else {},
-        ))
+        out.append(
+            Resource(
+                urn=urn,
+                type=r["type"],
+                name=_name(urn),
+                props=_props(r.get("inputs"), r.get("outputs")),
+                parent=r.get("parent") or None,
+                id=(r.get("id") if isinstance(r.get("id"), str) and r.get("id") not in UNKNOWNS else None) or None,
+                provider=r.get("provider") or None,
+                deps={k: list(v) for k, v in deps.items() if isinstance(v, list)} if isinstance(deps, dict) else {},
+            )
+        )
     return out
 
 
 def from_document(doc: Any, where: str) -> Loaded:
     """Recognise the document by its shape."""
     if not isinstance(doc, dict):
-        raise LoadError(f"{where}: expected a JSON object (pulumi stack export or pulumi preview --json)")
+        raise LoadError(
+            t(
+                f"{where}: JSON オブジェクトではありません（pulumi stack export か pulumi preview --json の出力を指定）",
+                f"{where}: expected a JSON object (pulumi stack export or pulumi preview --json)",
+            )
+        )
     if "steps" in doc or "changeSummary" in doc:
         steps = doc.get("steps") or []
         if not isinstance(steps, list):
-            raise LoadError(f"{where}: 'steps' must be a list")
+            raise LoadError(t(f"{where}: steps はリストでなければなりません", f"{where}: 'steps' must be a list"))
         states = []
         for i, s in enumerate(steps):
             if not isinstance(s, dict):
-                raise LoadError(f"{where}: steps[{i}]: expected an object")
+                raise LoadError(t(f"{where}: steps[{i}]: オブジェクトが必要です", f"{where}: steps[{i}]: expected an object"))
             if s.get("op") in _GONE_OPS or not isinstance(s.get("newState"), dict):
                 continue
             states.append(s["newState"])
@@ -121,11 +139,18 @@ def from_document(doc: Any, where: str) -> Loaded:
         dep = dep["deployment"]
     if not isinstance(dep, dict) or ("resources" not in dep and "manifest" not in dep):
         raise LoadError(
-            f"{where}: neither a stack export (deployment.resources) nor a preview (steps[]); "
-            "produce one with `pulumi stack export --file F` or `pulumi preview --json > F`")
+            t(
+                f"{where}: スタックのエクスポート（deployment.resources）でもプレビュー（steps[]）でもありません。"
+                "`pulumi stack export --file F` か `pulumi preview --json > F` で作成してください",
+                f"{where}: neither a stack export (deployment.resources) nor a preview (steps[]); "
+                "produce one with `pulumi stack export --file F` or `pulumi preview --json > F`",
+            )
+        )
     res = dep.get("resources") or []
     if not isinstance(res, list):
-        raise LoadError(f"{where}: deployment.resources must be a list")
+        raise LoadError(
+            t(f"{where}: deployment.resources はリストでなければなりません", f"{where}: deployment.resources must be a list")
+        )
     return Loaded(from_state(res, f"{where}: deployment"), "export")
 
 
@@ -134,17 +159,23 @@ def load_file(path: str | Path) -> Loaded:
     try:
         raw = p.read_bytes()
     except OSError as e:
-        raise LoadError(f"{p}: cannot read ({e.strerror})") from None
+        raise LoadError(t(f"{p}: 読み込めません（{e.strerror}）", f"{p}: cannot read ({e.strerror})")) from None
     try:
         doc = json.loads(raw)
     except UnicodeDecodeError:
-        raise LoadError(f"{p}: not UTF-8 text") from None
+        raise LoadError(t(f"{p}: UTF-8 のテキストではありません", f"{p}: not UTF-8 text")) from None
     except json.JSONDecodeError as e:
-        raise LoadError(f"{p}:{e.lineno}:{e.colno}: not valid JSON ({e.msg})") from None
+        raise LoadError(
+            t(
+                f"{p}:{e.lineno}:{e.colno}: JSON として読めません（{e.msg}）",
+                f"{p}:{e.lineno}:{e.colno}: not valid JSON ({e.msg})",
+            )
+        ) from None
     return from_document(doc, str(p))
 
 
 # --- CrossGuard -------------------------------------------------------------------------------------
+
 
 def _unproxy(v: Any) -> Any:
     """CrossGuard wraps props in proxies that raise on unknowns; rules want plain values."""
@@ -169,7 +200,10 @@ def from_validation_args(args: Any) -> Resource:
     provider = getattr(args, "provider", None)
     opts = getattr(args, "opts", None)
     return Resource(
-        urn=args.urn, type=args.resource_type, name=args.name, props=_unproxy(args.props),
+        urn=args.urn,
+        type=args.resource_type,
+        name=args.name,
+        props=_unproxy(args.props),
         parent=getattr(opts, "parent", None) or None,
         provider=provider.urn if provider is not None else None,
     )
@@ -187,11 +221,17 @@ def from_stack_args(resources: Iterable[Any]) -> list[Resource]:
         if prov is not None:
             providers.setdefault(prov.urn, prov)
         deps = {k: [d.urn for d in v] for k, v in (getattr(r, "property_dependencies", None) or {}).items()}
-        out.append(Resource(
-            urn=r.urn, type=r.resource_type, name=r.name, props=_unproxy(r.props),
-            parent=parent.urn if parent is not None else (getattr(opts, "parent", None) or None),
-            provider=prov.urn if prov is not None else None, deps=deps,
-        ))
+        out.append(
+            Resource(
+                urn=r.urn,
+                type=r.resource_type,
+                name=r.name,
+                props=_unproxy(r.props),
+                parent=parent.urn if parent is not None else (getattr(opts, "parent", None) or None),
+                provider=prov.urn if prov is not None else None,
+                deps=deps,
+            )
+        )
         seen.add(r.urn)
     for urn, prov in providers.items():
         if urn not in seen:
