@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from typing import Literal
 
-from shuyaku.assess.checklist import CHECKLIST, REDUNDANCY_RTO_HOURS
+from shuyaku.assess.checklist import CHECKLIST, REDUNDANCY_RTO_HOURS, os_name
 from shuyaku.assess.model import (
     COST_KEYS,
     Assessment,
@@ -52,6 +53,7 @@ def server_ages(inv: Inventory, life_years: int, warning_years: int = WARNING_YE
     for s in inv.systems:
         for srv in s.servers:
             eos = lifecycle.get(srv.os, {}).get(srv.os_version)
+            os_status: Literal["eol", "soon", "ok", "unknown"]
             if eos is None:
                 os_status = "unknown"
             elif eos <= ref:
@@ -62,7 +64,8 @@ def server_ages(inv: Inventory, life_years: int, warning_years: int = WARNING_YE
                 os_status = "ok"
             # purchase_year is a fiscal year: bought in FY2021 with a 5-year life, it serves FY2021-FY2025.
             age = fy - srv.purchase_year
-            hw = "over" if age >= life_years else ("soon" if age + warning_years >= life_years else "ok")
+            hw: Literal["over", "soon", "ok"] = (
+                "over" if age >= life_years else ("soon" if age + warning_years >= life_years else "ok"))
             out.append(ServerAge(
                 system_id=s.id, system_name=s.name, layer=s.layer.value, role=srv.role, count=srv.count,
                 os=srv.os, os_version=srv.os_version, os_end_of_support=eos, os_status=os_status,
@@ -114,8 +117,8 @@ def _check_layer(s: System) -> CheckResult:
 
 
 def _check_os(ages: list[ServerAge]) -> CheckResult:
-    eol = sorted({f"{a.os} {a.os_version}" for a in ages if a.os_status in ("eol", "unknown")})
-    soon = sorted({f"{a.os} {a.os_version}" for a in ages if a.os_status == "soon"})
+    eol = sorted({os_name(a.os, a.os_version) for a in ages if a.os_status in ("eol", "unknown")})
+    soon = sorted({os_name(a.os, a.os_version) for a in ages if a.os_status == "soon"})
     if eol:
         return CheckResult(id="os", status="fail", detail_ja="サポート終了: " + "、".join(eol),
                            detail_en="out of support: " + ", ".join(eol))

@@ -104,7 +104,7 @@ def bars(cid: str, title: str, desc: str, categories: Sequence[str], series: Seq
     def y(v: float) -> float:
         return top + plot_h - (v / axis_max) * plot_h if axis_max else top + plot_h
 
-    ticks = int(round(axis_max / step))
+    ticks = round(axis_max / step)
     for i in range(ticks + 1):
         v = i * step
         body.append(f'<line x1="{left}" y1="{y(v):.1f}" x2="{width - right}" y2="{y(v):.1f}" stroke="#ddd"/>')
@@ -152,7 +152,7 @@ def hbars(cid: str, title: str, desc: str, labels: Sequence[str], series: Sequen
     def x(v: float) -> float:
         return left + (v / axis_max) * plot_w if axis_max else left
 
-    ticks = int(round(axis_max / step))
+    ticks = round(axis_max / step)
     axis_y = top + per_row * len(labels)
     for i in range(ticks + 1):
         v = i * step
@@ -207,7 +207,7 @@ def lines(cid: str, title: str, desc: str, xlabels: Sequence[str], series: Seque
     def y(v: float) -> float:
         return top + plot_h - (v / axis_max) * plot_h
 
-    for i in range(int(round(axis_max / step)) + 1):
+    for i in range(round(axis_max / step) + 1):
         v = i * step
         body.append(f'<line x1="{left}" y1="{y(v):.1f}" x2="{width - right}" y2="{y(v):.1f}" stroke="#ddd"/>')
         body.append(_t(left - 6, y(v) + 4, fmt(v), "end", size=11, fill="#555"))

@@ -148,7 +148,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "p_title": ("集約計画レポート", "Consolidation plan"),
     "p_lead": (
         "{n}システム・{vms}台のサーバを、系ごとのホスト群に集約する計画です。費用は{years}年間で比較します。",
-        "A plan to consolidate {n} systems and {vms} servers onto one host group per layer. Costs are compared over {years} years.",
+        "A plan to consolidate {n} systems and {vms} servers onto one host group per layer. "
+        "Costs are compared over {years} years.",
     ),
     "p_summary": ("概要", "Summary"),
     "p_card_hosts": ("集約後のホスト", "Hosts after consolidation"),
@@ -257,6 +258,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "on-premises consolidation. Their annual cost today is {v}.",
     ),
     "p_gov_table": ("標準化20業務と対応システム", "The 20 standard operations and their systems"),
+    "p_gov_not_in_plan": ("（本計画では移行対象外）", "(not moved in this plan)"),
     "p_gov_missing": ("台帳に該当なし", "not in the inventory"),
     "p_dr": ("災害対策（庁外クラウド）", "Disaster recovery (external site)"),
     "p_dr_lead": (

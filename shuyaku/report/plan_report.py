@@ -7,9 +7,10 @@ cost more than PCs the report says so, and lists what they buy instead (security
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
-from shuyaku.inventory.schema import Inventory
+from shuyaku.inventory.schema import Inventory, System
 from shuyaku.inventory.standard_ops import STANDARD_OPS
 from shuyaku.plan.model import Plan
 from shuyaku.report import charts, fmt
@@ -22,6 +23,13 @@ MACHIDA_RATIO_PCT = 47.0  # cost down to about 47% of the baseline (reported)
 GOAL_RATIO_PCT = 50.0  # the goal: halve the cost of existing systems
 PATHS = ["forbidden", "hub", "relay", "screen", "direct"]
 TIERS = ["warm", "backup", "none"]
+
+
+@dataclass
+class GovRow:
+    code: str
+    name: str
+    systems: list[System]
 
 
 def context(plan: Plan, inv: Inventory, lang: str) -> dict:
@@ -85,11 +93,9 @@ def context(plan: Plan, inv: Inventory, lang: str) -> dict:
                                   lambda n: m.f("wave_n", n=n), width=860)
 
     gov = set(plan.government_cloud)
-    gov_rows = []
-    for code, (ja, en) in STANDARD_OPS.items():
-        ss = [s for s in inv.systems if s.standard_op == code and s.id in gov]
-        gov_rows.append({"code": code, "name": en if lang == "en" else ja, "systems": ss})
-    listed = {s.id for row in gov_rows for s in row["systems"]}
+    gov_rows = [GovRow(code, en if lang == "en" else ja, [s for s in inv.systems if s.standard_op == code])
+                for code, (ja, en) in STANDARD_OPS.items()]
+    listed = {s.id for row in gov_rows for s in row.systems}
     gov_other = [sid for sid in plan.government_cloud if sid not in listed]
 
     tier_counts = Counter(t.tier for t in plan.dr.tiers)
@@ -101,7 +107,7 @@ def context(plan: Plan, inv: Inventory, lang: str) -> dict:
         "zones": zones, "total_hosts": total_hosts, "total_vms": total_vms, "servers_before": servers_before,
         "vph": vph, "machida_vph": MACHIDA_VMS_PER_HOST, "hosts_chart": hosts_chart, "vph_chart": vph_chart,
         "util_chart": util_chart, "ratio_chart": ratio_chart, "year_chart": year_chart, "cum_chart": cum_chart,
-        "thin_chart": thin_chart, "waves_chart": waves_chart, "gov_rows": gov_rows, "gov_other": gov_other,
+        "thin_chart": thin_chart, "waves_chart": waves_chart, "gov_rows": gov_rows, "gov_other": gov_other, "gov": gov,
         "tiers": TIERS, "tier_counts": tier_counts, "links": links, "link_counts": link_counts, "paths": PATHS,
         "baseline_lines_total": sum(line.annual_yen for line in c.baseline_lines),
         "consolidated_lines_total": sum(line.annual_yen for line in c.consolidated_lines),

@@ -62,7 +62,8 @@ class Element:
 
 
 class _Parser(HTMLParser):
-    VOID = {"br", "meta", "img", "input", "hr", "link", "rect", "line", "circle", "polyline", "path"}
+    # HTML void elements; SVG shapes close themselves with "/>" (handle_startendtag) or hold a <title>.
+    VOID = frozenset({"br", "meta", "img", "input", "hr", "link"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -180,10 +181,12 @@ def fixture_plan(inv: Inventory, cat: Catalogue) -> Plan:
         "hosts": (nh * h.price.yen // int(h.amortisation_years.value), "ホスト（償却）", "Hosts (amortised)", h.price.source),
         "host_maintenance": (int(nh * h.price.yen * cat.maintenance_rate.value), "ホスト保守", "Host maintenance",
                              cat.maintenance_rate.source),
-        "rack_power": (nh * cat.rack_power_per_host_year.yen, "ラック・電力", "Rack and power", cat.rack_power_per_host_year.source),
+        "rack_power": (nh * cat.rack_power_per_host_year.yen, "ラック・電力", "Rack and power",
+                       cat.rack_power_per_host_year.source),
         "platform_ops": (int(cat.operations.staff_fte.value * cat.operations.cost_per_fte.yen), "基盤運用", "Platform operations",
                          cat.operations.staff_fte.source),
-        "app_ops": (int(base["operations"] * cat.operations.app_operations_factor.value), "業務システム運用", "Application operations",
+        "app_ops": (int(base["operations"] * cat.operations.app_operations_factor.value), "業務システム運用",
+                    "Application operations",
                     cat.operations.app_operations_factor.source),
         "licences": (int(base["licences"] * cat.operations.licence_factor.value), "ライセンス", "Licences",
                      cat.operations.licence_factor.source),
