@@ -1,0 +1,195 @@
+"""`shuyaku policy` as a user meets it: exit codes, languages, formats, and the generated files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from shuyaku.policy import config as cfgmod
+from shuyaku.policy.crossguard import policies
+from shuyaku.policy.docs import markdown
+from shuyaku.policy.registry import all_rules, rule_ids
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "tests/policy/corpus"
+CONFIG = ROOT / "policies/config.local.json"
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "shuyaku.policy", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120, env={**os.environ, **(env or {})})
+
+
+@pytest.mark.parametrize("content", [None, b"{\"a\":", b"[1]", b"{\"foo\": 1}", b"\xff\xfe\x00garbage",
+                                     b"{\"deployment\": {\"resources\": [{\"urn\": 1}]}}"])
+def test_unreadable_input_exits_2_with_a_clear_message(tmp_path, content):
+    f = tmp_path / "state.json"
+    if content is not None:
+        f.write_bytes(content)
+    p = cli("audit", str(f))
+    assert p.returncode == 2
+    assert str(f) in p.stderr and "Traceback" not in p.stderr
+    assert p.stdout == ""
+
+
+def test_invalid_config_names_every_problem(tmp_path):
+    bad = tmp_path / "c.json"
+    bad.write_text(json.dumps({"all": "strict", "no-such-rule": "advisory",
+                               "mynumber-volume-encrypted": {"encrypted_volume_types": "luks"},
+                               "internet-egress-only-proxy": {"proxy_cidrs": ["10.0.0.300/32"]}}))
+    p = cli("audit", str(CORPUS / "clean.json"), "--config", str(bad), "--lang", "en")
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    for needle in ("all: 'strict'", "no-such-rule: unknown rule id", "encrypted_volume_types: expected array",
+                   "proxy_cidrs[0]: '10.0.0.300/32' is not a CIDR"):
+        assert needle in p.stderr
+
+
+def test_clean_stack_exits_0_and_says_so():
+    p = cli("audit", str(CORPUS / "clean.json"), "--config", str(CONFIG))
+    assert p.returncode == 0
+    assert "違反はありません" in p.stdout
+
+
+def test_text_report_names_rule_resource_and_fix_in_both_languages():
+    f = str(CORPUS / "secgroup-no-public-ssh.json")
+    ja = cli("audit", f, "--config", str(CONFIG))
+    en = cli("audit", f, "--config", str(CONFIG), env={"SHUYAKU_LANG": "en"})
+    urn = "urn:pulumi:onprem::shuyaku::openstack:networking/secGroupRule:SecGroupRule::r-bad"
+    assert ja.returncode == en.returncode == 1
+    assert "secgroup-no-public-ssh" in ja.stdout and urn in ja.stdout and "対処:" in ja.stdout
+    assert "fix: Narrow remote_ip_prefix" in en.stdout and "2 violations (2 mandatory, 0 advisory)" in en.stdout
+
+
+def test_advisory_only_findings_do_not_fail_the_build():
+    p = cli("audit", str(CORPUS / "secgroup-description-required.json"), "--config", str(CONFIG), "-f", "json")
+    doc = json.loads(p.stdout)
+    assert p.returncode == 0
+    assert doc["summary"] == {"violations": 1, "mandatory": 0, "advisory": 1}
+
+
+def test_config_can_disable_or_soften_a_rule(tmp_path):
+    cfg = json.loads(CONFIG.read_text())
+    cfg["secgroup-no-public-ssh"] = "disabled"
+    cfg["secgroup-no-public-ingress"] = {"enforcementLevel": "advisory"}
+    f = tmp_path / "c.json"
+    f.write_text(json.dumps(cfg))
+    p = cli("audit", str(CORPUS / "secgroup-no-public-ssh.json"), "--config", str(f), "-f", "json")
+    doc = json.loads(p.stdout)
+    assert p.returncode == 0
+    assert [(v["rule"], v["level"]) for v in doc["violations"]] == [("secgroup-no-public-ingress", "advisory")]
+
+
+# The parts of SARIF 2.1.0 (OASIS) that code-scanning views rely on.
+SARIF_SCHEMA = {
+    "type": "object", "required": ["version", "runs", "$schema"],
+    "properties": {
+        "version": {"const": "2.1.0"},
+        "runs": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["tool", "results"],
+            "properties": {
+                "tool": {"type": "object", "required": ["driver"], "properties": {"driver": {
+                    "type": "object", "required": ["name", "rules"],
+                    "properties": {"rules": {"type": "array", "items": {
+                        "type": "object", "required": ["id", "shortDescription"],
+                        "properties": {"shortDescription": {"type": "object", "required": ["text"]},
+                                       "defaultConfiguration": {"type": "object", "properties": {
+                                           "level": {"enum": ["none", "note", "warning", "error"]}}}}}}}}}},
+                "results": {"type": "array", "items": {
+                    "type": "object", "required": ["ruleId", "level", "message", "locations"],
+                    "properties": {
+                        "level": {"enum": ["none", "note", "warning", "error"]},
+                        "message": {"type": "object", "required": ["text"]},
+                        "locations": {"type": "array", "minItems": 1, "items": {
+                            "type": "object", "required": ["logicalLocations"],
+                            "properties": {"logicalLocations": {"type": "array", "minItems": 1, "items": {
+                                "type": "object", "required": ["fullyQualifiedName"]}}}}}}}}}}}},
+}
+
+
+def test_sarif_is_valid_and_points_at_urns(tmp_path):
+    out = tmp_path / "r.sarif"
+    p = cli("audit", str(CORPUS / "combo-mynumber-exposed.json"), "--config", str(CONFIG), "-f", "sarif",
+            "-o", str(out), "--lang", "en")
+    assert p.returncode == 1
+    doc = json.loads(out.read_text())
+    jsonschema.validate(doc, SARIF_SCHEMA)
+    run = doc["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == rule_ids()
+    expected = {tuple(v) for v in json.loads((CORPUS / "expected.json").read_text())["combo-mynumber-exposed.json"]}
+    got = {(r["ruleId"], r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]) for r in run["results"]}
+    assert got == expected
+    for r in run["results"]:
+        assert rules[r["ruleIndex"]]["id"] == r["ruleId"]
+        assert r["level"] == "error"
+
+
+def test_list_shows_every_rule():
+    p = cli("list")
+    assert p.returncode == 0
+    for rid in rule_ids():
+        assert rid in p.stdout
+    assert "マイナンバー系" in p.stdout
+    listed = json.loads(cli("list", "--format", "json", "--lang", "en").stdout)
+    assert [r["id"] for r in listed] == rule_ids()
+    assert all(r["title"] and r["remediation"] and r["sources"] for r in listed)
+
+
+def test_shuyaku_command_when_wired():
+    exe = shutil.which("shuyaku", path=str(ROOT / ".venv/bin"))
+    if exe is None:
+        pytest.skip("shuyaku console script not installed")
+    p = subprocess.run([exe, "policy", "list", "--format", "json"], capture_output=True, text=True, cwd=ROOT)
+    if p.returncode != 0 and "policy" in (p.stderr + p.stdout) and "No such command" in (p.stderr + p.stdout):
+        pytest.skip("shuyaku policy not wired into shuyaku/cli.py yet")
+    assert p.returncode == 0, p.stderr
+    assert [r["id"] for r in json.loads(p.stdout)] == rule_ids()
+
+
+def test_docs_page_is_current():
+    page = (ROOT / "docs/policies.md").read_text(encoding="utf-8")
+    assert page == markdown(), "run: shuyaku policy docs > docs/policies.md"
+    for r in all_rules():
+        assert f"### {r.id}" in page
+
+
+def test_example_pack_config_is_generated_from_the_settings():
+    settings = json.loads((ROOT / "policies/settings.local.json").read_text())
+    assert json.loads(CONFIG.read_text()) == cfgmod.expand(settings, all_rules())
+    p = cli("config", "policies/settings.local.json")
+    assert p.returncode == 0 and json.loads(p.stdout) == json.loads(CONFIG.read_text())
+
+
+def test_pack_config_satisfies_each_policy_schema_as_the_engine_checks_it():
+    cfg = json.loads(CONFIG.read_text())
+    for policy in policies():
+        if policy.config_schema is None:
+            continue
+        schema = {"type": "object", "properties": policy.config_schema.properties}
+        props = {k: v for k, v in (cfg.get(policy.name) or {}).items() if k != "enforcementLevel"}
+        jsonschema.validate(props, schema)
+
+
+def test_pack_policies_mirror_the_rules():
+    pols = policies()
+    assert [p.name for p in pols] == rule_ids()
+    for p, r in zip(pols, all_rules(), strict=True):
+        assert p.severity.value == r.severity and p.enforcement_level.value == r.enforcement
+        assert p.remediation_steps and p.description
+        assert set(p.config_schema.properties if p.config_schema else {}) == set(r.config_keys)
+
+
+def test_pack_project_file_points_at_the_project_venv():
+    meta = yaml.safe_load((ROOT / "policies/PulumiPolicy.yaml").read_text())
+    assert meta["runtime"]["name"] == "python"
+    venv = (ROOT / "policies" / meta["runtime"]["options"]["virtualenv"]).resolve()
+    assert venv == (ROOT / ".venv").resolve()
+    assert (ROOT / "policies/__main__.py").read_text().count("policies()") == 1
