@@ -147,9 +147,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # plan report
     "p_title": ("集約計画レポート", "Consolidation plan"),
     "p_lead": (
-        "{n}システム・{vms}台のサーバを、系ごとのホスト群に集約する計画です。費用は{years}年間で比較します。",
-        "A plan to consolidate {n} systems and {vms} servers onto one host group per layer. "
-        "Costs are compared over {years} years.",
+        "{n}システム・{servers}台のサーバを、系ごとのホスト群に集約する計画です（共通基盤サービスを含めVM {vms}台）。"
+        "費用は{years}年間で比較します。",
+        "A plan to consolidate {n} systems and {servers} servers onto one host group per layer ({vms} VMs including the "
+        "shared services). Costs are compared over {years} years.",
     ),
     "p_summary": ("概要", "Summary"),
     "p_card_hosts": ("集約後のホスト", "Hosts after consolidation"),
