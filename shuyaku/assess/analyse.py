@@ -243,6 +243,7 @@ def assess(inv: Inventory, catalogue: Catalogue | None = None) -> Assessment:
         separation_model=m.separation_model.value, fiscal_year=m.fiscal_year,
         reference_date=reference_date(m.fiscal_year), warning_years=WARNING_YEARS,
         hardware_life_years=life, hardware_life_source="catalogue" if catalogue else "default",
+        names_en={s.id: s.name_en for s in inv.systems if s.name_en},
         summary=summary, servers=ages, links=links, checklist=list(CHECKLIST), readiness=ready,
         cost=cost_baseline(inv),
     )

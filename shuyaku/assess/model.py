@@ -133,6 +133,7 @@ class Assessment(Strict):
     warning_years: int = Field(description="the 'ends soon' band, in years after the reference date")
     hardware_life_years: int
     hardware_life_source: Literal["catalogue", "default"]
+    names_en: dict[str, str] = Field(default_factory=dict, description="English system names, where the inventory gives one")
     summary: Summary
     servers: list[ServerAge]
     links: list[LinkFinding]

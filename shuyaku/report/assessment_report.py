@@ -89,6 +89,7 @@ def context(a: Assessment, lang: str) -> dict:
         "readiness": readiness, "cost_layer_chart": cost_layer_chart, "cost_dept_chart": cost_dept_chart,
         "top_departments": top, "cross_count": a.summary.links - by_path["direct"],
         "checks_by_id": {c.id: c for c in a.checklist},
+        "nm": lambda sid, ja: a.names_en.get(sid, ja) if lang == "en" else ja,
     }
 
 

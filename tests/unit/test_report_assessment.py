@@ -147,3 +147,20 @@ def test_names_from_the_inventory_are_escaped(tmp_path: Path) -> None:
     assert "<script>" not in html and "<img" not in html and "<b>" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "課&amp;&lt;b&gt;" in html
+
+
+def test_english_report_uses_english_system_names_when_given(tmp_path: Path) -> None:
+    inv = Inventory.model_validate({
+        "municipality": {"name": "テスト市", "population": 10, "separation_model": "alpha", "fiscal_year": 2026},
+        "systems": [{
+            "id": "A01", "name": "住民記録", "name_en": "Resident records", "department": "市民課", "layer": "mynumber",
+            "vendor": "v", "users": 1, "rpo_hours": 1, "rto_hours": 4,
+            "servers": [{"role": "db", "count": 1, "vcpu": 2, "ram_gb": 4, "disk_gb": 10, "os": "rhel",
+                         "os_version": "6", "purchase_year": 2010}],
+            "costs": {"hardware": 1, "maintenance": 1, "licences": 1, "operations": 1, "facility": 1},
+        }],
+    })
+    en, _ = render(assess(inv), tmp_path / "en", "en")
+    ja, _ = render(assess(inv), tmp_path / "ja", "ja")
+    assert "Resident records" in en and "住民記録" not in en
+    assert "住民記録" in ja
