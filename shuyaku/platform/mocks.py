@@ -53,7 +53,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             self.calls.append((args.token, dict(args.args)))
         name = args.args.get("name", "")
         if args.token == "openstack:identity/getAuthScope:getAuthScope":
-            return {"name": name, "user_id": "user-platform", "project_id": "project-admin"}, []
+            return {"name": name, "userId": "user-platform", "projectId": "project-admin"}, []
         return {"id": f"{args.token.split(':')[-1]}-{name}", "name": name, **args.args}, []
 
     # queries the tests and the benchmark share
@@ -66,3 +66,22 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 def install(mocks: RecordingMocks, *, project: str = "shuyaku-platform", stack: str = "test", preview: bool = False) -> None:
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview)
+
+
+def run(
+    fn: Any, *, stack_outputs: dict[str, dict[str, Any]] | None = None, stack: str = "test", preview: bool = False
+) -> tuple[RecordingMocks, dict[str, Any]]:
+    """Run `fn` (which registers resources and returns a dict of outputs, or an object with `.outputs`)
+    under fresh mocks; return the recorder and the outputs with every Output resolved."""
+    mocks = RecordingMocks(stack_outputs=dict(stack_outputs or {}))
+    install(mocks, stack=stack, preview=preview)
+    captured: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def go() -> Any:
+        result = fn()
+        outs = getattr(result, "outputs", result) or {}
+        return pulumi.Output.from_input(outs).apply(lambda v: captured.update(v or {}))
+
+    go()
+    return mocks, captured

@@ -78,7 +78,7 @@ def site(
     n: int, *, site_name: str = "onprem", municipality: str = "合成市（ベンチマーク）", model: str = "alpha", links: bool = True
 ) -> SiteData:
     """A city of `n` tenants: each tenant a /24 from its layer's zone, a few flows each, one in five warm."""
-    counters = dict.fromkeys(ZONE_CIDRS, 0)
+    counters = dict.fromkeys(ZONE_CIDRS, 1)  # block 0 of each zone is the platform's, as in `shuyaku plan`
     tenants: list[Tenant] = []
     for i in range(1, n + 1):
         layer = MIX[i % len(MIX)]

@@ -54,7 +54,7 @@ class Zone(pulumi.ComponentResource):
                 opts=child,
             )
         self.flavor_names = [naming.flavor_name(layer, f.name) for f in zone.flavors]
-        self.images = [cfg.image(i) for i in zone.images]
+        self.images = list(dict.fromkeys(cfg.image(i) for i in zone.images))
 
         self.network = openstack.networking.Network(
             f"{name}-segment",

@@ -1,0 +1,252 @@
+"""The platform program under Pulumi's mocks: what each tenant gets, what the separation forbids, and that
+data (never code) decides which resources exist.
+
+Two cities: the sample city's plan output when `shuyaku plan` has written it (else a synthetic city of the
+same size), and a second, differently shaped one (the small town's plan output, else a synthetic β city).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from shuyaku.platform import config, mocks, naming, program, synthetic
+from shuyaku.sitedata import SiteData
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "examples/sample-city/platform/site-onprem.json"
+SMALL = ROOT / "examples/small-town/platform/site-onprem.json"
+
+SGR = "openstack:networking/secGroupRule:SecGroupRule"
+
+
+def _load(path: Path, fallback: SiteData) -> SiteData:
+    return SiteData.model_validate_json(path.read_text(encoding="utf-8")) if path.is_file() else fallback
+
+
+@cache
+def city(which: str) -> SiteData:
+    if which == "sample":
+        return _load(SAMPLE, synthetic.site(80, municipality="さくら市（架空・合成）"))
+    return _load(SMALL, synthetic.site(23, municipality="こもれび町（架空・合成）", model="beta"))
+
+
+@cache
+def built(which: str) -> tuple[mocks.RecordingMocks, dict, config.PlatformConfig]:
+    cfg = config.from_site(city(which))
+    m, out = mocks.run(lambda: program.build(cfg))
+    return m, out, cfg
+
+
+CITIES = ["sample", "other"]
+
+
+def named(m: mocks.RecordingMocks, prefix: str) -> list[mocks.Registered]:
+    return [r for r in m.resources if r.name == prefix or r.name.startswith(prefix + "-")]
+
+
+@pytest.mark.parametrize("which", CITIES)
+def test_every_tenant_gets_its_project_quotas_network_and_one_vendor_grant(which: str) -> None:
+    m, out, cfg = built(which)
+    site = cfg.site
+    assert set(out["tenants"]) == {t.system_id for t in site.tenants}
+    projects = {r.inputs["name"]: r for r in m.of_type("openstack:identity/project:Project")}
+    assignments = m.of_type("openstack:identity/roleAssignment:RoleAssignment")
+    groups = {r.id: r for r in m.of_type("openstack:identity/groupV3:GroupV3")}
+    for t in site.tenants:
+        sid = t.system_id
+        project = projects[f"onprem-{sid}"]
+        tags = set(project.inputs["tags"])
+        for key, value in (
+            ("system", sid),
+            ("layer", t.layer),
+            ("department", t.department),
+            ("vendor", t.vendor),
+            ("dr", t.dr_tier),
+        ):
+            assert f"shuyaku:{key}={value}" in tags
+        if t.standard_op:
+            assert f"shuyaku:stdop={t.standard_op}" in tags
+        # exactly one role assignment on this project, for this system's vendor group, and that group nowhere else
+        mine = [a for a in assignments if a.inputs.get("projectId") == project.id]
+        assert len(mine) == 1
+        group = groups[mine[0].inputs["groupId"]]
+        assert group.inputs["name"] == naming.vendor_group(t)
+        assert [a for a in assignments if a.inputs.get("groupId") == group.id] == mine
+
+        kinds = {"QuotaSetV2", "QuotaV2", "QuoteSetV3"}
+        quotas = {
+            r.typ.split(":")[-1]: r.inputs
+            for r in m.resources
+            if r.inputs.get("projectId") == project.id and r.typ.split(":")[-1] in kinds
+        }
+        assert set(quotas) == kinds
+        assert quotas["QuotaSetV2"]["cores"] == t.quotas.cores
+        assert quotas["QuotaSetV2"]["instances"] == t.quotas.instances
+        assert quotas["QuotaSetV2"]["ram"] == t.quotas.ram_mb
+        assert quotas["QuotaV2"]["port"] == t.quotas.ports
+        assert quotas["QuoteSetV3"]["gigabytes"] == t.quotas.gigabytes
+
+        nets = [r for r in m.of_type("openstack:networking/network:Network") if r.inputs.get("tenantId") == project.id]
+        subnets = [r for r in m.of_type("openstack:networking/subnet:Subnet") if r.inputs.get("tenantId") == project.id]
+        assert len(nets) == 1 and len(subnets) == 1
+        assert subnets[0].inputs["cidr"] == t.cidr and subnets[0].inputs["networkId"] == nets[0].id
+        sgs = [r for r in m.of_type("openstack:networking/secGroup:SecGroup") if r.inputs.get("tenantId") == project.id]
+        assert len(sgs) == 1 and sgs[0].inputs["deleteDefaultRules"] is True
+
+        tenant_out = out["tenants"][sid]
+        assert tenant_out["project_id"] == project.id
+        assert tenant_out["network_id"] == nets[0].id and tenant_out["subnet_id"] == subnets[0].id
+        assert tenant_out["security_group_ids"] == {"tenant": sgs[0].id}
+        assert tenant_out["allowed_flavors"] == [
+            f"{t.layer}.{f.name}" for f in next(z for z in site.zones if z.layer == t.layer).flavors
+        ]
+        assert tenant_out["quotas"]["cores"] == t.quotas.cores
+
+
+@pytest.mark.parametrize("which", CITIES)
+def test_resource_count_per_tenant_is_fixed_by_its_data(which: str) -> None:
+    m, _, cfg = built(which)
+    for t in cfg.site.tenants:
+        mine = named(m, f"tenant-{t.system_id}")
+        rules = cfg.layout.tenant_rules[t.system_id]
+        routed = t.layer in cfg.layout.router_layers
+        # component, project, group, grant, 3 quotas, network, subnet, security group (+ router interface) + rules
+        assert len(mine) == 10 + int(routed) + len(rules), t.system_id
+        assert sum(r.typ == SGR for r in mine) == len(rules)
+
+
+@pytest.mark.parametrize("which", CITIES)
+def test_my_number_layer_never_reaches_outside(which: str) -> None:
+    m, out, cfg = built(which)
+    routers = {r.inputs["name"]: r.inputs for r in m.of_type("openstack:networking/router:Router")}
+    assert "externalNetworkId" not in routers["onprem-mynumber-router"]
+    assert "externalNetworkId" not in routers["onprem-shared-router"]
+    assert routers["onprem-lgwan-router"]["externalNetworkId"] == "getNetwork-lgwan"
+    assert routers["onprem-internet-router"]["externalNetworkId"] == "getNetwork-public"
+    assert not [r for r in m.resources if "floatingIp" in r.typ]
+    mynumber = {t.system_id for t in cfg.site.tenants if t.layer == "mynumber"}
+    internet = {t.cidr for t in cfg.site.tenants if t.layer == "internet"} | {
+        cfg.site.zones[[z.layer for z in cfg.site.zones].index("internet")].cidr
+    }
+    for sid in mynumber:
+        assert out["tenants"][sid]["floating_ips_allowed"] is False
+        quota = next(r for r in named(m, f"tenant-{sid}") if r.typ.endswith("QuotaV2"))
+        assert quota.inputs["floatingip"] == 0
+        for r in named(m, f"tenant-{sid}"):
+            if r.typ == SGR:
+                peer = ipaddress.ip_network(r.inputs["remoteIpPrefix"])
+                assert not any(peer.overlaps(ipaddress.ip_network(c)) for c in internet), r.name
+    # internet-layer tenants leave only towards the security-cloud proxy (besides the shared services)
+    shared = ipaddress.ip_network(next(z.cidr for z in cfg.site.zones if z.layer == "shared"))
+    for t in cfg.site.tenants:
+        if t.layer != "internet":
+            continue
+        for r in named(m, f"tenant-{t.system_id}"):
+            if r.typ == SGR and r.inputs["direction"] == "egress":
+                dest = ipaddress.ip_network(r.inputs["remoteIpPrefix"])
+                peers = [ipaddress.ip_network(x.cidr) for x in cfg.site.tenants if x.layer == "internet"]
+                assert dest == ipaddress.ip_network(cfg.proxy_cidr) or dest.subnet_of(shared) or dest in peers, r.name
+
+
+@pytest.mark.parametrize("which", CITIES)
+def test_each_flow_yields_exactly_its_one_rule_and_nothing_wider(which: str) -> None:
+    m, _, cfg = built(which)
+    lay = cfg.layout
+    tenants = {t.system_id: t for t in cfg.site.tenants}
+
+    def source_of(f: object) -> str:
+        path = f.path  # type: ignore[attr-defined]
+        if path == "direct":
+            return tenants[f.source_system].cidr  # type: ignore[attr-defined]
+        return lay.vdi.cidr if path == "screen" else lay.services[path].cidr  # type: ignore[union-attr]
+
+    ingress_by_sg: dict[str, list[dict]] = {}
+    for r in m.of_type(SGR):
+        assert r.inputs["portRangeMin"] == r.inputs["portRangeMax"], r.name
+        prefix = ipaddress.ip_network(r.inputs["remoteIpPrefix"])
+        assert prefix.prefixlen >= 8, r.name  # never 0.0.0.0/0, never "anything"
+        assert r.inputs["protocol"] in ("tcp", "udp")
+        if r.inputs["direction"] == "ingress":
+            ingress_by_sg.setdefault(r.inputs["securityGroupId"], []).append(r.inputs)
+    expected: dict[str, set[tuple]] = {}
+    for f in cfg.site.flows:
+        sg = f"secgroup-tenant-{f.target_system}-sg"
+        key = (f.protocol, f.port, source_of(f))
+        hits = [r for r in ingress_by_sg.get(sg, []) if (r["protocol"], r["portRangeMin"], r["remoteIpPrefix"]) == key]
+        assert len(hits) == 1, (f, hits)
+        expected.setdefault(sg, set()).add(key)
+        src = ipaddress.ip_network(key[2])
+        if f.path == "direct":
+            assert src == ipaddress.ip_network(tenants[f.source_system].cidr)
+    # and a tenant admits nothing that is not a planned link
+    for t in cfg.site.tenants:
+        sg = f"secgroup-tenant-{t.system_id}-sg"
+        got = {(r["protocol"], r["portRangeMin"], r["remoteIpPrefix"]) for r in ingress_by_sg.get(sg, [])}
+        assert got == expected.get(sg, set()), t.system_id
+
+
+def test_vdi_gateway_admits_only_screen_ports_from_terminal_ranges() -> None:
+    m, out, cfg = built("sample")
+    gateway = [r.inputs for r in m.of_type(SGR) if r.inputs["securityGroupId"] == "secgroup-vdi-gateway"]
+    ingress = [r for r in gateway if r["direction"] == "ingress"]
+    assert ingress and {r["remoteIpPrefix"] for r in ingress} == set(cfg.terminal_cidrs)
+    assert {r["portRangeMin"] for r in ingress} == set(cfg.site.vdi.screen_ports)
+    egress = [r for r in gateway if r["direction"] == "egress"]
+    screen_targets = {
+        cfg.site.tenants[[t.system_id for t in cfg.site.tenants].index(f.target_system)].cidr
+        for f in cfg.site.flows
+        if f.path == "screen"
+    }
+    assert {r["remoteIpPrefix"] for r in egress} <= {cfg.proxy_cidr} | screen_targets
+    # the Ansible inventory another stage reads: {group: {host: {ansible_host: ip}}}
+    inv = out["ansible_inventory"]
+    assert len(inv["vdi"]) == cfg.site.vdi.hosts
+    vdi_net = ipaddress.ip_network(cfg.layout.vdi.cidr)  # type: ignore[union-attr]
+    assert all(ipaddress.ip_address(h["ansible_host"]) in vdi_net for h in inv["vdi"].values())
+    for svc in cfg.site.shared_services:
+        block = ipaddress.ip_network(cfg.layout.services[svc.name].cidr)
+        assert len(inv[svc.name]) == svc.count
+        assert all(ipaddress.ip_address(h["ansible_host"]) in block for h in inv[svc.name].values())
+
+
+def test_without_instances_the_addresses_stay_but_no_server_is_booted() -> None:
+    cfg = config.from_site(city("other"), instances=False)
+    m, out = mocks.run(lambda: program.build(cfg))
+    assert not m.of_type("openstack:compute/instance:Instance")
+    assert out["ansible_inventory"] == {}
+    assert len(m.of_type("openstack:networking/port:Port")) >= sum(s.count for s in cfg.site.shared_services)
+
+
+def test_adding_one_system_adds_exactly_that_systems_resources() -> None:
+    base = synthetic.site(20)
+    extra_tenant = synthetic.tenant(99, "lgwan", cidr="10.16.200.0/24", prefix="N")
+    grown = base.model_copy(update={"tenants": [*base.tenants, extra_tenant]})
+    m1, _ = mocks.run(lambda: program.build(config.from_site(base)))
+    m2, out2 = mocks.run(lambda: program.build(config.from_site(grown)))
+    before = {(r.typ, r.name) for r in m1.resources}
+    after = {(r.typ, r.name) for r in m2.resources}
+    assert before <= after
+    added = after - before
+    assert added and all(name.startswith("tenant-N0099") for _, name in added)
+    assert {typ.split(":")[-1] for typ, _ in added} >= {"Project", "GroupV3", "RoleAssignment", "Network", "Subnet", "SecGroup"}
+    assert "N0099" in out2["tenants"]
+    # the only change elsewhere: the LGWAN aggregate now admits the new project as well
+    agg = next(r for r in m2.of_type("openstack:compute/aggregateV2:AggregateV2") if r.inputs["name"] == "onprem-lgwan")
+    assert agg.inputs["metadata"]["filter_tenant_id_N0099"] == "project-tenant-N0099-project"
+    inputs1 = {(r.typ, r.name): r.inputs for r in m1.resources}
+    changed = [k for k, v in inputs1.items() if {(r.typ, r.name): r.inputs for r in m2.resources}[k] != v]
+    assert changed == [("openstack:compute/aggregateV2:AggregateV2", "zone-lgwan-aggregate")]
+
+
+def test_aggregates_admit_only_their_layers_projects() -> None:
+    m, _, cfg = built("sample")
+    for agg in m.of_type("openstack:compute/aggregateV2:AggregateV2"):
+        layer = agg.inputs["metadata"]["shuyaku_layer"]
+        admitted = {k.removeprefix("filter_tenant_id_") for k in agg.inputs["metadata"] if k.startswith("filter_tenant_id_")}
+        want = {t.system_id for t in cfg.site.tenants if t.layer == layer}
+        assert admitted - {"platform"} == want
+        assert ("platform" in admitted) == (layer in program.platform_layers(cfg))
