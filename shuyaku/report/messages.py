@@ -204,6 +204,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "After consolidation the annual cost is {ratio} of today's (a {red} cut). The goal of halving (50% or less) is "
         "{verdict}. Machida reported about 47%.",
     ),
+    "p_ratio_text_up": (
+        "集約後の年間費用は現行の {ratio}（{inc} の増加）。目標の「半減（50%以下）」を{verdict}。町田市の実績は約47%。",
+        "After consolidation the annual cost is {ratio} of today's (an increase of {inc}). The goal of halving (50% or "
+        "less) is {verdict}. Machida reported about 47%.",
+    ),
     "p_goal_met": ("達成します", "met"),
     "p_goal_missed": ("達成しません", "not met"),
     "p_goal_line": ("目標 50%", "goal 50%"),

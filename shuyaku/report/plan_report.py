@@ -65,9 +65,13 @@ def context(plan: Plan, inv: Inventory, lang: str) -> dict:
         lambda v: f"{v:.0f}%", ymax=100, width=640)
 
     c = plan.cost
+    verdict = m.p_goal_met if c.goal_met else m.p_goal_missed
+    if c.reduction_pct >= 0:
+        ratio_text = m.f("p_ratio_text", ratio=fmt.pct(c.ratio_pct), red=fmt.pct(c.reduction_pct), verdict=verdict)
+    else:
+        ratio_text = m.f("p_ratio_text_up", ratio=fmt.pct(c.ratio_pct), inc=fmt.pct(-c.reduction_pct), verdict=verdict)
     ratio_chart = charts.gauge(
-        "chart-ratio", m.p_ratio_chart, m.f("p_ratio_text", ratio=fmt.pct(c.ratio_pct), red=fmt.pct(c.reduction_pct),
-                                              verdict=m.p_goal_met if c.goal_met else m.p_goal_missed),
+        "chart-ratio", m.p_ratio_chart, ratio_text,
         c.ratio_pct, m.f("p_this_plan", v=fmt.pct(c.ratio_pct)),
         [Ref(MACHIDA_RATIO_PCT, m.p_machida_line, "#CC79A7"), Ref(GOAL_RATIO_PCT, m.p_goal_line, "#D55E00")],
         color="#009E73" if c.goal_met else "#E69F00", width=860, vmax=max(100.0, c.ratio_pct))
@@ -111,7 +115,7 @@ def context(plan: Plan, inv: Inventory, lang: str) -> dict:
         "tiers": TIERS, "tier_counts": tier_counts, "links": links, "link_counts": link_counts, "paths": PATHS,
         "baseline_lines_total": sum(line.annual_yen for line in c.baseline_lines),
         "consolidated_lines_total": sum(line.annual_yen for line in c.consolidated_lines),
-        "goal_ratio": GOAL_RATIO_PCT, "machida_ratio": MACHIDA_RATIO_PCT,
+        "ratio_text": ratio_text, "goal_ratio": GOAL_RATIO_PCT, "machida_ratio": MACHIDA_RATIO_PCT,
     }
 
 

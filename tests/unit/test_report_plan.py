@@ -168,3 +168,15 @@ def test_both_languages_and_self_contained(plan: Plan, inv: Inventory, tmp_path:
     for svg in doc.find_all("svg"):
         assert svg.attrs["role"] == "img" and svg.children[0].tag == "title" and svg.children[1].tag == "desc"
     assert all(t.children[0].tag == "caption" for t in doc.find_all("table"))
+
+
+def test_an_unfavourable_plan_still_renders_truthfully(plan: Plan, inv: Inventory, tmp_path: Path) -> None:
+    """Consolidation that costs more than today, no waves, no links: the report says so instead of failing."""
+    bad = cost_with(plan, ratio_pct=130.0, reduction_pct=-30.0, goal_met=False, break_even_year=None)
+    bad = bad.model_copy(update={"waves": [], "links": []})
+    _, doc = render(bad, inv, tmp_path, "en")
+    assert "130.0%" in doc.find_all("div", id="ratio-text")[0].text
+    assert "an increase of 30.0%" in doc.find_all("div", id="ratio-text")[0].text
+    [gauge] = [s for s in doc.find_all("svg") if s.attrs["id"] == "chart-ratio"]
+    assert float(gauge.attrs["width"]) > 0
+    assert not doc.by_attr("data-wave") and not [r for r in doc.walk() if "data-path" in r.attrs]
