@@ -294,7 +294,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 LAYER_SHORT = {
     "mynumber": ("マイナンバー系", "My Number"),
     "lgwan": ("LGWAN系", "LGWAN"),
-    "internet": ("インターネット系", "Internet"),
+    "internet": ("インターネット", "Internet"),
     "shared": ("共通基盤", "Shared"),
 }
 
