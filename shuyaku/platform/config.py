@@ -12,6 +12,7 @@ import difflib
 import ipaddress
 import itertools
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -241,9 +242,17 @@ def load(values: Mapping[str, Any], *, stack: str, project_root: Path, config_fi
     if isinstance(out.get("inventory"), Path):
         _cross_check_inventory(c, out["inventory"], site, site_src)
 
-    if c.problems or site is None or site_src is None:
+    if site is None or site_src is None:
         raise ConfigError(c.problems)
-
+    # Config problems are already recorded; stand-ins let the site checks run too, so one run reports all.
+    out = {
+        **out,
+        "proxyCidr": out["proxyCidr"] or "192.0.2.0/32",
+        "terminalCidrs": out["terminalCidrs"] or [],
+        "lgwanNetwork": out["lgwanNetwork"] or "",
+        "externalNetwork": out["externalNetwork"] or "",
+        "encryptedVolumeType": out["encryptedVolumeType"] or "",
+    }
     cfg = PlatformConfig(
         stack=stack,
         site_path=out["siteData"],
@@ -506,6 +515,12 @@ def _cross_check_inventory(c: _Collector, path: Path, site: SiteData | None, sit
             )
 
 
+def _blocking(problems: list[Problem]) -> bool:
+    """Problems that leave no sound address plan (zones, tenant networks, ids); others still let the
+    remaining checks run, so one report lists everything."""
+    return any(re.match(r"^(zones\[|tenants\[\d+\]\.(cidr|layer|system_id)$)", p.field) for p in problems)
+
+
 def _check_site(c: _Collector, cfg: PlatformConfig, src: source.Source) -> None:
     """What the schema cannot see: references, address overlaps, paths, and quotas too small to be usable."""
     site = cfg.site
@@ -657,7 +672,7 @@ def _check_site(c: _Collector, cfg: PlatformConfig, src: source.Source) -> None:
                     t("重ならないネットワークにしてください", "use a network that does not overlap"),
                 )
             )
-    if p:
+    if _blocking(p):
         return
 
     shared_names = {s.name: s for s in site.shared_services}
@@ -767,7 +782,7 @@ def _check_site(c: _Collector, cfg: PlatformConfig, src: source.Source) -> None:
                     t(f"{layer} ゾーンのフレーバーにしてください", f"use a flavor of the {layer} zone"),
                 )
             )
-    if p:
+    if _blocking(p):
         return
     lay = _layout(c, cfg, flows_ok, present)
     if lay is None:

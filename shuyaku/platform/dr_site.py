@@ -119,7 +119,8 @@ class DrSite(pulumi.ComponentResource):
             if p.get("layer") != "mynumber":
                 return {}
             # My Number data is restored only onto encrypted volumes.
-            out = {f"volumes_{enc}": str(q.get("volumes", 0)), f"gigabytes_{enc}": str(q.get("gigabytes", 0))}
+            # Stack outputs carry numbers as JSON floats; Cinder wants whole numbers.
+            out = {f"volumes_{enc}": str(int(q.get("volumes", 0))), f"gigabytes_{enc}": str(int(q.get("gigabytes", 0)))}
             for vt in [*cfg.plain_volume_types, restore]:
                 out[f"volumes_{vt}"] = "0"
                 out[f"gigabytes_{vt}"] = "0"
