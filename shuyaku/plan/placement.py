@@ -296,8 +296,9 @@ def eliminate_bins(items: Items, cap: Cap, packing: Packing, floor: int, deadlin
     load = (1 - rc / cap.cpu) + (1 - rr / cap.ram) + (1 - rd / cap.disk)
     candidates = [int(k) for k in np.lexsort((np.arange(n), load))]
     count = n
+    failures = 0
     for k in candidates:
-        if count <= floor or time.monotonic() > deadline:
+        if count <= floor or time.monotonic() > deadline or failures >= ELIMINATE_MAX_FAILURES:
             break
         alive[k] = False
         moved: list[tuple[int, int]] = []
@@ -327,6 +328,7 @@ def eliminate_bins(items: Items, cap: Cap, packing: Packing, floor: int, deadlin
             bins[k] = []
             rc[k] = rr[k] = rd[k] = -1.0  # never a target again
             count -= 1
+            failures = 0
         else:
             for i, t in moved:
                 rc[t] += c[i]
@@ -334,6 +336,7 @@ def eliminate_bins(items: Items, cap: Cap, packing: Packing, floor: int, deadlin
                 rd[t] += d[i]
                 where[i] = k
             alive[k] = True
+            failures += 1
     kept = [sorted(b) for b in bins if b]
     return Packing(kept, packing.method + "+eliminate")
 
@@ -472,6 +475,8 @@ def spread(items: Items, cap: Cap, hosts: int) -> list[list[int]] | None:
 EXACT_MAX_VMS = 200  # CP-SAT is tried up to this many VMs per zone (with a deterministic time limit)
 HEURISTIC_BUDGET_S = 20.0
 SPREAD_MAX_HOSTS = 100
+ITEM_CENTRIC_MAX_VMS = 5000
+ELIMINATE_MAX_FAILURES = 200  # consecutive hosts that could not be emptied: the rest are fuller still
 BIN_CENTRIC_MAX_WORK = 4e8  # VMs x distinct VM shapes; beyond it the bin-centric scan is too slow
 
 
@@ -489,10 +494,12 @@ def pack(items: Items, cap: Cap, *, exact_max: int = EXACT_MAX_VMS, budget_s: fl
     candidates: list[Callable[[], Packing]] = []
     if shapes * len(items) <= BIN_CENTRIC_MAX_WORK:
         candidates += [lambda: bin_centric(items, cap, "dot"), lambda: bin_centric(items, cap, "l2")]
-    candidates += [
-        lambda: greedy(items, cap, order(items, cap, "dominant"), "best"),
-        lambda: greedy(items, cap, order(items, cap, "sum"), "dot"),
-    ]
+    if len(items) <= ITEM_CENTRIC_MAX_VMS:
+        # Item-centric variants cost VMs x hosts each; at scale they lose to bin-centric anyway.
+        candidates += [
+            lambda: greedy(items, cap, order(items, cap, "dominant"), "best"),
+            lambda: greedy(items, cap, order(items, cap, "sum"), "dot"),
+        ]
     for make in candidates:
         if best.hosts <= bound or time.monotonic() - start > budget_s / 2:
             break

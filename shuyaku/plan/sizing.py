@@ -67,11 +67,16 @@ def size(inv: Inventory, cat: Catalogue) -> list[Sizing]:
             disk = float(math.ceil(min(server.disk_gb, cap.disk_gb)))
             group = (f"{system.id}/{server.role}"
                      if server.count > 1 and server.redundancy != Redundancy.none else None)
+            # model_construct: these values are built here from validated input, and validating
+            # 100,000 of them again would cost seconds at scale. Floats are passed as floats so the
+            # JSON is the same as validated models would give.
+            before = Resources.model_construct(vcpu=float(server.vcpu), ram_gb=float(server.ram_gb),
+                                               disk_gb=float(server.disk_gb))
+            after = Resources.model_construct(vcpu=float(shape.vcpus), ram_gb=float(shape.ram_gb), disk_gb=disk)
             for i in range(server.count):
-                out.append(Sizing(
-                    system_id=system.id, role=server.role, index=i, layer=layer,  # type: ignore[arg-type]
-                    before=Resources(vcpu=server.vcpu, ram_gb=server.ram_gb, disk_gb=server.disk_gb),
-                    after=Resources(vcpu=shape.vcpus, ram_gb=shape.ram_gb, disk_gb=disk),
+                out.append(Sizing.model_construct(
+                    system_id=system.id, role=server.role, index=i, layer=layer,
+                    before=before, after=after,
                     basis="utilisation" if measured else "spec",
                     flavor=shape.name,
                     anti_affinity_group=group,

@@ -148,10 +148,13 @@ def _reason(members: list[str], dl: dict[str, Deadline], comp_of: dict[str, list
     else:
         urgency = t(f"最も早い期限: {members[0]} の{first.what_ja}（{first.when}）",
                     f"earliest deadline: {members[0]}, {first.what_en} ({first.when})")
-    linked = sorted({tuple(comp_of[s]) for s in members if len(comp_of[s]) > 1})
+    linked: dict[int, list[str]] = {}
+    for s in members:
+        if len(comp_of[s]) > 1:
+            linked.setdefault(id(comp_of[s]), comp_of[s])  # one entry per component, not per member
     parts = [urgency]
     inside = set(members)
-    for comp in linked:
+    for comp in sorted(linked.values()):
         here = [s for s in comp if s in inside]
         if len(here) == len(comp):
             parts.append(t(f"連携する {_ids(comp)} を同時に移行", f"linked systems {_ids(comp)} move together"))
