@@ -113,7 +113,8 @@ func isDigits(s string) bool {
 //  2. the "index" module under the full Terraform name: the primary token when pass 1 found none, otherwise a
 //     legacy alias that the SDK still ships;
 //  3. same module, member name starting or ending with the key (the SDK's "ContainerObject", "...Deprecated");
-//  4. same module, edit distance of at most 2 (spelling slips in the SDK, such as "QuoteSetV3").
+//  4. same module, edit distance of at most 2 (spelling slips in the SDK, such as "QuoteSetV3");
+//  5. the last unnamed Terraform name and the last unused token of a module.
 func matchTokens(tfNames []string, toks []string, isFunction bool) matchResult {
 	parsed := make([]sdkToken, 0, len(toks))
 	for _, t := range toks {
@@ -172,6 +173,23 @@ func matchTokens(tfNames []string, toks []string, isFunction bool) matchResult {
 					break
 				}
 			}
+		}
+	}
+	// Pass 5: a module left with exactly one unnamed Terraform name and one unused SDK token pairs them
+	// (the SDK's "getLbFlavorDeprecated" for the deprecated openstack_loadbalancer_flavor_v2).
+	leftTF := map[string][]string{}
+	for _, tf := range tfNames {
+		if len(res.byTF[tf]) == 0 {
+			module, _, _ := tfKeys(tf, isFunction)
+			leftTF[module] = append(leftTF[module], tf)
+		}
+	}
+	for module, tfs := range leftTF {
+		if module == "" || len(tfs) != 1 {
+			continue
+		}
+		if c := find(module, func(string) bool { return true }); len(c) == 1 {
+			claim(tfs[0], c[0])
 		}
 	}
 	for _, p := range parsed {

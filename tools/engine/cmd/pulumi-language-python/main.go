@@ -22,6 +22,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -42,6 +43,10 @@ const (
 	execShimName = "pulumi-language-python-exec"
 	// The exec shim exits with this code after it has already shown the user an actionable message.
 	exitAfterUserMessage = 32
+	// How long a program may run on after the engine cancelled it or dropped its Run request.
+	requestGrace = 3 * time.Second
+	// How long the host waits for its programs when the engine stops it (the engine kills us after 5 s).
+	shutdownGrace = 4 * time.Second
 )
 
 func main() {
@@ -81,6 +86,8 @@ func main() {
 		<-ctx.Done()
 		stop()
 		close(cancelChannel)
+		// A graceful stop waits for Run, which waits for the program; never let that outlast the engine.
+		time.AfterFunc(shutdownGrace, func() { programs.waitOrKill(0) })
 	}()
 	if engineAddress != "" {
 		// Exit by ourselves when the engine goes away, so no orphaned host is left behind.
@@ -102,8 +109,51 @@ func main() {
 	}
 	// The engine reads the port from our first line of output.
 	fmt.Printf("%d\n", handle.Port)
-	if err := <-handle.Done; err != nil {
+	err = <-handle.Done
+	programs.waitOrKill(shutdownGrace)
+	if err != nil {
 		cmdutil.Exit(fmt.Errorf("language host RPC stopped serving: %w", err))
+	}
+}
+
+// runningPrograms are the Python programs started by Run that have not exited yet.
+type runningPrograms struct {
+	mu   sync.Mutex
+	cmds map[*exec.Cmd]struct{}
+}
+
+var programs = &runningPrograms{cmds: map[*exec.Cmd]struct{}{}}
+
+func (r *runningPrograms) add(cmd *exec.Cmd) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cmds[cmd] = struct{}{}
+}
+
+func (r *runningPrograms) remove(cmd *exec.Cmd) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.cmds, cmd)
+}
+
+func (r *runningPrograms) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.cmds)
+}
+
+// waitOrKill gives running programs up to grace to exit, then kills their process groups.
+func (r *runningPrograms) waitOrKill(grace time.Duration) {
+	deadline := time.Now().Add(grace)
+	for r.count() > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for cmd := range r.cmds {
+		if cmd.Process != nil {
+			contract.IgnoreError(syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL))
+		}
 	}
 }
 
@@ -166,8 +216,11 @@ func (h *pythonHost) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.
 	return &pulumirpc.PluginInfo{Version: version.Version}, nil
 }
 
+// Cancel is how the engine stops a program, on Ctrl-C and also whenever an update fails. By then the
+// engine refuses further registrations, so the program stops by itself within moments; interrupting it at
+// once would only print a KeyboardInterrupt traceback over the real error. Interrupt it if it lingers.
 func (h *pythonHost) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
-	h.cancel()
+	time.AfterFunc(requestGrace, h.cancel)
 	return &emptypb.Empty{}, nil
 }
 
@@ -295,10 +348,13 @@ func (h *pythonHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulum
 	args = append(args, req.GetInfo().GetEntryPoint())
 	args = append(args, req.GetArgs()...)
 
-	// Stop the program when either the engine cancels or the request ends.
+	// Stop the program at once when the engine sends Cancel (the user pressed Ctrl-C). When the engine merely
+	// drops the request (a failed update shuts the resource monitor down), give the program a moment to notice
+	// and exit by itself: an immediate SIGINT lands in the SDK's own error handling and prints a
+	// KeyboardInterrupt traceback over the real error.
 	runCtx, runCancel := context.WithCancel(h.cancelCtx)
 	defer runCancel()
-	context.AfterFunc(ctx, runCancel)
+	context.AfterFunc(ctx, func() { time.AfterFunc(requestGrace, runCancel) })
 	cmd, err := tc.Command(runCtx, args...)
 	if err != nil {
 		return nil, err
@@ -311,6 +367,11 @@ func (h *pythonHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulum
 	}
 	cmd.WaitDelay = 5 * time.Second
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	// When the engine shuts down it sends SIGINT to our whole process group. A program in that group would be
+	// interrupted while the SDK is still reporting why the update stopped, and print a KeyboardInterrupt
+	// traceback over the real error. In its own group the program finishes that report and exits by itself;
+	// main() waits for it briefly and kills it if it does not.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 
 	env := cmd.Env
 	if env == nil {
@@ -333,7 +394,13 @@ func (h *pythonHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulum
 	}
 	cmd.Env = append(env, "PULUMI_CONFIG_SECRET_KEYS="+string(b))
 
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		return &pulumirpc.RunResponse{Error: fmt.Sprintf("could not run the Python program: %v", err)}, nil
+	}
+	programs.add(cmd)
+	err = cmd.Wait()
+	programs.remove(cmd)
+	if err != nil {
 		// Python may die before flushing; make sure what it wrote reaches the engine.
 		contract.IgnoreError(os.Stdout.Sync())
 		contract.IgnoreError(os.Stderr.Sync())
