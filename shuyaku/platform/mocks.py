@@ -69,12 +69,17 @@ def install(mocks: RecordingMocks, *, project: str = "shuyaku-platform", stack: 
 
 
 def run(
-    fn: Any, *, stack_outputs: dict[str, dict[str, Any]] | None = None, stack: str = "test", preview: bool = False
+    fn: Any,
+    *,
+    stack_outputs: dict[str, dict[str, Any]] | None = None,
+    stack: str = "test",
+    preview: bool = False,
+    project: str = "shuyaku-platform",
 ) -> tuple[RecordingMocks, dict[str, Any]]:
     """Run `fn` (which registers resources and returns a dict of outputs, or an object with `.outputs`)
     under fresh mocks; return the recorder and the outputs with every Output resolved."""
     mocks = RecordingMocks(stack_outputs=dict(stack_outputs or {}))
-    install(mocks, stack=stack, preview=preview)
+    install(mocks, project=project, stack=stack, preview=preview)
     captured: dict[str, Any] = {}
 
     @pulumi.runtime.test

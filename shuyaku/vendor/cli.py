@@ -1,0 +1,239 @@
+"""`shuyaku vendor init`: write a vendor's Pulumi project, already wired to its tenant on the platform.
+
+Exit status: 0 written, 2 bad input (unknown tenant, non-empty directory, unreadable site data).
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.metadata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from rich.console import Console
+
+from shuyaku.i18n import set_lang, t
+from shuyaku.inventory import source
+from shuyaku.inventory.source import ProblemsError
+from shuyaku.platform import naming
+from shuyaku.sitedata import SiteData, Tenant
+
+app = typer.Typer(help="ベンダー向けプロジェクト / vendor projects", no_args_is_help=True)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+LAYER_JA = {
+    "mynumber": "マイナンバー利用事務系",
+    "lgwan": "LGWAN接続系",
+    "internet": "インターネット接続系",
+    "shared": "共通基盤（管理）",
+}
+FILES = {
+    "Pulumi.yaml": "Pulumi.yaml.j2",
+    "__main__.py": "__main__.py.j2",
+    "workload.py": "workload.py.j2",
+    "requirements.txt": "requirements.txt.j2",
+    "README.md": "README.md.j2",
+    ".gitignore": "gitignore.j2",
+}
+
+
+class InitError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class StackRef:
+    org: str
+    project: str
+    stack: str
+
+    @classmethod
+    def parse(cls, text: str) -> StackRef:
+        parts = text.split("/")
+        if len(parts) != 3 or not all(parts):
+            raise InitError(
+                t(
+                    f"--platform-stack は 組織/プロジェクト/スタック の形で指定してください: {text}",
+                    f"--platform-stack must be ORG/PROJECT/STACK: {text}",
+                )
+                + "\n  "
+                + t("例", "e.g.")
+                + ": organization/shuyaku-platform/onprem"
+            )
+        return cls(*parts)
+
+    def __str__(self) -> str:
+        return f"{self.org}/{self.project}/{self.stack}"
+
+
+def find_site_data(ref: StackRef, start: Path) -> tuple[Path, dict[str, object]]:
+    """The site data the platform stack itself reads: the platform project is found upwards from `start`
+    (its Pulumi.yaml names ref.project) and its stack config names `shuyaku:siteData`."""
+    for d in [start, *start.parents]:
+        project_file = d / "Pulumi.yaml"
+        if not project_file.is_file():
+            continue
+        project = yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}
+        if project.get("name") != ref.project:
+            continue
+        stack_file = d / project.get("stackConfigDir", ".") / f"Pulumi.{ref.stack}.yaml"
+        if not stack_file.is_file():
+            raise InitError(
+                t(f"基盤スタックの設定 {stack_file} がありません", f"no platform stack config {stack_file}")
+                + "\n  "
+                + t("スタック名を確認するか、--site-data を指定してください", "check the stack name, or pass --site-data")
+            )
+        values = (yaml.safe_load(stack_file.read_text(encoding="utf-8")) or {}).get("config") or {}
+        site = values.get("shuyaku:siteData")
+        if not isinstance(site, str):
+            raise InitError(
+                t(f"{stack_file} に shuyaku:siteData がありません", f"{stack_file} has no shuyaku:siteData")
+                + "\n  "
+                + t("--site-data を指定してください", "pass --site-data")
+            )
+        path = Path(site)
+        return (path if path.is_absolute() else d / path), values
+    raise InitError(
+        t(
+            f"基盤プロジェクト {ref.project} が見つかりません（{start} から上位をたどりました）",
+            f"platform project {ref.project} not found (looked upwards from {start})",
+        )
+        + "\n  "
+        + t("基盤のサイトデータを --site-data で指定してください", "pass the platform's site data with --site-data")
+    )
+
+
+def load_site(path: Path) -> SiteData:
+    src = source.load(path)
+    site, problems = source.validate(SiteData, src)
+    if problems or site is None:
+        raise ProblemsError(problems)
+    return site
+
+
+def pick_tenant(site: SiteData, system_id: str, path: Path) -> Tenant:
+    for tenant in site.tenants:
+        if tenant.system_id == system_id:
+            return tenant
+    ids = [x.system_id for x in site.tenants]
+    near = difflib.get_close_matches(system_id, ids, n=3)
+    hint = (
+        t(f"近いもの: {', '.join(near)}", f"close matches: {', '.join(near)}")
+        if near
+        else t(
+            f"テナントは {len(ids)} 件あります（{', '.join(ids[:8])}{' …' if len(ids) > 8 else ''}）",
+            f"there are {len(ids)} tenants ({', '.join(ids[:8])}{' …' if len(ids) > 8 else ''})",
+        )
+    )
+    extra = ""
+    if site.site == "dr" and system_id in site.dr.backup_systems:
+        extra = "\n  " + t(
+            "このシステムは DR ではバックアップ・復元方式のため、待機テナントはありません",
+            "this system is backup-and-restore at the DR site, so it has no standby tenant",
+        )
+    raise InitError(
+        t(f"テナント {system_id} はサイトデータ {path} にありません", f"no tenant {system_id} in site data {path}")
+        + f"\n  {hint}{extra}"
+    )
+
+
+def render(ref: StackRef, site: SiteData, tenant: Tenant, target: Path, encrypted: str = "encrypted") -> dict[str, str]:
+    env = Environment(
+        loader=PackageLoader("shuyaku.vendor", "templates"),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    zone = next(z for z in site.zones if z.layer == tenant.layer)
+    servers = [
+        {
+            "role": s.role,
+            "count": s.count,
+            "flavor": naming.flavor_name(tenant.layer, s.flavor),
+            "image": s.image,
+            "anti_affinity": s.anti_affinity,
+        }
+        for s in tenant.servers
+    ]
+    ctx = {
+        "tenant": tenant,
+        "platform_stack": str(ref),
+        "stack": ref.stack,
+        "servers": servers,
+        "project_name": f"vendor-{tenant.system_id.lower()}",
+        "project_name_cloud": naming.project_name(site.site, tenant.system_id),
+        "vendor_group": naming.vendor_group(tenant),
+        "municipality": site.municipality,
+        "layer_ja": LAYER_JA[tenant.layer],
+        "availability_zone": zone.availability_zone,
+        "flavors": [naming.flavor_name(tenant.layer, f.name) for f in zone.flavors],
+        "images": zone.images,
+        "encrypted_volume_type": encrypted,
+        "dir_name": target.name,
+        "pulumi_version": importlib.metadata.version("pulumi"),
+        "openstack_version": importlib.metadata.version("pulumi-openstack"),
+    }
+    return {name: env.get_template(tpl).render(**ctx) for name, tpl in FILES.items()}
+
+
+def init(platform_stack: str, tenant_id: str, target: Path, site_data: Path | None = None, cwd: Path | None = None) -> list[Path]:
+    ref = StackRef.parse(platform_stack)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise InitError(
+            t(
+                f"{target} は空ではありません。既存のファイルは上書きしません",
+                f"{target} is not empty; existing files are never overwritten",
+            )
+            + "\n  "
+            + t("新しいディレクトリを指定してください", "name a new directory")
+        )
+    values: dict[str, object] = {}
+    if site_data is not None:
+        path = site_data
+    else:
+        path, values = find_site_data(ref, (cwd or Path.cwd()).resolve())
+    site = load_site(path)
+    tenant = pick_tenant(site, tenant_id, path)
+    files = render(ref, site, tenant, target, str(values.get("shuyaku:encryptedVolumeType") or "encrypted"))
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in files.items():
+        p = target / name
+        p.write_text(text, encoding="utf-8")
+        written.append(p)
+    return written
+
+
+@app.command("init")
+def init_cmd(
+    platform_stack: Annotated[str, typer.Option("--platform-stack", help="基盤スタック ORG/PROJECT/STACK")],
+    tenant: Annotated[str, typer.Option("--tenant", help="システムID / system id, e.g. S001")],
+    directory: Annotated[Path, typer.Option("--dir", help="作成するディレクトリ（空であること）/ new directory")],
+    site_data: Annotated[Path | None, typer.Option("--site-data", help="site-*.json（省略時は基盤スタックの設定から）")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="ja (既定) / en")] = None,
+) -> None:
+    """ベンダー向け Pulumi プロジェクトを生成します / write a vendor's Pulumi project for one tenant."""
+    set_lang(lang)
+    try:
+        written = init(platform_stack, tenant, directory, site_data)
+    except InitError as exc:
+        err.print(f"{t('エラー', 'error')}: {exc}", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except ProblemsError as exc:
+        for p in exc.problems:
+            err.print(p.render(), markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    out.print(
+        t(
+            f"{directory} に {tenant} 用のプロジェクトを作成しました（{len(written)} ファイル）。"
+            "README.md の手順でデプロイしてください。",
+            f"wrote a project for {tenant} in {directory} ({len(written)} files); README.md says how to deploy.",
+        ),
+        markup=False,
+        soft_wrap=True,
+    )
