@@ -128,7 +128,7 @@ def test_disallowed_flavor_or_image_is_refused_before_anything_is_created(tmp_pa
     bad = tmp_path / "bad_main.py"
     bad.write_text(text.replace('flavor="mynumber.s4.large"', f'flavor="{other_layer_flavor}"', 1)
                    .replace('image="debian-12"', 'image="centos-6"', 1), encoding="utf-8")
-    with pytest.raises(Exception, match="許可されていません / flavor .* is not allowed") as exc:
+    with pytest.raises(Exception, match=r"許可されていません / flavor .* is not allowed") as exc:
         run_project(target, outputs, main=str(bad))
     assert "centos-6" in str(exc.value)
 
