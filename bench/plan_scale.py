@@ -37,7 +37,8 @@ ROLES = ["db", "ap", "web", "batch", "file", "report", "interface", "print"]
 
 def synthetic(vms: int, seed: int = SEED) -> dict:
     """A plausible inventory with about `vms` servers: 1-8 roles per system, redundant db/ap pairs in
-    larger My Number systems, 60 % of servers with p95 utilisation, links to a few earlier systems."""
+    larger My Number systems, 60 % of servers with p95 utilisation, 30 % odd disk sizes, links to a few
+    earlier systems."""
     rng = random.Random(seed)
     systems: list[dict] = []
     total = 0
@@ -53,7 +54,9 @@ def synthetic(vms: int, seed: int = SEED) -> dict:
             s: dict = {"role": role, "count": 2 if pair else 1,
                        "vcpu": rng.choice([2, 4, 4, 8, 8, 16]) * (2 if weight >= 4 and role == "db" else 1),
                        "ram_gb": rng.choice([8, 16, 16, 32, 32, 64]) * (2 if weight >= 4 and role == "db" else 1),
-                       "disk_gb": rng.choice([100, 200, 300, 500, 1000]) * (2 if role in ("db", "file") else 1),
+                       # 30 % odd sizes (legacy disks are not all round numbers)
+                       "disk_gb": (rng.randint(40, 1500) if rng.random() < 0.3 else rng.choice([100, 200, 300, 500, 1000]))
+                       * (2 if role in ("db", "file") else 1),
                        "os": fam, "os_version": ver, "purchase_year": year}
             if rng.random() < 0.6:
                 s["p95_cpu_pct"] = round(rng.uniform(4, 55), 1)

@@ -212,16 +212,24 @@ def bin_centric(items: Items, cap: Cap, score: str = "dot") -> Packing:
     Anti-affinity only needs checking against the host being filled: earlier hosts are closed.
     """
     n = len(items)
-    keys = np.stack([items.cpu, items.ram, items.disk], axis=1)
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    # VMs are grouped into shapes on a grid of 1/SHAPE_GRID of a host per dimension, so that arbitrary
+    # legacy disk sizes do not make every VM its own shape. A shape's fit is tested with its largest
+    # member in each dimension (conservative: never over capacity); room is charged exactly.
+    grid = np.stack([np.ceil(items.cpu / cap.cpu * SHAPE_GRID - EPS), np.ceil(items.ram / cap.ram * SHAPE_GRID - EPS),
+                     np.ceil(items.disk / cap.disk * SHAPE_GRID - EPS)], axis=1)
+    _, inverse = np.unique(grid, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
-    n_types = len(uniq)
+    n_types = int(inverse.max()) + 1 if n else 0
+    rep = np.zeros((n_types, 3))
+    np.maximum.at(rep, inverse, np.stack([items.cpu, items.ram, items.disk], axis=1))
     members: list[list[int]] = [[] for _ in range(n_types)]
-    for i, t in enumerate(inverse.tolist()):
-        members[t].append(i)
+    # Largest member first within a shape, index as the tie-break: deterministic.
+    for i in np.lexsort((np.arange(n), -(items.cpu / cap.cpu + items.ram / cap.ram + items.disk / cap.disk))).tolist():
+        members[int(inverse[i])].append(i)
     heads = [0] * n_types
     cnt = np.array([len(m) for m in members], dtype=np.int64)
-    tc, tr, td = uniq[:, 0] / cap.cpu, uniq[:, 1] / cap.ram, uniq[:, 2] / cap.disk
+    tc, tr, td = rep[:, 0] / cap.cpu, rep[:, 1] / cap.ram, rep[:, 2] / cap.disk
+    ic, ir, idk = items.cpu / cap.cpu, items.ram / cap.ram, items.disk / cap.disk
     wc, wr, wd = (float(x.sum()) or 1.0 for x in (items.cpu / cap.cpu, items.ram / cap.ram, items.disk / cap.disk))
     grp = items.group.tolist()
     taken = [False] * n
@@ -256,7 +264,7 @@ def bin_centric(items: Items, cap: Cap, score: str = "dot") -> Packing:
                 heads[t] += 1
             cnt[t] -= 1
             remaining -= 1
-            rc, rr, rd = rc - tc[t], rr - tr[t], rd - td[t]
+            rc, rr, rd = rc - ic[pick], rr - ir[pick], rd - idk[pick]
             if grp[pick] >= 0:
                 in_bin.add(grp[pick])
             mine.append(pick)
@@ -477,7 +485,8 @@ HEURISTIC_BUDGET_S = 20.0
 SPREAD_MAX_HOSTS = 100
 ITEM_CENTRIC_MAX_VMS = 5000
 ELIMINATE_MAX_FAILURES = 200  # consecutive hosts that could not be emptied: the rest are fuller still
-BIN_CENTRIC_MAX_WORK = 4e8  # VMs x distinct VM shapes; beyond it the bin-centric scan is too slow
+BIN_CENTRIC_MAX_WORK = 1e9  # VMs x distinct VM shapes; beyond it the bin-centric scan is too slow
+SHAPE_GRID = 256
 
 
 def pack(items: Items, cap: Cap, *, exact_max: int = EXACT_MAX_VMS, budget_s: float = HEURISTIC_BUDGET_S,
@@ -490,7 +499,9 @@ def pack(items: Items, cap: Cap, *, exact_max: int = EXACT_MAX_VMS, budget_s: fl
     best = base
     if len(items) == 0:
         return best, base, True, "heuristic"
-    shapes = len(np.unique(np.stack([items.cpu, items.ram, items.disk], axis=1), axis=0))
+    grid = np.stack([np.ceil(items.cpu / cap.cpu * SHAPE_GRID - EPS), np.ceil(items.ram / cap.ram * SHAPE_GRID - EPS),
+                     np.ceil(items.disk / cap.disk * SHAPE_GRID - EPS)], axis=1)
+    shapes = len(np.unique(grid, axis=0))
     candidates: list[Callable[[], Packing]] = []
     if shapes * len(items) <= BIN_CENTRIC_MAX_WORK:
         candidates += [lambda: bin_centric(items, cap, "dot"), lambda: bin_centric(items, cap, "l2")]
