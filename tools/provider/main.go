@@ -72,7 +72,7 @@ func Provider() (tfbridge.ProviderInfo, *mappingReport) {
 			report.UnmappedTF = append(report.UnmappedTF, name)
 			continue
 		}
-		primary := tfbridge.ResourceInfo{Tok: tokenType(toks[0])}
+		primary := tfbridge.ResourceInfo{Tok: tokenType(toks[0]), Fields: fieldRenames[name]}
 		prov.Resources[name] = &primary
 		report.Resources = append(report.Resources, [2]string{name, toks[0]})
 		for _, legacy := range toks[1:] {
@@ -103,6 +103,13 @@ func Provider() (tfbridge.ProviderInfo, *mappingReport) {
 	// Resources without an explicit name get "<logical name>-<random>" names, as with the published provider.
 	prov.SetAutonaming(255, "-")
 	return prov, report
+}
+
+// fieldRenames are the SDK's property names that differ from the bridge's default (camelCase, plural for lists).
+// Found by comparing every resource's top-level object fields with the SDK's Args classes.
+var fieldRenames = map[string]map[string]*tfbridge.SchemaInfo{
+	// "outputs" would clash with the SDK's generated outputs module.
+	"openstack_orchestration_stack_v1": {"outputs": {Name: "stackOutputs"}},
 }
 
 // schemaBytes is the package schema served by GetSchema. The engine does not need the full schema to deploy;
