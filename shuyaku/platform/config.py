@@ -102,6 +102,7 @@ class Layout:
     vdi: ServiceLayout | None = None
     lgwan_desktops: ServiceLayout | None = None
     tenant_rules: dict[str, list[Rule]] = field(default_factory=dict)
+    base_rules: dict[str, list[Rule]] = field(default_factory=dict)  # layer -> the layer's shared baseline group
     service_rules: dict[str, list[Rule]] = field(default_factory=dict)
     vdi_rules: list[Rule] = field(default_factory=list)
     desktop_rules: list[Rule] = field(default_factory=list)
@@ -881,15 +882,21 @@ def _layout(c: _Collector, cfg: PlatformConfig, flows: list[Flow], present: set[
             if f.target_system in present:
                 target.append(Rule("egress", f.protocol, f.port, dst_t.cidr, "mediated-out", label))
 
+    # What every tenant of a layer may reach (the shared services; the proxy for the internet layer) lives
+    # in one platform-owned group per layer, shared to each tenant through Neutron RBAC: one place to change,
+    # and the tenant's own group holds only its planned links.
     base = [s for s in site.shared_services if s.name in naming.BASE_SERVICES]
-    for sid in present:
-        ten = tenants[sid]
-        if reaches_shared(ten.layer):
+    for z in site.zones:
+        layer_rules: list[Rule] = []
+        if reaches_shared(z.layer):
             for s in base:
                 for proto, port in s.ports:
-                    rules[sid].append(Rule("egress", proto, port, lay.services[s.name].cidr, "base", s.name))
-        if ten.layer == "internet":
-            rules[sid].append(Rule("egress", "tcp", cfg.proxy_port, cfg.proxy_cidr, "proxy", "security cloud proxy"))
+                    layer_rules.append(Rule("egress", proto, port, lay.services[s.name].cidr, "base", s.name))
+        if z.layer == "internet":
+            layer_rules.append(Rule("egress", "tcp", cfg.proxy_port, cfg.proxy_cidr, "proxy", "security cloud proxy"))
+        if layer_rules:
+            lay.base_rules[z.layer] = _dedupe(layer_rules)
+    for sid in present:
         rules[sid] = _dedupe(rules[sid])
 
     clients = [site.zones[i].cidr for i, z in enumerate(site.zones) if reaches_shared(z.layer)]

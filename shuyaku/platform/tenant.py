@@ -142,6 +142,13 @@ class Tenant(pulumi.ComponentResource):
             description=f"{sid}: deny by default; only planned links ({len(rules)} rules)",
         )
 
+        security_groups: dict[str, pulumi.Input[str]] = {"tenant": self.security_group.id}
+        if zone.base_security_group is not None:
+            openstack.networking.RbacPolicyV2(
+                f"{name}-base-share", object_type="security_group", object_id=zone.base_security_group.id,
+                action="access_as_shared", target_tenant=pid, opts=child)
+            security_groups["base"] = zone.base_security_group.id
+
         flavors = {f.name: f for f in next(z for z in cfg.site.zones if z.layer == tenant.layer).flavors}
         self.outputs: dict[str, Any] = {
             "system_id": sid,
@@ -154,7 +161,7 @@ class Tenant(pulumi.ComponentResource):
             "network_id": self.network.id,
             "subnet_id": self.subnet.id,
             "cidr": tenant.cidr,
-            "security_group_ids": {"tenant": self.security_group.id},
+            "security_group_ids": security_groups,
             "availability_zone": zone.availability_zone,
             "allowed_flavors": zone.flavor_names,
             "allowed_images": zone.images,

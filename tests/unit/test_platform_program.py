@@ -100,7 +100,12 @@ def test_every_tenant_gets_its_project_quotas_network_and_one_vendor_grant(which
         tenant_out = out["tenants"][sid]
         assert tenant_out["project_id"] == project.id
         assert tenant_out["network_id"] == nets[0].id and tenant_out["subnet_id"] == subnets[0].id
-        assert tenant_out["security_group_ids"] == {"tenant": sgs[0].id}
+        base = {"base": f"secgroup-zone-{t.layer}-base"} if t.layer in cfg.layout.base_rules else {}
+        assert tenant_out["security_group_ids"] == {"tenant": sgs[0].id, **base}
+        shares = [r.inputs for r in m.of_type("openstack:networking/rbacPolicyV2:RbacPolicyV2")
+                  if r.inputs["targetTenant"] == project.id]
+        assert [(x["objectType"], x["action"], x["objectId"]) for x in shares] == [
+            ("security_group", "access_as_shared", b) for b in base.values()]
         assert tenant_out["allowed_flavors"] == [
             f"{t.layer}.{f.name}" for f in next(z for z in site.zones if z.layer == t.layer).flavors
         ]
@@ -114,8 +119,10 @@ def test_resource_count_per_tenant_is_fixed_by_its_data(which: str) -> None:
         mine = named(m, f"tenant-{t.system_id}")
         rules = cfg.layout.tenant_rules[t.system_id]
         routed = t.layer in cfg.layout.router_layers
-        # component, project, group, grant, 3 quotas, network, subnet, security group (+ router interface) + rules
-        assert len(mine) == 10 + int(routed) + len(rules), t.system_id
+        shared = t.layer in cfg.layout.base_rules
+        # component, project, group, grant, 3 quotas, network, subnet, security group (+ router interface)
+        # (+ the share of the layer's baseline group) + one per rule
+        assert len(mine) == 10 + int(routed) + int(shared) + len(rules), t.system_id
         assert sum(r.typ == SGR for r in mine) == len(rules)
 
 
@@ -140,16 +147,21 @@ def test_my_number_layer_never_reaches_outside(which: str) -> None:
             if r.typ == SGR:
                 peer = ipaddress.ip_network(r.inputs["remoteIpPrefix"])
                 assert not any(peer.overlaps(ipaddress.ip_network(c)) for c in internet), r.name
-    # internet-layer tenants leave only towards the security-cloud proxy (besides the shared services)
+    # internet-layer tenants leave only towards the security-cloud proxy, the shared services and planned peers
     shared = ipaddress.ip_network(next(z.cidr for z in cfg.site.zones if z.layer == "shared"))
+    base = [r.inputs for r in m.of_type(SGR) if r.inputs["securityGroupId"] == "secgroup-zone-internet-base"]
+    assert base and all(r["direction"] == "egress" for r in base)
+    assert {ipaddress.ip_network(r["remoteIpPrefix"]) for r in base if not ipaddress.ip_network(r["remoteIpPrefix"])
+            .subnet_of(shared)} == {ipaddress.ip_network(cfg.proxy_cidr)}
     for t in cfg.site.tenants:
         if t.layer != "internet":
             continue
+        planned = {x.cidr for f in cfg.site.flows if f.source_system == t.system_id
+                   for x in cfg.site.tenants if x.system_id == f.target_system}
+        mediated = {b.cidr for b in cfg.layout.services.values()} | ({cfg.layout.vdi.cidr} if cfg.layout.vdi else set())
         for r in named(m, f"tenant-{t.system_id}"):
             if r.typ == SGR and r.inputs["direction"] == "egress":
-                dest = ipaddress.ip_network(r.inputs["remoteIpPrefix"])
-                peers = [ipaddress.ip_network(x.cidr) for x in cfg.site.tenants if x.layer == "internet"]
-                assert dest == ipaddress.ip_network(cfg.proxy_cidr) or dest.subnet_of(shared) or dest in peers, r.name
+                assert r.inputs["remoteIpPrefix"] in planned | mediated, r.name
 
 
 @pytest.mark.parametrize("which", CITIES)

@@ -99,7 +99,8 @@ def test_generated_project_places_servers_only_in_its_tenant_network(tmp_path: P
     assert len(servers) == len(ports) == sum(s.count for s in planned.servers)
     assert {p.inputs["networkId"] for p in ports} == {tenant["network_id"]}
     assert all(p.inputs["fixedIps"] == [{"subnetId": tenant["subnet_id"]}] for p in ports)
-    assert all(p.inputs["securityGroupIds"] == [tenant["security_group_ids"]["tenant"]] for p in ports)
+    assert all(p.inputs["securityGroupIds"] == list(tenant["security_group_ids"].values()) for p in ports)
+    assert set(tenant["security_group_ids"]) == {"tenant", "base"}
     port_ids = {p.id for p in ports}
     for s in servers:
         assert [n["port"] for n in s.inputs["networks"]] and all(n["port"] in port_ids for n in s.inputs["networks"])
