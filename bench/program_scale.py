@@ -37,10 +37,7 @@ def one(size: str) -> dict:
     from shuyaku.sitedata import SiteData
 
     t_import = time.perf_counter() - t0
-    if size == "sample":
-        site = SiteData.model_validate_json(SAMPLE.read_text(encoding="utf-8"))
-    else:
-        site = synthetic.site(int(size))
+    site = SiteData.model_validate_json(SAMPLE.read_text(encoding="utf-8")) if size == "sample" else synthetic.site(int(size))
     t1 = time.perf_counter()
     cfg = config.from_site(site)
     t_config = time.perf_counter() - t1
