@@ -24,6 +24,7 @@ from vdi_env import (
     get_env,
     rdp_login,
     s_client,
+    unused_code,
     wrong_code,
     x224_negotiate,
 )
@@ -191,8 +192,8 @@ def login_state():
 
 
 def test_login_with_password_and_totp_opens_a_japanese_desktop(env, vdi, login_state):
-    user, pw, secret = env.creds["user"], env.creds["password"], env.creds["totp_secret"]
-    code = current_code(secret)
+    user, pw = env.creds["user"], env.creds["password"]
+    code = unused_code(env)
     out = rdp_login(env, user, pw + code)
     login_state["code"] = code
     assert out.verdict == "session", f"no session: {out.sesman_log}\n{out.client_log}"

@@ -11,6 +11,7 @@ Two ways in:
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -302,10 +303,8 @@ class RdpTlsBridge:
                 pass
             finally:
                 for s in (a, b):
-                    try:
+                    with contextlib.suppress(OSError):
                         s.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
 
         t = threading.Thread(target=pump, args=(upstream, client), daemon=True)
         t.start()
@@ -333,6 +332,19 @@ def cert_sha256(cert_file: str) -> str:
 
 def current_code(secret: str) -> str:
     return pyotp.TOTP(secret).now()
+
+
+def unused_code(env: VdiEnv) -> str:
+    """The current code, unless an earlier test run already logged in with it: pam_google_authenticator
+    refuses a code twice (DISALLOW_REUSE), so then wait for the next 30 s step."""
+    used_file = env.workdir / "used-codes.json"
+    used = set(json.loads(used_file.read_text())) if used_file.exists() else set()
+    totp = pyotp.TOTP(env.creds["totp_secret"])
+    while (step := int(time.time() // 30)) in used:
+        time.sleep(30 - time.time() % 30 + 0.5)
+    used.add(step)
+    used_file.write_text(json.dumps(sorted(used)[-20:]))
+    return totp.at(step * 30)
 
 
 def wrong_code(secret: str, window: int = 3) -> str:

@@ -1,0 +1,94 @@
+"""The VDI roles end to end on real test hosts: converge, converge again (nothing may change), verify with
+the testinfra suites, and refuse a run that lacks a required variable with argument_specs' message.
+
+`.venv/bin/pytest -m hosts tests/integration/test_vdi_roles.py` starts `scripts/test-hosts up 3 --name vdi`
+(a VDI host, a web gateway, a thin client), and stops them at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "infra"))
+from vdi_env import PLAYBOOKS, REPO, VdiEnv, _env, get_env, run_playbook
+
+pytestmark = pytest.mark.hosts
+
+
+@pytest.fixture(scope="module")
+def env(request) -> VdiEnv:
+    return get_env(request.config)
+
+
+@pytest.fixture(scope="module")
+def second_runs(env) -> dict:
+    out = {}
+    for pb in PLAYBOOKS:
+        res = run_playbook(pb, env.inventory, env.extravars, env.workdir, "second")
+        print(f"[vdi] second converge of {pb}: {res.seconds:.0f} s, changed={res.changed()}", file=sys.stderr)
+        out[pb] = res
+    return out
+
+
+@pytest.mark.parametrize("playbook", PLAYBOOKS)
+def test_first_converge_succeeds_on_every_host(env, playbook):
+    first = env.first_converge.get(playbook)
+    if first is None:
+        pytest.fail("hosts were given from outside (SHUYAKU_VDI_INVENTORY); this test converges its own set")
+    assert first.rc == 0 and not first.failed_hosts(), first.stdout[-4000:]
+    assert first.stats.get("ok"), "no host was converged"
+    print(f"[vdi] {playbook}: first converge {first.seconds:.0f} s", file=sys.stderr)
+
+
+@pytest.mark.parametrize("playbook", PLAYBOOKS)
+def test_second_converge_changes_nothing(second_runs, playbook):
+    res = second_runs[playbook]
+    assert res.rc == 0, res.stdout[-4000:]
+    changed_tasks = [
+        line for line in res.stdout.splitlines() if line.startswith("changed:")
+    ]
+    assert res.changed() == {}, f"second run changed {res.changed()}:\n" + "\n".join(changed_tasks)
+
+
+def test_testinfra_suites_pass_on_the_converged_hosts(env, second_runs, tmp_path):
+    junit = tmp_path / "vdi-infra.xml"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-m", "hosts", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}",
+         "tests/infra/test_vdi_host.py", "tests/infra/test_vdi_web.py", "tests/infra/test_thin_client.py"],
+        cwd=REPO, capture_output=True, text=True, timeout=1200,
+        env={**_env(), "SHUYAKU_VDI_INVENTORY": str(env.inventory), "SHUYAKU_VDI_WORKDIR": str(env.workdir)},
+    )
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert " passed" in proc.stdout and " skipped" not in proc.stdout, proc.stdout[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("playbook", "drop", "group"),
+    [
+        ("vdi_host", "vdi_host_tls_cert_file", "vdi_hosts"),
+        ("vdi_web", "vdi_web_targets", "vdi_web"),
+        ("thin_client", "thin_client_vdi_host", "thin_clients"),
+    ],
+)
+def test_missing_required_variable_is_a_clear_error(env, playbook, drop, group):
+    """argument_specs stops the play before any change and names the variable."""
+    extravars = {k: v for k, v in env.extravars.items() if k != drop}
+    vars_file = env.workdir / f"missing-{drop}.json"
+    vars_file.write_text(__import__("json").dumps(extravars))
+    vars_file.chmod(0o600)
+    p = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(env.inventory),
+         str(REPO / "playbooks" / f"{playbook}.yml"), "-e", f"@{vars_file}"],
+        cwd=REPO, capture_output=True, text=True, env=_env(), timeout=300,
+    )
+    out = p.stdout + p.stderr
+    assert p.returncode != 0
+    assert "missing required arguments" in out and drop in out, out[-3000:]
+    assert "Traceback" not in out
+    # It failed at validation: no task of the role ran.
+    assert "changed=0" in out and "ok=1" in out.split("PLAY RECAP")[-1], out[-1500:]
