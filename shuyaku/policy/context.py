@@ -85,6 +85,9 @@ class Index(list):
             self.by_type[r.type].append(r)
         self._layer: dict[str, str | None] = {}
         self._project: dict[str, Resource | None] = {}
+        self._tags: dict[str, dict[str, str]] = {}
+        self._tag: dict[tuple[str, str], str | None] = {}
+        self.memo: dict[object, object] = {}  # per-audit caches rules may share
 
     @classmethod
     def ensure(cls, resources: Iterable[Resource]) -> Index:
@@ -162,9 +165,23 @@ class Index(list):
                     return p
         return None
 
+    def own_tags(self, res: Resource) -> dict[str, str]:
+        tags = self._tags.get(res.urn)
+        if tags is None:
+            tags = self._tags[res.urn] = tags_of(res)
+        return tags
+
     def tag(self, res: Resource, key: str) -> str | None:
         """A shuyaku tag from the resource itself, the resource it hangs off, or its project."""
-        v = tags_of(res).get(key)
+        k = (res.urn, key)
+        if k in self._tag:
+            return self._tag[k]
+        self._tag[k] = None  # guards against reference cycles
+        v = self._tag[k] = self._find_tag(res, key)
+        return v
+
+    def _find_tag(self, res: Resource, key: str) -> str | None:
+        v = self.own_tags(res).get(key)
         if v:
             return v
         for prop, types in _UPSTREAM.get(res.type, ()):
@@ -180,7 +197,7 @@ class Index(list):
                     return v
         proj = self.project(res)
         if proj is not None and proj is not res:
-            return tags_of(proj).get(key)
+            return self.own_tags(proj).get(key)
         return None
 
     def layer(self, res: Resource) -> str | None:

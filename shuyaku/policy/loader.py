@@ -65,8 +65,11 @@ def _value(v: Any) -> Any:
     return v
 
 
-def _props(inputs: Any, outputs: Any) -> dict[str, Any]:
+def _props(inputs: Any, outputs: Any, normalised: bool = False) -> dict[str, Any]:
     """Inputs laid over outputs: what the program asked for wins, computed values fill the gaps."""
+    if normalised:
+        # The document holds no secret and no unknown: nothing to convert.
+        return {**(outputs if isinstance(outputs, dict) else {}), **(inputs if isinstance(inputs, dict) else {})}
     out: dict[str, Any] = {}
     if isinstance(outputs, dict):
         for k, v in outputs.items():
@@ -81,7 +84,7 @@ def _name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1] if "::" in urn else urn
 
 
-def from_state(items: Iterable[Mapping[str, Any]], where: str) -> list[Resource]:
+def from_state(items: Iterable[Mapping[str, Any]], where: str, normalised: bool = False) -> list[Resource]:
     out: list[Resource] = []
     for i, r in enumerate(items):
         if not isinstance(r, Mapping) or not isinstance(r.get("urn"), str) or not isinstance(r.get("type"), str):
@@ -98,7 +101,7 @@ def from_state(items: Iterable[Mapping[str, Any]], where: str) -> list[Resource]
                 urn=urn,
                 type=r["type"],
                 name=_name(urn),
-                props=_props(r.get("inputs"), r.get("outputs")),
+                props=_props(r.get("inputs"), r.get("outputs"), normalised),
                 parent=r.get("parent") or None,
                 id=(r.get("id") if isinstance(r.get("id"), str) and r.get("id") not in UNKNOWNS else None) or None,
                 provider=r.get("provider") or None,
@@ -108,7 +111,7 @@ def from_state(items: Iterable[Mapping[str, Any]], where: str) -> list[Resource]
     return out
 
 
-def from_document(doc: Any, where: str) -> Loaded:
+def from_document(doc: Any, where: str, normalised: bool = False) -> Loaded:
     """Recognise the document by its shape."""
     if not isinstance(doc, dict):
         raise LoadError(
@@ -131,7 +134,7 @@ def from_document(doc: Any, where: str) -> Loaded:
         config = None
         if isinstance(doc.get("config"), dict):
             config = {k: (("[secret]", True) if v == "[secret]" else (v, False)) for k, v in doc["config"].items()}
-        return Loaded(from_state(states, f"{where}: steps[].newState"), "preview", config)
+        return Loaded(from_state(states, f"{where}: steps[].newState", normalised), "preview", config)
     dep = doc
     if "checkpoint" in dep and isinstance(dep["checkpoint"], dict):
         dep = dep["checkpoint"].get("latest") or {}
@@ -151,7 +154,7 @@ def from_document(doc: Any, where: str) -> Loaded:
         raise LoadError(
             t(f"{where}: deployment.resources はリストでなければなりません", f"{where}: deployment.resources must be a list")
         )
-    return Loaded(from_state(res, f"{where}: deployment"), "export")
+    return Loaded(from_state(res, f"{where}: deployment", normalised), "export")
 
 
 def load_file(path: str | Path) -> Loaded:
@@ -171,7 +174,9 @@ def load_file(path: str | Path) -> Loaded:
                 f"{p}:{e.lineno}:{e.colno}: not valid JSON ({e.msg})",
             )
         ) from None
-    return from_document(doc, str(p))
+    # Most values need no conversion; skip the walk when no secret or unknown appears anywhere.
+    plain_json = SIG.encode() not in raw and not any(u.encode() in raw for u in UNKNOWNS)
+    return from_document(doc, str(p), normalised=plain_json)
 
 
 # --- CrossGuard -------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from shuyaku.policy import net
@@ -53,12 +54,20 @@ def remote_layers(index: Index, res: Resource, settings: dict[str, Any]) -> set[
         layer = index.layer(group)
         return {layer} if layer else None
 
-    lnets = layer_nets(settings)
-    out = {layer for layer, cidrs in lnets.items() if net.overlaps(remote, cidrs)}  # type: ignore[arg-type]
-    all_cidrs = [c for cidrs in lnets.values() for c in cidrs]
-    if net.is_public(remote) and not net.within(remote, all_cidrs):  # type: ignore[arg-type]
+    table = index.memo.get(("layer_nets", id(settings)))
+    if table is None:
+        table = index.memo[("layer_nets", id(settings))] = tuple(
+            (layer, tuple(cidrs)) for layer, cidrs in layer_nets(settings).items())
+    return set(_classify(remote, table))  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=65536)
+def _classify(remote: net.Net, table: tuple[tuple[str, tuple[net.Net, ...]], ...]) -> frozenset[str]:
+    out = {layer for layer, cidrs in table if net.overlaps(remote, list(cidrs))}
+    all_cidrs = [c for _layer, cidrs in table for c in cidrs]
+    if net.is_public(remote) and not net.within(remote, all_cidrs):
         out.add("public")
-    return out
+    return frozenset(out)
 
 
 def remote_group(index: Index, res: Resource) -> Resource | None:

@@ -10,41 +10,41 @@ from shuyaku.policy.model import Rule, msg
 from shuyaku.policy.rules._common import describe, direction, remote_group
 
 
-def _subnet_systems(index: Index) -> dict[object, str]:
-    out: dict[object, str] = {}
+def _subnet_systems(index: Index) -> dict[tuple[int, int, int], str]:
+    """(version, network as int, prefix length) -> system, for every tenant subnet."""
+    out: dict[tuple[int, int, int], str] = {}
     for s in index.of_type(T_SUBNET):
         n = net.as_net(s.props.get("cidr"))
         if isinstance(n, net.IPv4Network | net.IPv6Network):
             system = index.system(s)
             if system and index.layer(s) != "shared":
-                out[n] = system
+                out[(n.version, int(n.network_address), n.prefixlen)] = system
     return out
 
 
-def _system_of_cidr(remote, subnets: dict[object, str]) -> str | None:
-    """The system whose subnet holds the whole remote range (walk up the supernets: O(prefix length))."""
+def _system_of_cidr(remote, subnets: dict[tuple[int, int, int], str]) -> str | None:
+    """The system whose subnet holds the whole remote range: walk up the supernets with integer masks."""
+    bits = remote.max_prefixlen
+    addr = int(remote.network_address)
     for plen in range(remote.prefixlen, -1, -1):
-        sup = remote if plen == remote.prefixlen else remote.supernet(new_prefix=plen)
-        hit = subnets.get(sup)
+        mask = ((1 << bits) - 1) ^ ((1 << (bits - plen)) - 1)
+        hit = subnets.get((remote.version, addr & mask, plen))
         if hit:
             return hit
     return None
 
 
-def _declared(links, src: str, dst: str, proto, rng) -> bool:
+def _declared(links: set[tuple[str, str, str, int]], src: str, dst: str, proto, rng) -> bool:
     if not isinstance(rng, tuple) or rng[0] != rng[1]:
         return False
-    for link in links:
-        if (link.get("source_system") == src and link.get("target_system") == dst
-                and str(link.get("protocol", "")).lower() == proto and link.get("port") == rng[0]):
-            return True
-    return False
+    return (src, dst, proto, rng[0]) in links
 
 
 def check_stack(resources, settings):
     index = Index.ensure(resources)
-    links = settings.get("data_links") or []
-    subnets: dict[object, str] | None = None
+    links = {(str(x.get("source_system")), str(x.get("target_system")), str(x.get("protocol", "")).lower(),
+              x.get("port")) for x in settings.get("data_links") or [] if isinstance(x, dict)}
+    subnets: dict[tuple[int, int, int], str] | None = None
     for r in index.of_type(T_SG_RULE):
         local = index.system(r)
         if not local or index.layer(r) == "shared":
