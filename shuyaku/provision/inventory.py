@@ -1,0 +1,190 @@
+"""Ansible inventories for `shuyaku provision/verify/patch`: a hosts file, or the platform stack's outputs.
+
+The platform program exports `ansible_inventory` as {group: {host: {ansible_host: ip, ...vars}}}; this module
+turns that into Ansible's YAML inventory so every later stage reads one file, whatever its origin.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from shuyaku.i18n import t
+
+ROOT = Path(__file__).resolve().parents[2]
+GROUP_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+KNOWN_GROUPS = ("shared", "vdi_hosts", "vdi_web", "thin_clients", "servers")
+
+
+class InventoryError(Exception):
+    """Bad or unreadable inventory input; `problems` lists every one found (exit status 2)."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def venv_env() -> dict[str, str]:
+    """Environment where ansible-* and pulumi from the project are found first."""
+    env = dict(os.environ)
+    paths = [str(ROOT / ".venv" / "bin")]
+    cache = Path(os.environ.get("SHUYAKU_CACHE", "/var/cache/shuyaku"))
+    paths.append(str(cache / "engine" / "bin"))
+    env["PATH"] = os.pathsep.join([*paths, env.get("PATH", "")])
+    env.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
+    return env
+
+
+def outputs_to_inventory(outputs: Any, source: str = "ansible_inventory") -> dict[str, Any]:
+    """Convert the stack output {group: {host: {ansible_host, ...}}} into an Ansible YAML inventory dict."""
+    problems: list[str] = []
+    if not isinstance(outputs, dict) or not outputs:
+        raise InventoryError([t(
+            f"{source}: グループ → ホスト → 変数 の辞書が必要です（例: {{\"vdi_hosts\": {{\"vdi-1\": "
+            f"{{\"ansible_host\": \"198.18.3.11\"}}}}}}）。",
+            f"{source}: expected a mapping group → host → vars, e.g. {{\"vdi_hosts\": {{\"vdi-1\": "
+            f"{{\"ansible_host\": \"198.18.3.11\"}}}}}}.")])
+    children: dict[str, Any] = {}
+    seen: dict[str, tuple[str, dict]] = {}
+    for group, hosts in outputs.items():
+        where = f"{source}.{group}"
+        if not isinstance(group, str) or not GROUP_RE.match(group):
+            problems.append(t(f"{where}: グループ名 '{group}' は英数字と _ だけで書いてください。",
+                              f"{where}: group name '{group}' must be letters, digits and _ only."))
+            continue
+        if not isinstance(hosts, dict):
+            problems.append(t(f"{where}: ホスト名 → 変数 の辞書が必要です（値: {hosts!r}）。",
+                              f"{where}: expected a mapping host → vars (got {hosts!r})."))
+            continue
+        group_hosts: dict[str, Any] = {}
+        for host, hvars in hosts.items():
+            hwhere = f"{where}.{host}"
+            hvars = hvars if hvars is not None else {}
+            if not isinstance(hvars, dict):
+                problems.append(t(f"{hwhere}: 変数の辞書が必要です（値: {hvars!r}）。",
+                                  f"{hwhere}: expected a mapping of variables (got {hvars!r})."))
+                continue
+            addr = hvars.get("ansible_host")
+            if not isinstance(addr, str) or not addr.strip():
+                problems.append(t(f"{hwhere}.ansible_host: 接続先アドレスがありません。"
+                                  "プラットフォームの出力に ansible_host（IP アドレス）を含めてください。",
+                                  f"{hwhere}.ansible_host: missing; the platform output must give each host "
+                                  "its ansible_host (IP address)."))
+                continue
+            if host in seen and seen[host][1] != hvars:
+                problems.append(t(f"{hwhere}: 同じホストが {seen[host][0]} にも異なる変数で出ています。",
+                                  f"{hwhere}: the same host appears in {seen[host][0]} with different vars."))
+                continue
+            seen[host] = (where, hvars)
+            group_hosts[str(host)] = dict(hvars)
+        children[group] = {"hosts": group_hosts}
+    if problems:
+        raise InventoryError(problems)
+    return {"all": {"children": children}}
+
+
+Runner = Callable[..., subprocess.CompletedProcess]
+
+
+def stack_outputs(stack: str, state_dir: Path | None = None, run: Runner = subprocess.run) -> Any:
+    """`pulumi stack output ansible_inventory --json --stack STACK` with the project's engine settings."""
+    env = venv_env()
+    cwd = ROOT
+    try:
+        from shuyaku.deploy.engine import Stack, cache_dir
+
+        st = Stack(stack, state_dir or cache_dir() / "state")
+        env = st.env()
+        if st.shadow_dir.exists():
+            cwd = st.shadow_dir
+    except ImportError:  # the deploy stage is optional for reading outputs
+        pass
+    exe = shutil.which("pulumi", path=env.get("PATH")) or "pulumi"
+    cmd = [exe, "stack", "output", "ansible_inventory", "--json", "--show-secrets", "--stack", stack]
+    try:
+        proc = run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    except FileNotFoundError:
+        raise InventoryError([t("pulumi が見つかりません。scripts/build-engine を実行するか、--inventory でホスト"
+                                "ファイルを指定してください。",
+                                "pulumi not found: run scripts/build-engine, or pass a hosts file with "
+                                "--inventory.")]) from None
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout or "").strip().splitlines()[-3:]
+        raise InventoryError([t(f"スタック '{stack}' の出力 ansible_inventory を読めません: {' '.join(detail)}",
+                                f"cannot read output ansible_inventory of stack '{stack}': {' '.join(detail)}")])
+    try:
+        return json.loads(proc.stdout)
+    except json.JSONDecodeError as exc:
+        raise InventoryError([t(f"スタック '{stack}' の ansible_inventory が JSON ではありません: {exc}",
+                                f"output ansible_inventory of stack '{stack}' is not JSON: {exc}")]) from None
+
+
+@dataclass
+class ResolvedInventory:
+    path: Path
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    hostvars: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def hosts(self) -> list[str]:
+        return sorted(self.hostvars)
+
+
+def describe(path: Path) -> ResolvedInventory:
+    """Ask Ansible itself to parse the file, so YAML and INI behave exactly as in a real run."""
+    proc = subprocess.run(["ansible-inventory", "-i", str(path), "--list"], env=venv_env(),
+                          capture_output=True, text=True, timeout=120)
+    problems = [line.strip() for line in proc.stderr.splitlines()
+                if "unable to parse" in line.lower() or "error" in line.lower()]
+    if proc.returncode != 0:
+        raise InventoryError([t(f"{path}: インベントリを読めません: {' '.join(problems) or proc.stderr.strip()}",
+                                f"{path}: cannot read the inventory: {' '.join(problems) or proc.stderr.strip()}")])
+    data = json.loads(proc.stdout or "{}")
+    hostvars = data.get("_meta", {}).get("hostvars", {})
+    groups: dict[str, list[str]] = {}
+
+    def collect(group: str) -> list[str]:
+        node = data.get(group, {})
+        hosts = list(node.get("hosts", []))
+        for child in node.get("children", []):
+            hosts += collect(child)
+        return sorted(set(hosts))
+
+    for group in data:
+        if group != "_meta":
+            groups[group] = collect(group)
+    if not hostvars and not groups.get("all"):
+        detail = " ".join(problems)
+        raise InventoryError([t(f"{path}: ホストが 1 台もありません。{detail} YAML の例: all: {{children: "
+                                "{servers: {hosts: {srv-1: {ansible_host: 198.18.2.11}}}}}",
+                                f"{path}: no hosts found. {detail} YAML example: all: {{children: "
+                                "{servers: {hosts: {srv-1: {ansible_host: 198.18.2.11}}}}}")])
+    return ResolvedInventory(path=path, groups=groups, hostvars=hostvars)
+
+
+def resolve(inventory: Path | None, stack: str | None, workdir: Path, *,
+            state_dir: Path | None = None, run: Runner = subprocess.run) -> ResolvedInventory:
+    """One inventory file for the run: the given hosts file, or one written from the stack's outputs."""
+    if (inventory is None) == (stack is None):
+        raise InventoryError([t("--inventory FILE か --stack STACK のどちらか一方を指定してください。",
+                                "give exactly one of --inventory FILE or --stack STACK.")])
+    if inventory is not None:
+        if not inventory.is_file():
+            raise InventoryError([t(f"{inventory}: ファイルがありません。", f"{inventory}: no such file.")])
+        return describe(inventory.resolve())
+    assert stack is not None
+    data = outputs_to_inventory(stack_outputs(stack, state_dir, run), source=f"stack {stack}: ansible_inventory")
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / f"inventory-{stack}.yml"
+    path.write_text("# Written by shuyaku from the stack's ansible_inventory output.\n"
+                    + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return describe(path)

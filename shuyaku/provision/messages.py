@@ -1,0 +1,77 @@
+"""What the operator reads when a run fails: host, task and Ansible's own message, in Japanese or English."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from shuyaku.i18n import t
+
+ARG_SPEC_TASK = re.compile(r"Validating arguments against arg spec '(?P<entry>[^']+)'")
+MISSING_REQ = re.compile(r"missing required arguments?: (?P<names>[^\n]+?)(?: found in (?P<role>\S+))?$", re.M)
+
+
+@dataclass
+class Failure:
+    host: str
+    task: str
+    msg: str
+    role: str = ""
+    unreachable: bool = False
+    address: str = ""
+
+
+def clean(msg: str, limit: int = 600) -> str:
+    msg = " ".join(str(msg).split())
+    return msg if len(msg) <= limit else msg[: limit - 1] + "…"
+
+
+def format_failure(f: Failure) -> str:
+    """One paragraph per failure, naming host, task and cause, with the fix where we know it."""
+    where = f"{f.host} ({f.address})" if f.address and f.address != f.host else f.host
+    if f.unreachable:
+        return t(
+            f"ホスト {where} に接続できません（タスク「{f.task}」）: {clean(f.msg)}\n"
+            "  → 起動しているか、インベントリの ansible_host、SSH 鍵、管理ネットワークからの経路を確認してください。",
+            f"host {where} is unreachable (task \"{f.task}\"): {clean(f.msg)}\n"
+            "  → check that it is running, its ansible_host in the inventory, the SSH key and the route from the "
+            "management network.",
+        )
+    m = MISSING_REQ.search(f.msg or "")
+    if ARG_SPEC_TASK.search(f.task) or m:
+        role = f.role or (m.group("role") if m and m.group("role") else "")
+        names = m.group("names").strip() if m else ""
+        spec = f"roles/{role}/meta/argument_specs.yml" if role else "meta/argument_specs.yml"
+        if names:
+            return t(
+                f"ホスト {where}: ロール {role} の必須変数がありません: {names}\n"
+                f"  → インベントリか group_vars で設定してください（説明は {spec}）。",
+                f"host {where}: role {role} is missing required variable(s): {names}\n"
+                f"  → set them in the inventory or group_vars (documented in {spec}).",
+            )
+        return t(
+            f"ホスト {where}: ロール {role} の変数が不正です: {clean(f.msg)}\n  → {spec} を参照してください。",
+            f"host {where}: invalid variable(s) for role {role}: {clean(f.msg)}\n  → see {spec}.",
+        )
+    return t(
+        f"ホスト {where} でタスク「{f.task}」が失敗しました: {clean(f.msg)}",
+        f"task \"{f.task}\" failed on host {where}: {clean(f.msg)}",
+    )
+
+
+def result_message(res: dict) -> str:
+    """The most useful text out of a module result."""
+    if not isinstance(res, dict):
+        return str(res)
+    parts = [str(res.get("msg") or "")]
+    if res.get("argument_errors"):
+        parts.append("; ".join(map(str, res["argument_errors"])))
+    for key in ("stderr", "module_stderr"):
+        if res.get(key) and str(res[key]).strip() not in parts[0]:
+            parts.append(str(res[key]).strip().splitlines()[-1])
+    if res.get("results") and not parts[0]:
+        for item in res["results"]:
+            if isinstance(item, dict) and item.get("failed"):
+                parts.append(str(item.get("msg", "")))
+                break
+    return " | ".join(p for p in parts if p)
