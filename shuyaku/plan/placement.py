@@ -3,8 +3,10 @@
 Facts the code rests on (so that the reported bound is valid and "optimal" means something):
 
 * Packing bound. No packing of the zone's VMs uses fewer than
-  P0 = max(ceil(sum vCPU / C), ceil(sum RAM / R), ceil(sum disk / D), largest anti-affinity group)
+  P0 = max(ceil(sum vCPU / C), ceil(sum RAM / R), ceil(sum disk / D), largest anti-affinity group,
+           in any one dimension ceil(k_m / m) where k_m VMs are larger than 1/(m+1) of a host, m = 1..8)
   hosts, where C, R, D are one host's effective capacity (host minus hypervisor reserve, times overcommit).
+  When CP-SAT ran, P0 is raised to the bound CP-SAT proved (equal to its packing when it is optimal).
 * N+1 bound. A layout is N+1 if, after losing any one host, its VMs can be re-placed on the others
   (capacity and anti-affinity respected). Then the other n-1 hosts hold every VM in a valid packing,
   so n - 1 >= P0, i.e. n >= P0 + 1. That is the reported lower bound.
@@ -22,6 +24,7 @@ CP-SAT on one worker with a deterministic time limit.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable
@@ -30,6 +33,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 EPS = 1e-9
+EXACT_MAX_VMS = 200  # CP-SAT is tried up to this many VMs per zone (with a deterministic time limit)
+# CP-SAT's deterministic time (about seconds on a current core, but counted in work, so results do not
+# depend on the machine or its load).
+CP_SAT_DETERMINISTIC_S = 3.0
+SPREAD_MAX_HOSTS = 100
+ITEM_CENTRIC_MAX_VMS = 5000
+ELIMINATE_MAX_FAILURES = 200  # consecutive hosts that could not be emptied: the rest are fuller still
+BIN_CENTRIC_MAX_WORK = 1e9  # VMs x distinct VM shapes; beyond it the bin-centric scan is too slow
+SHAPE_GRID = 256
 
 
 @dataclass
@@ -100,6 +112,10 @@ def packing_bound(items: Items, cap: Cap) -> int:
     g = items.group[items.group >= 0]
     if g.size:
         b = max(b, int(np.bincount(g).max()))
+    # VMs larger than 1/(m+1) of a host in one dimension: at most m of them share a host.
+    for dem, c in ((items.cpu, cap.cpu), (items.ram, cap.ram), (items.disk, cap.disk)):
+        for m in range(1, 9):
+            b = max(b, math.ceil(int(np.count_nonzero(dem > c / (m + 1) + EPS)) / m))
     return b
 
 
@@ -281,11 +297,13 @@ def ffd(items: Items, cap: Cap) -> Packing:
 
 # --- local improvement -----------------------------------------------------------------------------
 
-def eliminate_bins(items: Items, cap: Cap, packing: Packing, floor: int, deadline: float) -> Packing:
+def eliminate_bins(items: Items, cap: Cap, packing: Packing, floor: int) -> Packing:
     """Try to empty the least-loaded hosts by moving their VMs into the others' spare room.
 
     A host is removed only when every one of its VMs finds room elsewhere (capacity and anti-affinity);
-    otherwise the attempt is undone. Stops at `floor` hosts (the lower bound) or at the deadline.
+    otherwise the attempt is undone. Stops at `floor` hosts (the lower bound) or after
+    ELIMINATE_MAX_FAILURES attempts in a row fail (a count, not a clock, so the result is the same on
+    any machine).
     """
     bins = [list(b) for b in packing.bins]
     n = len(bins)
@@ -306,7 +324,7 @@ def eliminate_bins(items: Items, cap: Cap, packing: Packing, floor: int, deadlin
     count = n
     failures = 0
     for k in candidates:
-        if count <= floor or time.monotonic() > deadline or failures >= ELIMINATE_MAX_FAILURES:
+        if count <= floor or failures >= ELIMINATE_MAX_FAILURES:
             break
         alive[k] = False
         moved: list[tuple[int, int]] = []
@@ -351,8 +369,10 @@ def eliminate_bins(items: Items, cap: Cap, packing: Packing, floor: int, deadlin
 
 # --- exact packing with CP-SAT ---------------------------------------------------------------------
 
-def cp_sat(items: Items, cap: Cap, hint: Packing, bound: int, det_time: float = 10.0) -> tuple[Packing, bool]:
-    """Minimum-host packing; returns (packing, proven optimal). Deterministic: one worker, fixed seed,
+def cp_sat(items: Items, cap: Cap, hint: Packing, bound: int,
+           det_time: float = CP_SAT_DETERMINISTIC_S) -> tuple[Packing, bool, int]:
+    """Minimum-host packing; returns (packing, proven optimal, proven lower bound on hosts).
+    Deterministic: one worker, fixed seed,
     deterministic time limit (independent of machine speed)."""
     from ortools.sat.python import cp_model
 
@@ -386,6 +406,13 @@ def cp_sat(items: Items, cap: Cap, hint: Packing, bound: int, det_time: float = 
             vs = [x[i, b] for i in members if (i, b) in x]
             if len(vs) > 1:
                 m.add_at_most_one(vs)
+    # Identical VMs (same shape, no group) next to each other in `seq` are interchangeable: keep them in
+    # host order. Only neighbours in `seq`: then swapping them never changes which VM is the first on
+    # its host, so this stays compatible with the relabelling above.
+    host_of = {i: sum(b * v for b, v in ((b, x[i, b]) for b in range(ub) if (i, b) in x)) for i in range(n_items)}
+    for a, b_ in itertools.pairwise(seq):
+        if items.group[a] < 0 and items.group[b_] < 0 and dem[a] == dem[b_]:
+            m.add(host_of[a] <= host_of[b_])
     m.add(sum(y) >= bound)
     m.minimize(sum(y))
     # Hint: the heuristic's packing relabelled to respect the symmetry breaking above.
@@ -403,15 +430,16 @@ def cp_sat(items: Items, cap: Cap, hint: Packing, bound: int, det_time: float = 
     solver.parameters.max_deterministic_time = det_time
     status = solver.solve(m)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return hint, False
+        return hint, False, bound
+    proven_bound = max(bound, math.ceil(solver.best_objective_bound - EPS))
     bins: list[list[int]] = [[] for _ in range(ub)]
     for (i, b), v in x.items():
         if solver.value(v):
             bins[b].append(i)
     packing = Packing([sorted(b) for b in bins if b], "cp-sat")
     if packing.hosts > hint.hosts:
-        return hint, False
-    return packing, status == cp_model.OPTIMAL
+        return hint, False, proven_bound
+    return packing, status == cp_model.OPTIMAL, proven_bound
 
 
 # --- N+1 -------------------------------------------------------------------------------------------
@@ -480,25 +508,18 @@ def spread(items: Items, cap: Cap, hosts: int) -> list[list[int]] | None:
 
 # --- the zone planner ------------------------------------------------------------------------------
 
-EXACT_MAX_VMS = 200  # CP-SAT is tried up to this many VMs per zone (with a deterministic time limit)
-HEURISTIC_BUDGET_S = 20.0
-SPREAD_MAX_HOSTS = 100
-ITEM_CENTRIC_MAX_VMS = 5000
-ELIMINATE_MAX_FAILURES = 200  # consecutive hosts that could not be emptied: the rest are fuller still
-BIN_CENTRIC_MAX_WORK = 1e9  # VMs x distinct VM shapes; beyond it the bin-centric scan is too slow
-SHAPE_GRID = 256
 
 
-def pack(items: Items, cap: Cap, *, exact_max: int = EXACT_MAX_VMS, budget_s: float = HEURISTIC_BUDGET_S,
-         cp_det_time: float = 10.0) -> tuple[Packing, Packing, bool, str]:
-    """Best packing found, the plain FFD packing, whether the best is proven optimal, and the solver."""
+def pack(items: Items, cap: Cap, *, exact_max: int = EXACT_MAX_VMS,
+         cp_det_time: float = CP_SAT_DETERMINISTIC_S) -> tuple[Packing, Packing, bool, str, int]:
+    """Best packing found, the plain FFD packing, whether the best is proven optimal, the solver, and
+    the best proven lower bound on the packing (CP-SAT's when it ran, else packing_bound)."""
     _check_fits(items, cap)
-    start = time.monotonic()
     bound = packing_bound(items, cap)
     base = ffd(items, cap)
     best = base
     if len(items) == 0:
-        return best, base, True, "heuristic"
+        return best, base, True, "heuristic", bound
     grid = np.stack([np.ceil(items.cpu / cap.cpu * SHAPE_GRID - EPS), np.ceil(items.ram / cap.ram * SHAPE_GRID - EPS),
                      np.ceil(items.disk / cap.disk * SHAPE_GRID - EPS)], axis=1)
     shapes = len(np.unique(grid, axis=0))
@@ -512,28 +533,27 @@ def pack(items: Items, cap: Cap, *, exact_max: int = EXACT_MAX_VMS, budget_s: fl
             lambda: greedy(items, cap, order(items, cap, "sum"), "dot"),
         ]
     for make in candidates:
-        if best.hosts <= bound or time.monotonic() - start > budget_s / 2:
+        if best.hosts <= bound:
             break
         p = make()
         if p.hosts < best.hosts:
             best = p
     if best.hosts > bound:
-        p = eliminate_bins(items, cap, best, bound, start + budget_s)
+        p = eliminate_bins(items, cap, best, bound)
         if p.hosts < best.hosts:
             best = p
     if len(items) <= exact_max:
         # Run even when the heuristic met the bound: the hint plus the bound constraint make the proof
         # immediate, and "optimal" is then CP-SAT's word, not ours.
-        exact, proven = cp_sat(items, cap, best, bound, cp_det_time)
-        return exact, base, proven, "cp-sat"
+        exact, proven, proven_bound = cp_sat(items, cap, best, bound, cp_det_time)
+        return exact, base, proven, "cp-sat", proven_bound
     # At scale the only proof available is meeting the lower bound.
-    return best, base, best.hosts <= bound, "heuristic"
+    return best, base, best.hosts <= bound, "heuristic", bound
 
 
 def plan_zone(items: Items, cap: Cap, *, n_plus_one: bool = True, **kw: float) -> ZoneResult:
     t0 = time.monotonic()
-    best, base, proven, solver = pack(items, cap, **kw)  # type: ignore[arg-type]
-    p0 = packing_bound(items, cap)
+    best, base, proven, solver, p0 = pack(items, cap, **kw)  # type: ignore[arg-type]
     notes: list[str] = []
     if len(items) == 0:
         return ZoneResult([], 0, 0, 0, solver, True, True, 0, time.monotonic() - t0)

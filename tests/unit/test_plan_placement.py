@@ -78,8 +78,14 @@ def check_zone(z: ZonePlan, demands: dict[str, tuple[tuple[float, float, float],
     for vm in ids:
         if demands[vm][1]:
             sizes[demands[vm][1]] = sizes.get(demands[vm][1], 0) + 1
-    p0 = max(max(math.ceil(sums[k] / capv[k] - 1e-9) for k in range(3)), max(sizes.values(), default=1), 1)
-    assert z.lower_bound == p0 + (1 if n_plus_one else 0)
+    big = [sum(1 for vm in ids if demands[vm][0][k] > capv[k] / 2) for k in range(3)]
+    p0 = max(max(math.ceil(sums[k] / capv[k] - 1e-9) for k in range(3)), max(sizes.values(), default=1), *big, 1)
+    if z.solver == "heuristic":
+        assert z.lower_bound == p0 + (1 if n_plus_one else 0)
+    else:  # CP-SAT may prove a higher bound; it can never be lower than the definition's
+        assert z.lower_bound >= p0 + (1 if n_plus_one else 0)
+    if z.optimal:
+        assert z.lower_bound == z.hosts
     if not n_plus_one:
         return
     assert z.n_plus_one
@@ -135,6 +141,14 @@ def test_cp_sat_beats_first_fit_decreasing_where_ffd_is_known_to_fail() -> None:
     assert placement.ffd(items, cap).hosts == 3
     res = plan_zone(items, cap)
     assert (res.hosts, res.lower_bound, res.optimal, res.solver, res.ffd_hosts) == (3, 3, True, "cp-sat", 4)
+
+
+def test_the_bound_counts_vms_that_only_fit_two_to_a_host() -> None:
+    # 21 VMs of 35 of 92 threads: only two fit a host (11 hosts), though by volume 8 would do.
+    items = Items.build([f"v{i}" for i in range(21)], [(35, 16, 100)] * 21, [None] * 21)
+    assert placement.packing_bound(items, Cap(92, 736, 15360)) == 11
+    res = plan_zone(items, Cap(92, 736, 15360))
+    assert (res.packing_hosts, res.hosts, res.lower_bound, res.gap_pct, res.optimal) == (11, 12, 12, 0.0, True)
 
 
 def test_anti_affinity_group_larger_than_one_host_can_hold_forces_distinct_hosts() -> None:
