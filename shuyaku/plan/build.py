@@ -224,8 +224,10 @@ def tenant_cidrs(inv: Inventory, cat: Catalogue) -> dict[str, str]:
             out[s.id] = s.cidr
             net = nets.get(s.layer)
             pinned = ipaddress.ip_network(s.cidr)
-            if net is not None and pinned.subnet_of(net) and pinned.prefixlen >= 24:  # type: ignore[arg-type]
-                used[s.layer.value].add((int(pinned.network_address) - int(net.network_address)) >> 8)
+            if net is not None and pinned.subnet_of(net):  # type: ignore[arg-type]
+                # Every /24 the pinned network touches is taken (a /23 takes two, a /25 one).
+                first = (int(pinned.network_address) - int(net.network_address)) >> 8
+                used[s.layer.value].update(range(first, first + max(1, 2 ** (24 - pinned.prefixlen))))
     problems: list[Problem] = []
     for s in inv.systems:
         if s.id in out:

@@ -101,3 +101,17 @@ def test_adding_a_system_does_not_renumber_the_others() -> None:
         after = tenant_cidrs(inv, loaded.catalogue)
         assert {k: after[k] for k in before} == before
         assert len(set(after.values())) == len(after)
+
+
+def test_generated_networks_never_overlap_a_pinned_one() -> None:
+    loaded = load(SAMPLE)
+    assert loaded.catalogue is not None
+    raw = yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
+    lgwan = [s for s in raw["systems"] if s["layer"] == "lgwan"]
+    # Pin a /20 in the middle of the LGWAN range: sixteen /24 slots that hashing must step around.
+    lgwan[0]["cidr"] = "10.20.16.0/20"
+    cidrs = tenant_cidrs(Inventory.model_validate(raw), loaded.catalogue)
+    pinned = ipaddress.ip_network("10.20.16.0/20")
+    others = [ipaddress.ip_network(c) for sid, c in cidrs.items() if sid != lgwan[0]["id"]]
+    assert not any(n.overlaps(pinned) for n in others)
+    assert len(set(cidrs.values())) == len(cidrs)
