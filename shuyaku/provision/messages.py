@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from shuyaku.i18n import t
 
 ARG_SPEC_TASK = re.compile(r"Validating arguments against arg spec '(?P<entry>[^']+)'")
-MISSING_REQ = re.compile(r"missing required arguments?: (?P<names>[^\n]+?)(?: found in (?P<role>\S+))?$", re.M)
+MISSING_REQ = re.compile(r"missing required arguments?: (?P<names>[A-Za-z0-9_, ]+?)(?: found in (?P<role>[\w.]+))?(?=$|\s*\||\n)",
+                         re.M)
 
 
 @dataclass
@@ -21,8 +22,14 @@ class Failure:
     address: str = ""
 
 
+def is_input_error(f: Failure) -> bool:
+    """A role's argument_specs rejected the variables: the user's input is wrong, not the host."""
+    return not f.unreachable and bool(ARG_SPEC_TASK.search(f.task) or MISSING_REQ.search(f.msg or ""))
+
+
 def clean(msg: str, limit: int = 600) -> str:
     msg = " ".join(str(msg).split())
+    msg = msg.removeprefix("Task failed: ").removeprefix("Module failed: ")
     return msg if len(msg) <= limit else msg[: limit - 1] + "…"
 
 

@@ -10,14 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
 from shuyaku.i18n import t
 from shuyaku.provision.inventory import ROOT, venv_env
-from shuyaku.provision.messages import ARG_SPEC_TASK, Failure, format_failure, result_message
+from shuyaku.provision.messages import ARG_SPEC_TASK, Failure, format_failure, is_input_error, result_message
 
 PLAYBOOK_DIR = ROOT / "playbooks"
 
@@ -226,7 +226,7 @@ def run_playbook(playbook: Path, inventory: Path, *, limit: str | None = None, c
 
 
 def report(result: RunResult, console: Console, err: Console) -> int:
-    """Print the summary and every failure; return the exit status (0 ok, 1 failed)."""
+    """Print the summary and every failure; return the exit status (0 ok, 1 failed, 2 bad role variables)."""
     if result.hosts:
         console.print(summary_table(result))
     console.print(t(f"所要時間 {result.duration:.1f} 秒、記録: {result.artifacts}",
@@ -240,7 +240,8 @@ def report(result: RunResult, console: Console, err: Console) -> int:
                          f"ansible-playbook failed with exit code {result.rc} before any task failed:"),
                        style="red"))
         err.print(Text(result.stdout_tail), soft_wrap=True)
-    return 1
+        return 1
+    return 2 if all(is_input_error(f) for f in result.failures) else 1
 
 
-__all__ = ["ARG_SPEC_TASK", "RunResult", "playbook_path", "report", "run_playbook", "summary_table", "Group"]
+__all__ = ["ARG_SPEC_TASK", "RunResult", "playbook_path", "report", "run_playbook", "summary_table"]
