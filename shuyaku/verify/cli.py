@@ -45,7 +45,7 @@ def verify_cmd(
         raise typer.Exit(2)
     out.print(t(f"{len(inv.groups[group])} 台を検証します（{inv.path}）",
                 f"verifying {len(inv.groups[group])} host(s) ({inv.path})"))
-    result = run_verify(inv.path, group=group, junit=junit.resolve(), html=html.resolve(), workers=workers,
+    result = run_verify(inv.path, hosts=inv.hosts, group=group, junit=junit.resolve(), html=html.resolve(), workers=workers,
                         suites=suite)
     table = Table(title=t("検証結果", "Verification"))
     table.add_column(t("ホスト", "host"))

@@ -17,8 +17,8 @@ from shuyaku.provision.inventory import ROOT, venv_env
 
 SUITE_DIR = ROOT / "tests" / "infra"
 TEMPLATES = Path(__file__).parent / "templates"
-# testinfra names each case test_x[ansible://host]
-HOST_RE = re.compile(r"\[(?:ansible://)?(?P<host>[^\]-]+(?:-[^\]]+)*)\]$")
+# Cases are named test_x[host] or test_x[host-param...]; known host names decide where the host ends.
+PARAM_RE = re.compile(r"\[(?:ansible://)?(?P<id>[^\]]*)\]$")
 
 
 @dataclass
@@ -48,13 +48,23 @@ class VerifyResult:
         return sorted({c.host for c in self.cases})
 
 
-def parse_junit(path: Path) -> list[Case]:
+def host_of(name: str, known: list[str]) -> str:
+    m = PARAM_RE.search(name)
+    if not m:
+        return "-"
+    pid = m.group("id")
+    for h in sorted(known, key=len, reverse=True):
+        if pid == h or pid.startswith(h + "-"):
+            return h
+    return "-"
+
+
+def parse_junit(path: Path, known: list[str] | None = None) -> list[Case]:
     cases: list[Case] = []
     root = ET.parse(path).getroot()
     for tc in root.iter("testcase"):
         name = tc.get("name", "")
-        m = HOST_RE.search(name)
-        host = m.group("host") if m else "-"
+        host = host_of(name, known or [])
         outcome, message = "passed", ""
         for tag in ("failure", "error", "skipped"):
             node = tc.find(tag)
@@ -79,7 +89,7 @@ def render_html(result: VerifyResult, inventory: Path, out: Path) -> None:
     out.write_text(html, encoding="utf-8")
 
 
-def run_verify(inventory: Path, *, group: str = "all", junit: Path, html: Path | None = None,
+def run_verify(inventory: Path, *, hosts: list[str], group: str = "all", junit: Path, html: Path | None = None,
                workers: str = "auto", suites: list[Path] | None = None, extra: list[str] | None = None,
                stream: bool = True) -> VerifyResult:
     """pytest + testinfra + xdist over the inventory's hosts; returns parsed results."""
@@ -96,7 +106,7 @@ def run_verify(inventory: Path, *, group: str = "all", junit: Path, html: Path |
     proc = subprocess.run(cmd, cwd=ROOT, env=venv_env(), text=True,
                           stdout=None if stream else subprocess.PIPE, stderr=subprocess.STDOUT)
     duration = time.monotonic() - start
-    cases = parse_junit(junit) if junit.exists() else []
+    cases = parse_junit(junit, hosts) if junit.exists() else []
     result = VerifyResult(rc=proc.returncode, junit=junit, html=html, cases=cases, duration=duration,
                           output_tail="\n".join((proc.stdout or "").splitlines()[-30:]))
     if html is not None:
