@@ -85,6 +85,7 @@ def plan_cmd(
 
 
 def _summary(plan: object) -> None:
+    from shuyaku.inventory.schema import LAYER_NAMES, Layer
     from shuyaku.plan.model import Plan
 
     assert isinstance(plan, Plan)
@@ -94,9 +95,10 @@ def _summary(plan: object) -> None:
     for z in plan.zones:
         proof = t("最適（証明済み）", "proven optimal") if z.optimal else t(f"差 {z.gap_pct:g}%", f"gap {z.gap_pct:g}%")
         n1 = t("可" if z.n_plus_one else "不可", "yes" if z.n_plus_one else "NO")
-        _out.print(t(f"  {z.layer}: ホスト {z.hosts} 台（下限 {z.lower_bound}、{proof}、N+1 {n1}）、"
+        name = t(*LAYER_NAMES[Layer(z.layer)])
+        _out.print(t(f"  {name}: ホスト {z.hosts} 台（下限 {z.lower_bound}、{proof}、N+1 {n1}）、"
                      f"VM {z.vms}、1台あたり {z.vms_per_host:g} VM",
-                     f"  {z.layer}: {z.hosts} hosts (lower bound {z.lower_bound}, {proof}, N+1 {n1}), "
+                     f"  {name}: {z.hosts} hosts (lower bound {z.lower_bound}, {proof}, N+1 {n1}), "
                      f"{z.vms} VMs, {z.vms_per_host:g} VMs/host"), markup=False, soft_wrap=True)
     warm = sum(1 for x in plan.dr.tiers if x.tier == "warm")
     d = plan.dr
