@@ -218,7 +218,7 @@ def run_playbook(playbook: Path, inventory: Path, *, limit: str | None = None, c
     tail = ""
     try:
         tail = "\n".join(r.stdout.read().splitlines()[-25:])
-    except Exception:  # noqa: BLE001 — the tail is only a hint for errors before any task ran
+    except Exception:
         tail = ""
     return RunResult(playbook=playbook, status=r.status, rc=r.rc, hosts=progress.hosts,
                      failures=progress.failures, artifacts=private, batches=[b for b in progress.batches if b],
