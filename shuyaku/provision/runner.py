@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -220,9 +221,23 @@ def run_playbook(playbook: Path, inventory: Path, *, limit: str | None = None, c
         tail = "\n".join(r.stdout.read().splitlines()[-25:])
     except Exception:
         tail = ""
-    return RunResult(playbook=playbook, status=r.status, rc=r.rc, hosts=progress.hosts,
-                     failures=progress.failures, artifacts=private, batches=[b for b in progress.batches if b],
-                     duration=duration, stdout_tail=tail, debug_msgs=progress.debug_msgs)
+    result = RunResult(playbook=playbook, status=r.status, rc=r.rc, hosts=progress.hosts,
+                       failures=progress.failures, artifacts=private, batches=[b for b in progress.batches if b],
+                       duration=duration, stdout_tail=tail, debug_msgs=progress.debug_msgs)
+    write_summary(result)
+    return result
+
+
+def write_summary(result: RunResult) -> Path:
+    """summary.json beside ansible-runner's artifacts, for scripts, CI and the benchmark."""
+    path = result.artifacts / "summary.json"
+    path.write_text(json.dumps({
+        "playbook": str(result.playbook), "status": result.status, "rc": result.rc,
+        "duration_s": round(result.duration, 2), "batches": result.batches,
+        "hosts": {h: asdict(s) for h, s in sorted(result.hosts.items())},
+        "failures": [asdict(f) for f in result.failures],
+    }, ensure_ascii=False, indent=2), encoding="utf-8")
+    return path
 
 
 def report(result: RunResult, console: Console, err: Console) -> int:

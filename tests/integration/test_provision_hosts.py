@@ -1,0 +1,194 @@
+"""`shuyaku provision / verify / patch` against real test hosts (scripts/test-hosts, --name base, 2 hosts).
+
+The hosts are started fresh for this module and stopped at the end; nothing is skipped when they are missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.hosts
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "scripts" / "test-hosts"
+NAME = "base"
+
+
+def shuyaku(*args: str, timeout: int = 1200) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{REPO / '.venv' / 'bin'}:{os.environ.get('PATH', '')}", COLUMNS="200")
+    return subprocess.run([str(REPO / ".venv" / "bin" / "shuyaku"), *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def no_traceback(proc: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+def latest_summary(artifacts: Path, stem: str) -> dict:
+    runs = sorted(artifacts.glob(f"*-{stem}/summary.json"))
+    assert runs, f"no summary.json for {stem} under {artifacts}"
+    return json.loads(runs[-1].read_text())
+
+
+@pytest.fixture(scope="module")
+def inventory() -> Path:
+    subprocess.run([str(SCRIPT), "down", "--name", NAME], capture_output=True, text=True)
+    up = subprocess.run([str(SCRIPT), "up", "2", "--name", NAME], capture_output=True, text=True, timeout=1800)
+    assert up.returncode == 0, up.stderr
+    path = Path(up.stdout.strip().splitlines()[-1])
+    yield path
+    if not os.environ.get("SHUYAKU_KEEP_TEST_HOSTS"):
+        subprocess.run([str(SCRIPT), "down", "--name", NAME], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def hostvars(inventory) -> dict:
+    data = yaml.safe_load(inventory.read_text())
+    return {"all": data["all"]["vars"], "hosts": data["all"]["children"]["servers"]["hosts"]}
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("artifacts")
+
+
+@pytest.fixture(scope="module")
+def converged(inventory, artifacts):
+    first = shuyaku("provision", "--inventory", str(inventory), "--playbook", "baseline", "--artifacts",
+                    str(artifacts), "--lang", "en")
+    no_traceback(first)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    return latest_summary(artifacts, "baseline")
+
+
+def test_baseline_converges_on_both_hosts(converged):
+    assert set(converged["hosts"]) == {f"{NAME}-1", f"{NAME}-2"}
+    for host, s in converged["hosts"].items():
+        assert s["failed"] == 0 and s["unreachable"] == 0, host
+        assert s["changed"] > 10, f"{host}: a fresh host should change a lot, got {s['changed']}"
+
+
+def test_second_run_changes_nothing(converged, inventory, artifacts):
+    second = shuyaku("provision", "--inventory", str(inventory), "--playbook", "baseline", "--artifacts",
+                     str(artifacts), "--lang", "en")
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    summary = latest_summary(artifacts, "baseline")
+    assert {h: s["changed"] for h, s in summary["hosts"].items()} == {f"{NAME}-1": 0, f"{NAME}-2": 0}
+    assert "Result: baseline.yml" in second.stdout  # the summary table
+
+
+def test_check_mode_reports_without_changing(converged, inventory, artifacts):
+    proc = shuyaku("provision", "--inventory", str(inventory), "--playbook", "baseline", "--check",
+                   "--artifacts", str(artifacts), "--lang", "en")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "check mode" in proc.stdout
+
+
+def test_verify_writes_junit_and_html(converged, inventory, tmp_path):
+    junit, html = tmp_path / "junit.xml", tmp_path / "summary.html"
+    proc = shuyaku("verify", "--inventory", str(inventory), "--suite", "tests/infra/test_baseline.py",
+                   "--junit", str(junit), "--html", str(html), "-n", "2", "--lang", "en")
+    no_traceback(proc)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    xml = junit.read_text()
+    assert "test_password_login_refused_even_with_the_right_password[base-1]" in xml
+    assert "test_password_login_refused_even_with_the_right_password[base-2]" in xml
+    page = html.read_text()
+    assert "<h2>base-1</h2>" in page and "<h2>base-2</h2>" in page
+    assert 'class="failed">0<' in page
+
+
+def test_patch_runs_in_serial_batches_and_reports(converged, inventory, hostvars, artifacts):
+    key = hostvars["all"]["ansible_ssh_private_key_file"]
+    ssh = ["ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+           "-o", "LogLevel=ERROR"]
+    h1 = hostvars["hosts"][f"{NAME}-1"]["ansible_host"]
+    h2 = hostvars["hosts"][f"{NAME}-2"]["ansible_host"]
+    # A real outdated package on host 1 (bookworm's tzdata; the security suite has a newer one), and a
+    # pending reboot on host 2.
+    down = subprocess.run([*ssh, f"ansible@{h1}", "sudo apt-get install -y -qq --allow-downgrades "
+                           "tzdata=$(apt-cache madison tzdata | awk '/bookworm\\/main/ {print $3; exit}')"],
+                          capture_output=True, text=True)
+    assert down.returncode == 0, down.stderr
+    subprocess.run([*ssh, f"ansible@{h2}", "sudo touch /var/run/reboot-required"], check=True)
+    boot_before = subprocess.run([*ssh, f"ansible@{h2}", "cut -d' ' -f22 /proc/1/stat"], capture_output=True,
+                                 text=True, check=True).stdout
+
+    proc = shuyaku("patch", "--inventory", str(inventory), "--batch", "1", "--artifacts", str(artifacts),
+                   "--lang", "en")
+    no_traceback(proc)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "Patch report" in proc.stdout and "tzdata" in proc.stdout
+
+    # Batches as the runner's own events show them: each batch restarts the play's first task.
+    run_dir = sorted(artifacts.glob("*-patch"))[-1]
+    events = [json.loads(p.read_text()) for p in sorted((run_dir / "artifacts").glob("*/job_events/*.json"),
+                                                         key=lambda p: int(p.name.split("-")[0]))]
+    batches: list[list[str]] = []
+    first_uuid = None
+    for ev in events:
+        data = ev.get("event_data", {})
+        if ev["event"] == "playbook_on_task_start":
+            first_uuid = first_uuid or data["task_uuid"]
+            if data["task_uuid"] == first_uuid:
+                batches.append([])
+        elif ev["event"] == "runner_on_ok" and batches and data["host"] not in batches[-1]:
+            batches[-1].append(data["host"])
+    assert sorted(batches) == [[f"{NAME}-1"], [f"{NAME}-2"]]
+    assert latest_summary(artifacts, "patch")["batches"] == batches
+
+    reports = {p.stem: json.loads(p.read_text()) for p in artifacts.glob("patch-reports-*/*.json")}
+    upgraded = {c["package"] for c in reports[f"{NAME}-1"]["changes"]}
+    assert "tzdata" in upgraded
+    assert reports[f"{NAME}-1"]["rebooted"] is False
+    assert reports[f"{NAME}-2"]["rebooted"] is True
+    boot_after = subprocess.run([*ssh, f"ansible@{h2}", "cut -d' ' -f22 /proc/1/stat"], capture_output=True,
+                                text=True, check=True).stdout
+    assert boot_after != boot_before, "host 2 did not reboot"
+
+
+def test_unreachable_host_gives_a_clear_error(inventory, hostvars, tmp_path):
+    gw = hostvars["all"]["test_hosts_gateway"]
+    ghost = gw.rsplit(".", 1)[0] + ".250"
+    data = yaml.safe_load(inventory.read_text())
+    data["all"]["children"] = {"servers": {"hosts": {"ghost-1": {"ansible_host": ghost}}}}
+    inv = tmp_path / "ghost.yml"
+    inv.write_text(yaml.safe_dump(data))
+    proc = shuyaku("provision", "--inventory", str(inv), "--playbook", "baseline", "--artifacts", str(tmp_path),
+                   "--lang", "en", timeout=300)
+    no_traceback(proc)
+    assert proc.returncode == 1
+    assert f"host ghost-1 ({ghost}) is unreachable" in proc.stderr
+
+
+def test_missing_required_role_variable_is_named(inventory, tmp_path):
+    data = yaml.safe_load(inventory.read_text())
+    del data["all"]["vars"]["baseline_patch_mirror_url"]
+    inv = tmp_path / "missing.yml"
+    inv.write_text(yaml.safe_dump(data))
+    proc = shuyaku("provision", "--inventory", str(inv), "--playbook", "baseline", "--limit", f"{NAME}-1",
+                   "--artifacts", str(tmp_path), "--lang", "en", timeout=300)
+    no_traceback(proc)
+    assert proc.returncode == 2
+    assert "role baseline is missing required variable(s): baseline_patch_mirror_url" in proc.stderr
+    assert "roles/baseline/meta/argument_specs.yml" in proc.stderr
+    ja = shuyaku("provision", "--inventory", str(inv), "--playbook", "baseline", "--limit", f"{NAME}-1",
+                 "--artifacts", str(tmp_path), timeout=300)
+    assert ja.returncode == 2 and "必須変数がありません: baseline_patch_mirror_url" in ja.stderr
+
+
+def test_bad_inventory_file_is_input_error(tmp_path):
+    proc = shuyaku("provision", "--inventory", str(tmp_path / "nope.yml"), "--lang", "en")
+    no_traceback(proc)
+    assert proc.returncode == 2 and "no such file" in proc.stderr
+    bad = tmp_path / "bad.yml"
+    bad.write_text("all: [this, is, not, an, inventory\n")
+    proc = shuyaku("provision", "--inventory", str(bad), "--lang", "en")
+    no_traceback(proc)
+    assert proc.returncode == 2
