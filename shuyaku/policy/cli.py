@@ -113,25 +113,49 @@ def docs() -> None:
 
 @app.command("config")
 def make_config(
-    settings: Annotated[Path, typer.Argument(help='{"enforcement": {...}, "settings": {...}} 形式の JSON')],
+    settings: Annotated[Path | None, typer.Argument(help='{"enforcement": {...}, "settings": {...}} 形式の JSON')] = None,
+    stack: Annotated[
+        str | None, typer.Option("--stack", "-s", help="stacks/Pulumi.<stack>.yaml と計画データから設定を作る")
+    ] = None,
+    root: Annotated[Path, typer.Option("--root", help="リポジトリのルート（stacks/ がある場所）")] = Path("."),
     lang: LangOpt = None,
 ) -> None:
-    """1 つの設定ファイルから --policy-pack-config 用の JSON（ルールごとの設定）を出力する。"""
+    """--policy-pack-config 用の JSON（ルールごとの設定）を出力する。
+
+    --stack を付けると、プラットフォームと同じスタック設定・計画データから CIDR やデータ連携を読み取り、
+    SETTINGS の内容（強制レベル、個別の設定）をその上に重ねる。
+    """
     i18n.set_lang(lang)
     from shuyaku.policy import config as cfgmod
     from shuyaku.policy.registry import all_rules, rule_ids
 
-    try:
-        doc = json.loads(settings.read_text(encoding="utf-8"))
-        cfgmod.parse(doc, str(settings), rule_ids())
-        if not isinstance(doc, dict) or not ({"settings", "enforcement"} & set(doc)):
-            raise cfgmod.ConfigError(f"{settings}: expected top-level 'settings' and/or 'enforcement'")
-    except OSError as e:
-        raise _fail(t(f"読み込めません: {settings}: {e.strerror}", f"cannot read {settings}: {e.strerror}")) from None
-    except json.JSONDecodeError as e:
-        raise _fail(f"{settings}:{e.lineno}:{e.colno}: {t('JSON として読めません', 'not valid JSON')} ({e.msg})") from None
-    except cfgmod.ConfigError as e:
-        raise _fail(t(f"設定が不正です:\n{e}", f"invalid settings:\n{e}")) from None
+    if settings is None and stack is None:
+        raise _fail(t("SETTINGS か --stack を指定してください", "give SETTINGS or --stack"))
+    doc: dict = {}
+    if settings is not None:
+        try:
+            doc = json.loads(settings.read_text(encoding="utf-8"))
+            cfgmod.parse(doc, str(settings), rule_ids())
+            if not isinstance(doc, dict) or not ({"settings", "enforcement"} & set(doc)):
+                raise cfgmod.ConfigError(t(f"{settings}: 最上位に settings か enforcement が必要です",
+                                           f"{settings}: expected top-level 'settings' and/or 'enforcement'"))
+        except OSError as e:
+            raise _fail(t(f"{settings}: 読み込めません（{e.strerror}）", f"{settings}: cannot read ({e.strerror})")) from None
+        except json.JSONDecodeError as e:
+            raise _fail(f"{settings}:{e.lineno}:{e.colno}: {t('JSON として読めません', 'not valid JSON')} ({e.msg})") from None
+        except cfgmod.ConfigError as e:
+            raise _fail(t(f"設定が不正です:\n{e}", f"invalid settings:\n{e}")) from None
+    if stack is not None:
+        from shuyaku.platform.config import ConfigError as PlatformConfigError
+        from shuyaku.policy.sitecfg import settings_for_stack
+
+        try:
+            derived = settings_for_stack(root, stack)
+        except OSError as e:
+            raise _fail(t(f"スタック {stack} の設定を読めません: {e}", f"cannot read stack {stack}: {e}")) from None
+        except PlatformConfigError as e:  # every problem, with file, line and field
+            raise _fail(str(e)) from None
+        doc = {"enforcement": doc.get("enforcement", {}), "settings": {**derived, **doc.get("settings", {})}}
     typer.echo(json.dumps(cfgmod.expand(doc, all_rules()), ensure_ascii=False, indent=2))
 
 

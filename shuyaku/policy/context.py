@@ -53,6 +53,9 @@ _UPSTREAM: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
 }
 
 
+_MD_PREFIXES = (tagvocab.PREFIX + ":", tagvocab.PREFIX + "_")
+
+
 def tags_of(res: Resource) -> dict[str, str]:
     """shuyaku:* tags of a resource; Cinder and Nova carry them as metadata keys instead."""
     out: dict[str, str] = {}
@@ -64,8 +67,9 @@ def tags_of(res: Resource) -> dict[str, str]:
     if isinstance(md, dict):
         for k, v in md.items():
             v = plain(v)
-            if isinstance(k, str) and k.startswith(tagvocab.PREFIX + ":") and isinstance(v, str):
-                out[k[len(tagvocab.PREFIX) + 1:]] = v
+            # Cinder/Nova metadata keys: "shuyaku:layer" or, as the platform writes them, "shuyaku_layer".
+            if isinstance(k, str) and k[: len(tagvocab.PREFIX) + 1] in _MD_PREFIXES and isinstance(v, str):
+                out.setdefault(k[len(tagvocab.PREFIX) + 1 :], v)
     return out
 
 

@@ -8,6 +8,19 @@ from shuyaku.policy.model import UNKNOWN, Rule, msg, plain
 PREFIX = "vendor-"
 
 
+def own_groups(vendor: str | None, system: str | None) -> set[str]:
+    """The group names a project's vendor may hold: the platform writes the vendor as an ASCII slug."""
+    if not vendor or not system:
+        return set()
+    names = {f"{PREFIX}{vendor}-{system}"}
+    try:
+        from shuyaku.platform.naming import vendor_slug
+    except ImportError:  # the policy also runs where the platform package is absent
+        return names
+    names.add(f"{PREFIX}{vendor_slug(vendor)}-{system}")
+    return names
+
+
 def check_stack(resources, settings):
     index = Index.ensure(resources)
     admin_names = {str(n).lower() for n in settings.get("admin_role_names") or []}
@@ -33,8 +46,7 @@ def check_stack(resources, settings):
         if project is None:
             continue
         t = tags_of(project)
-        own = f"{PREFIX}{t.get('vendor')}-{t.get('system')}"
-        if gname != own:
+        if gname not in own_groups(t.get("vendor"), t.get("system")):
             pname = plain(project.props.get("name"))
             yield RULE.violation(
                 a.urn,
