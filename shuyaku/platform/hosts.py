@@ -27,7 +27,6 @@ def place_hosts(
     ips: list[str],
     security_group: openstack.networking.SecGroup,
     opts: pulumi.ResourceOptions,
-    group: str,
 ) -> dict[str, dict[str, str]]:
     """Ports for every planned host; servers only when the stack deploys them. Returns inventory entries."""
     site = cfg.site.site
@@ -64,6 +63,5 @@ def place_hosts(
             "shuyaku_layer": zone.layer,
             "shuyaku_role": role,
             "shuyaku_site": site,
-            "shuyaku_group": group,
         }
     return hosts

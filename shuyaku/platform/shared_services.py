@@ -50,8 +50,9 @@ class SharedServices(pulumi.ComponentResource):
                 ips=block.ips,
                 security_group=sg,
                 opts=child,
-                group=svc.name,
             )
             if hosts:
+                # one group per service, and `shared` for every one (the group the provisioning stage targets)
                 self.inventory[svc.name] = hosts
+                self.inventory.setdefault("shared", {}).update(hosts)
         self.register_outputs({"security_groups": self.security_groups, "addresses": self.addresses})

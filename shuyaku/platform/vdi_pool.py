@@ -51,10 +51,11 @@ class VdiPool(pulumi.ComponentResource):
                 ips=lay.vdi.ips,
                 security_group=sg,
                 opts=child,
-                group="vdi",
             )
             if hosts:
-                self.inventory["vdi"] = hosts
+                # VDI hosts serve RDP (vdi_host role) and the browser path (vdi_web role) on the same address
+                self.inventory.setdefault("vdi_hosts", {}).update(hosts)
+                self.inventory["vdi_web"] = hosts
         if lay.lgwan_desktops is not None and lgwan is not None:
             sg = deny_by_default_group(
                 f"{name}-lgwan-desktop",
@@ -75,10 +76,10 @@ class VdiPool(pulumi.ComponentResource):
                 ips=lay.lgwan_desktops.ips,
                 security_group=sg,
                 opts=child,
-                group="lgwan_desktop",
             )
             if hosts:
-                self.inventory["lgwan_desktop"] = hosts
+                self.inventory.setdefault("vdi_hosts", {}).update(hosts)
+                self.inventory["lgwan_desktops"] = hosts
         self.register_outputs(
             {
                 "security_groups": self.security_groups,

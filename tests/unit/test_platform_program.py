@@ -27,11 +27,25 @@ def _load(path: Path, fallback: SiteData) -> SiteData:
     return SiteData.model_validate_json(path.read_text(encoding="utf-8")) if path.is_file() else fallback
 
 
+def _plan(inventory: Path) -> SiteData | None:
+    """The site data `shuyaku plan` would write for this inventory (the plan stage's own code)."""
+    try:
+        from shuyaku.inventory.load import load
+        from shuyaku.plan.build import make_plan, make_site_data, require_catalogue
+    except ImportError:
+        return None
+    loaded = load(inventory)
+    return make_site_data(make_plan(loaded), loaded.inventory, require_catalogue(loaded), "onprem")
+
+
 @cache
 def city(which: str) -> SiteData:
     if which == "sample":
         return _load(SAMPLE, synthetic.site(80, municipality="さくら市（架空・合成）"))
-    return _load(SMALL, synthetic.site(23, municipality="こもれび町（架空・合成）", model="beta"))
+    if SMALL.is_file():
+        return _load(SMALL, synthetic.site(23))
+    planned = _plan(ROOT / "examples/small-town/inventory.yaml")
+    return planned or synthetic.site(23, municipality="こもれび町（架空・合成）", model="beta")
 
 
 @cache
@@ -216,13 +230,21 @@ def test_vdi_gateway_admits_only_screen_ports_from_terminal_ranges() -> None:
     assert {r["remoteIpPrefix"] for r in egress} <= {cfg.proxy_cidr} | screen_targets
     # the Ansible inventory another stage reads: {group: {host: {ansible_host: ip}}}
     inv = out["ansible_inventory"]
-    assert len(inv["vdi"]) == cfg.site.vdi.hosts
+    assert len(inv["vdi_hosts"]) == len(inv["vdi_web"]) == cfg.site.vdi.hosts
     vdi_net = ipaddress.ip_network(cfg.layout.vdi.cidr)  # type: ignore[union-attr]
-    assert all(ipaddress.ip_address(h["ansible_host"]) in vdi_net for h in inv["vdi"].values())
+    assert all(ipaddress.ip_address(h["ansible_host"]) in vdi_net for h in inv["vdi_hosts"].values())
     for svc in cfg.site.shared_services:
         block = ipaddress.ip_network(cfg.layout.services[svc.name].cidr)
         assert len(inv[svc.name]) == svc.count
         assert all(ipaddress.ip_address(h["ansible_host"]) in block for h in inv[svc.name].values())
+    assert set(inv["shared"]) == {h for svc in cfg.site.shared_services for h in inv[svc.name]}
+    # the provisioning stage reads exactly this output (when that stage is present in this checkout)
+    try:
+        from shuyaku.provision.inventory import outputs_to_inventory
+    except ImportError:
+        return
+    children = outputs_to_inventory(inv)["all"]["children"]
+    assert set(children["vdi_hosts"]["hosts"]) == set(inv["vdi_hosts"])
 
 
 def test_without_instances_the_addresses_stay_but_no_server_is_booted() -> None:
