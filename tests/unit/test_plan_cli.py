@@ -48,7 +48,8 @@ def test_bad_inventory_exits_2_listing_every_problem(tmp_path: Path) -> None:
     text = SMALL.read_text(encoding="utf-8").replace("vcpu: 8\n    ram_gb: 32", "vcpu: -8\n    ram_gb: 32", 1)
     text = text.replace("{target: atena, protocol: tcp, port: 1433, purpose",
                         "{target: nowhere, protocol: tcp, port: 1433, purpose")
-    text = text.replace("catalogue: ../cost-catalogue.yaml", f"catalogue: {ROOT / 'examples' / 'cost-catalogue.yaml'}")
+    text = text.replace("catalogue: cost-catalogue.yaml", f"catalogue: {SMALL.parent / 'cost-catalogue.yaml'}")
+    assert str(SMALL.parent) in text
     bad.write_text(text, encoding="utf-8")
     r = run("plan", str(bad), "--out", str(tmp_path / "out"))
     assert r.returncode == 2
@@ -61,7 +62,9 @@ def test_missing_file_and_missing_catalogue_exit_2(tmp_path: Path) -> None:
     r = run("plan", str(tmp_path / "none.yaml"), "--out", str(tmp_path))
     assert r.returncode == 2 and "file not found" in r.stderr
     lone = tmp_path / "lone.yaml"
-    lone.write_text(SMALL.read_text(encoding="utf-8").replace("  catalogue: ../cost-catalogue.yaml\n", ""), encoding="utf-8")
+    text = SMALL.read_text(encoding="utf-8")
+    assert "  catalogue: cost-catalogue.yaml\n" in text
+    lone.write_text(text.replace("  catalogue: cost-catalogue.yaml\n", ""), encoding="utf-8")
     r = run("plan", str(lone), "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "--catalogue" in r.stderr and "Traceback" not in r.stderr
 
