@@ -1,0 +1,244 @@
+"""The platform for real: the Pulumi engine built here deploys the program onto the dev cloud on 127.0.0.1.
+
+One module-scoped deployment of the small town (planned by `shuyaku plan`, as a user would) is checked
+through the OpenStack APIs with openstacksdk; then a second `up` must change nothing, the policy pack must
+pass the real preview and block a bad change, a vendor deploys into its tenant and nowhere else, the dr
+stack reads the primary through its StackReference, an interrupted `up` converges, and `destroy` leaves
+nothing behind. Missing engine or cloud is a failure naming the script to run, never a skip.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shuyaku.deploy.engine import ROOT, Stack, engine_bin
+from shuyaku.sitedata import SiteData
+
+pytestmark = pytest.mark.integration
+
+CACHE = Path(os.environ.get("SHUYAKU_CACHE", "/var/cache/shuyaku"))
+CLOUDS = CACHE / "dev-cloud" / "clouds.yaml"
+INVENTORY = ROOT / "examples" / "small-town" / "inventory.yaml"
+CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
+PROJECT = "shuyaku-platform"
+
+
+def connect(cloud: str = "dev-admin", **auth: str) -> Any:
+    import openstack.config
+    import openstack.connection
+
+    if not CLOUDS.exists():
+        pytest.fail(f"{CLOUDS} missing: run scripts/dev-cloud up", pytrace=False)
+    region = openstack.config.OpenStackConfig(config_files=[str(CLOUDS)], load_envvars=False).get_one(cloud, **auth)
+    conn = openstack.connection.Connection(config=region)
+    conn.authorize()
+    return conn
+
+
+@pytest.fixture(scope="module")
+def admin() -> Any:
+    if not (engine_bin() / "pulumi").exists():
+        pytest.fail("the Pulumi engine is not built: run scripts/build-engine", pytrace=False)
+    try:
+        return connect()
+    except Exception as exc:  # any failure to reach the cloud is the same instruction to the user
+        pytest.fail(f"dev cloud unreachable ({exc}): run scripts/dev-cloud up", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="module")
+def site(workdir: Path) -> tuple[Path, SiteData]:
+    out = workdir / "plan"
+    proc = subprocess.run([sys.executable, "-m", "shuyaku.cli", "plan", str(INVENTORY), "--out", str(out)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    path = out / "site-onprem.json"
+    return path, SiteData.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def platform_stack(workdir: Path, site_path: Path, name: str = "local") -> Stack:
+    st = Stack(name, workdir / "state", config_source=ROOT / "stacks" / "Pulumi.local.yaml", env_extra=CLOUD_ENV)
+    st.ensure()
+    st.set_config("shuyaku:siteData", str(site_path))
+    st.set_config("shuyaku:inventory", str(INVENTORY))
+    return st
+
+
+@pytest.fixture(scope="module")
+def deployed(admin: Any, workdir: Path, site: tuple[Path, SiteData]) -> Iterator[tuple[Stack, dict[str, Any]]]:
+    st = platform_stack(workdir, site[0])
+    t0 = time.monotonic()
+    proc = st.up(capture=True, check=False)
+    print(f"\n[e2e] first up: {time.monotonic() - t0:.1f} s")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    yield st, st.outputs()
+    # Teardown is its own test (test_zz_destroy_leaves_nothing); this is only a safety net.
+    st.destroy(capture=True)
+
+
+def tagged(resources: list[Any], key: str, value: str) -> list[Any]:
+    return [r for r in resources if f"shuyaku:{key}={value}" in (getattr(r, "tags", None) or [])]
+
+
+def test_every_tenant_project_is_tagged_and_has_its_quotas(admin: Any, deployed: Any, site: Any) -> None:
+    _, outputs = deployed
+    data: SiteData = site[1]
+    assert set(outputs["tenants"]) == {t.system_id for t in data.tenants}
+    for t in data.tenants:
+        out = outputs["tenants"][t.system_id]
+        project = admin.identity.get_project(out["project_id"])
+        tags = set(project.tags or [])
+        for key, value in [("system", t.system_id), ("layer", t.layer), ("vendor", t.vendor)]:
+            assert f"shuyaku:{key}={value}" in tags, (t.system_id, key, tags)
+        assert any(x.startswith("shuyaku:department=") for x in tags)
+        compute = admin.get_compute_quotas(project.id)
+        assert compute.instances == t.quotas.instances and compute.cores == t.quotas.cores
+        assert compute.ram == t.quotas.ram_mb
+        network = admin.get_network_quotas(project.id)
+        assert network.security_group_rules == t.quotas.security_group_rules
+        assert network.floatingip == t.quotas.floating_ips
+        volume = admin.get_volume_quotas(project.id)
+        assert volume.gigabytes == t.quotas.gigabytes and volume.volumes == t.quotas.volumes
+
+
+def test_tenant_networks_sit_in_their_zone_and_mynumber_never_routes_out(admin: Any, deployed: Any,
+                                                                        site: Any) -> None:
+    _, outputs = deployed
+    for t in site[1].tenants:
+        out = outputs["tenants"][t.system_id]
+        subnet = admin.network.get_subnet(out["subnet_id"])
+        assert subnet.cidr == t.cidr and subnet.network_id == out["network_id"]
+    external = {n.id for n in admin.network.networks(is_router_external=True)}
+    routers = list(admin.network.routers())
+    mynumber = tagged(routers, "layer", "mynumber")
+    for r in mynumber:
+        gw = (r.external_gateway_info or {}).get("network_id")
+        assert gw not in external, f"mynumber router {r.name} has an external gateway"
+    assert not [f for f in admin.network.ips() if f.project_id in
+                {outputs["tenants"][t.system_id]["project_id"] for t in site[1].tenants if t.layer == "mynumber"}]
+
+
+def test_each_flow_is_exactly_one_narrow_rule(admin: Any, deployed: Any, site: Any) -> None:
+    _, outputs = deployed
+    data: SiteData = site[1]
+    for t in data.tenants:
+        out = outputs["tenants"][t.system_id]
+        rules = []
+        for sg_id in out["security_group_ids"].values() if isinstance(out["security_group_ids"], dict) \
+                else out["security_group_ids"]:
+            rules += [r for r in admin.network.security_group_rules(security_group_id=sg_id)
+                      if r.direction == "ingress"]
+        inbound = [f for f in data.flows if f.target_system == t.system_id]
+        for r in rules:
+            assert r.port_range_min == r.port_range_max, f"{t.system_id}: a port range {r.port_range_min}-{r.port_range_max}"
+            net = ipaddress.ip_network(r.remote_ip_prefix) if r.remote_ip_prefix else None
+            assert net is not None and net.prefixlen >= 16, f"{t.system_id}: rule from {r.remote_ip_prefix}"
+            assert str(net) not in ("0.0.0.0/0", "::/0")
+        ports = sorted((r.protocol, r.port_range_min) for r in rules)
+        for f in inbound:
+            assert (f.protocol, f.port) in ports, f"{t.system_id}: flow {f.source_system}->{f.port} has no rule"
+
+
+def test_vendor_groups_hold_member_on_their_own_project_only(admin: Any, deployed: Any, site: Any) -> None:
+    _, outputs = deployed
+    member = admin.identity.find_role("member")
+    for t in site[1].tenants:
+        out = outputs["tenants"][t.system_id]
+        group = admin.identity.find_group(out["vendor_group"])
+        assert group is not None, out["vendor_group"]
+        assignments = list(admin.identity.role_assignments(group_id=group.id))
+        assert len(assignments) == 1, (t.system_id, assignments)
+        (a,) = assignments
+        assert a.role["id"] == member.id and a.scope["project"]["id"] == out["project_id"]
+
+
+def test_second_up_changes_nothing(deployed: Any) -> None:
+    st, _ = deployed
+    proc = st.preview("--expect-no-changes", capture=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-1500:]
+    t0 = time.monotonic()
+    proc = st.up("--expect-no-changes", capture=True, check=False)
+    print(f"\n[e2e] second up: {time.monotonic() - t0:.1f} s")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def test_dr_stack_reads_the_primary_and_deploys(admin: Any, deployed: Any, workdir: Path) -> None:
+    st, outputs = deployed
+    dr = Stack("dr", st.state_dir, config_source=ROOT / "stacks" / "Pulumi.local.yaml", env_extra=CLOUD_ENV)
+    dr.ensure()
+    dr.set_config("shuyaku:siteData", str(workdir / "plan" / "site-dr.json"))
+    dr.set_config("shuyaku:inventory", str(INVENTORY))
+    dr.set_config("shuyaku:primaryStack", f"organization/{PROJECT}/{st.name}")
+    proc = dr.up(capture=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-1500:]
+    dr_out = dr.outputs()
+    warm = json.loads((workdir / "plan" / "site-dr.json").read_text())["dr"]["warm_systems"]
+    assert warm and set(dr_out["tenants"]) == set(warm)
+    assert dr_out.get("primary_stack", "").endswith(f"/{st.name}")
+    for sid in warm:
+        project = admin.identity.get_project(dr_out["tenants"][sid]["project_id"])
+        assert "shuyaku:site=dr" in (project.tags or [])
+    proc = dr.destroy(capture=True)
+    assert proc.returncode == 0
+
+
+def test_zz_destroy_leaves_nothing(admin: Any, deployed: Any) -> None:
+    st, outputs = deployed
+    project_ids = [t["project_id"] for t in outputs["tenants"].values()]
+    proc = st.destroy(capture=True)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert st.resources() == []
+    for pid in project_ids:
+        assert admin.identity.find_project(pid) is None
+    leftovers = [n.name for n in admin.network.networks() if any(t.startswith("shuyaku:") for t in n.tags or [])]
+    leftovers += [g.name for g in admin.network.security_groups() if any(t.startswith("shuyaku:") for t in g.tags or [])]
+    leftovers += [r.name for r in admin.network.routers() if any(t.startswith("shuyaku:") for t in r.tags or [])]
+    leftovers += [p.name for p in admin.identity.projects() if any(t.startswith("shuyaku:") for t in p.tags or [])]
+    leftovers += [g.name for g in admin.identity.groups() if g.name.startswith("vendor-")]
+    assert leftovers == []
+
+
+def test_interrupted_up_converges_without_duplicates(admin: Any, workdir: Path, site: Any) -> None:
+    """Ctrl-C part way through a first `up`; the next `up` finishes the job and creates nothing twice."""
+    st = platform_stack(workdir / "interrupt", site[0])
+    cmd = [str(engine_bin() / "pulumi"), "up", "--yes", "--skip-preview", "--non-interactive", "--stack", st.name,
+           "--config-file", str(st.config_file)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=st.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    created = 0
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        created += " created (" in line
+        if created >= 25:
+            proc.send_signal(signal.SIGINT)
+            break
+    proc.communicate(timeout=600)
+    assert created >= 25 and proc.returncode != 0, "the first up was not interrupted part way"
+    try:
+        done = st.up(capture=True, check=False)
+        assert done.returncode == 0, done.stdout[-3000:]
+        outputs = st.outputs()
+        data: SiteData = site[1]
+        for t in data.tenants:
+            projects = tagged(list(admin.identity.projects()), "system", t.system_id)
+            assert len(projects) == 1, (t.system_id, [p.id for p in projects])
+            nets = tagged(list(admin.network.networks()), "system", t.system_id)
+            assert len(nets) == 1, (t.system_id, [n.id for n in nets])
+        assert set(outputs["tenants"]) == {t.system_id for t in data.tenants}
+        assert st.preview("--expect-no-changes", capture=True).returncode == 0
+    finally:
+        st.destroy(capture=True)
