@@ -508,8 +508,6 @@ def spread(items: Items, cap: Cap, hosts: int) -> list[list[int]] | None:
 
 # --- the zone planner ------------------------------------------------------------------------------
 
-
-
 def pack(items: Items, cap: Cap, *, exact_max: int = EXACT_MAX_VMS,
          cp_det_time: float = CP_SAT_DETERMINISTIC_S) -> tuple[Packing, Packing, bool, str, int]:
     """Best packing found, the plain FFD packing, whether the best is proven optimal, the solver, and
@@ -563,13 +561,14 @@ def plan_zone(items: Items, cap: Cap, *, n_plus_one: bool = True, **kw: float) -
     hosts = best.hosts + 1
     # Spreading matters operationally for a few hosts; at hundreds of hosts one host of slack spread
     # thin cannot absorb a failed host anyway, and trying costs seconds.
-    layout = spread(items, cap, hosts) if hosts <= SPREAD_MAX_HOSTS else None
-    if layout is not None and survives_loss(items, cap, layout):
+    spread_layout = spread(items, cap, hosts) if hosts <= SPREAD_MAX_HOSTS else None
+    if spread_layout is not None and survives_loss(items, cap, spread_layout):
+        layout, ok = spread_layout, True
         notes.append("spread")
     else:
         layout = [*best.bins, []]
         notes.append("packed+spare")
-    ok = survives_loss(items, cap, layout)
+        ok = survives_loss(items, cap, layout)
     while not ok:  # cannot happen with an empty spare, but the check decides, not the argument above
         layout = [*layout, []]
         ok = survives_loss(items, cap, layout)
