@@ -205,10 +205,10 @@ class Svc:
 
 
 def uwsgi(name: str, port: int, user: str, wsgi_file: str, path: str, configs: tuple[str, ...],
-          extra: str = "") -> Svc:
+          extra: str = "", processes: int = 1, threads: int = 8) -> Svc:
     ini = CACHE / "etc" / "uwsgi" / f"{name}.ini"
-    UWSGI_INIS[name] = {"name": name, "port": str(port), "wsgi_file": wsgi_file,
-                        "chdir": f"/var/lib/{user}", "threads": "8", "extra": extra}
+    UWSGI_INIS[name] = {"name": name, "port": str(port), "wsgi_file": wsgi_file, "processes": str(processes),
+                        "chdir": f"/var/lib/{user}", "threads": str(threads), "extra": extra}
     return Svc(name, user, ["/usr/bin/uwsgi", "--ini", str(ini)], port=port, path=path,
                cwd=f"/var/lib/{user}", configs=(*configs, str(ini)))
 
@@ -236,7 +236,9 @@ APIS = [
     uwsgi("glance-api", 9292, "glance", "/usr/bin/glance-wsgi-api", "/", ("/etc/glance/glance-api.conf",),
           GLANCE_CHUNKED),
     uwsgi("placement-api", 8778, "placement", "/usr/bin/placement-api", "/", ("/etc/placement/placement.conf",)),
-    uwsgi("nova-api", 8774, "nova", "/usr/bin/nova-api-wsgi", "/", (NOVA,)),
+    # nova.api monkey-patches eventlet: with several uwsgi threads RPC replies get lost (MessagingTimeout on
+    # volume attach), so processes instead of threads, as Debian's own ini does
+    uwsgi("nova-api", 8774, "nova", "/usr/bin/nova-api-wsgi", "/", (NOVA,), processes=2, threads=1),
     uwsgi("cinder-api", 8776, "cinder", "/usr/bin/cinder-wsgi", "/", (CINDER,), "http-raw-body = true"),
     Svc("neutron-server", "neutron", ["/usr/bin/neutron-server", "--config-file", NEUTRON[0], "--config-file",
                                       NEUTRON[1]], port=9696, cwd="/var/lib/neutron", configs=NEUTRON),
@@ -716,8 +718,14 @@ NETWORKS = [
 ]
 
 
+# Lookups list by name: the SDK's find_*() first GETs the name as an ID, and Keystone logs every such 404
+# as an ERROR with a traceback.
+def _one(items):
+    return next(iter(items), None)
+
+
 def ensure_user(conn, name: str, password: str, project=None):
-    u = conn.identity.find_user(name, domain_id="default")
+    u = _one(conn.identity.users(name=name, domain_id="default"))
     attrs = {"password": password}
     if project is not None:
         attrs["default_project_id"] = project.id
@@ -727,12 +735,12 @@ def ensure_user(conn, name: str, password: str, project=None):
 
 
 def ensure_project(conn, name: str, description: str):
-    p = conn.identity.find_project(name, domain_id="default")
+    p = _one(conn.identity.projects(name=name, domain_id="default"))
     return p or conn.identity.create_project(name=name, domain_id="default", description=description)
 
 
 def ensure_role(conn, name: str):
-    return conn.identity.find_role(name) or conn.identity.create_role(name=name)
+    return _one(conn.identity.roles(name=name)) or conn.identity.create_role(name=name)
 
 
 def grant(conn, project, user, role) -> None:
@@ -777,7 +785,7 @@ def content() -> None:
         conn.image.create_image(name=IMAGE, data=b"\0" * 1024 * 1024, disk_format="raw", container_format="bare",
                                 visibility="public", allow_duplicates=False, validate_checksum=False,
                                 shuyaku_note="not bootable: 1 MiB of zeros for the fake virt driver")
-    admin_project = conn.identity.find_project("admin", domain_id="default")
+    admin_project = _one(conn.identity.projects(name="admin", domain_id="default"))
     for name, ntype, seg, shared, cidr in NETWORKS:
         net = conn.network.find_network(name)
         if net is None:

@@ -1,0 +1,356 @@
+"""The dev cloud that `scripts/dev-cloud up` starts is a usable, isolated OpenStack.
+
+Everything goes through openstacksdk (the project venv's) with the credentials from the generated
+clouds.yaml, as the platform program and a vendor would. A missing or unhealthy cloud is a failure that says
+to run `scripts/dev-cloud up`, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = Path(os.environ.get("SHUYAKU_CACHE", "/var/cache/shuyaku")) / "dev-cloud"
+CLOUDS = CACHE / "clouds.yaml"
+HOST = "shuyaku-dev"
+HOW = "run `scripts/dev-cloud up` (as root) first"
+RUN_ID = uuid.uuid4().hex[:6]
+
+
+def _connect(cloud: str):
+    import openstack.config
+    import openstack.connection
+    from openstack import exceptions
+
+    if not CLOUDS.exists():
+        pytest.fail(f"{CLOUDS} does not exist: the dev cloud was never set up; {HOW}", pytrace=False)
+    try:
+        region = openstack.config.OpenStackConfig(config_files=[str(CLOUDS)], load_envvars=False).get_one(cloud)
+        conn = openstack.connection.Connection(config=region)
+        conn.authorize()
+    except (exceptions.SDKException, OSError) as e:
+        pytest.fail(f"cannot log in to the dev cloud as {cloud}: {e}; {HOW}", pytrace=False)
+    return conn
+
+
+@pytest.fixture(scope="module")
+def admin():
+    return _connect("dev-admin")
+
+
+@pytest.fixture(scope="module")
+def vendor_a():
+    return _connect("dev-vendor-a")
+
+
+@pytest.fixture(scope="module")
+def vendor_b():
+    return _connect("dev-vendor-b")
+
+
+def _tenant_network(conn, prefix: str, cidr: str):
+    net = conn.network.create_network(name=f"{prefix}-net-{RUN_ID}")
+    subnet = conn.network.create_subnet(network_id=net.id, name=f"{prefix}-subnet-{RUN_ID}", ip_version=4,
+                                        cidr=cidr, is_dhcp_enabled=False)
+    return net, subnet
+
+
+def _boot(conn, name: str, network_id: str):
+    image = conn.image.find_image("debian-12-tiny", ignore_missing=False)
+    flavor = conn.compute.find_flavor("m1.nano", ignore_missing=False)
+    server = conn.compute.create_server(name=name, image_id=image.id, flavor_id=flavor.id,
+                                        networks=[{"uuid": network_id}])
+    return conn.compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], wait=180, interval=2)
+
+
+class Tenant:
+    """Resources one vendor creates in its own project; removed at module end."""
+
+    def __init__(self, conn, prefix: str, cidr: str):
+        self.conn = conn
+        self.project_id = conn.current_project_id
+        self.net, self.subnet = _tenant_network(conn, prefix, cidr)
+        self.sg = conn.network.create_security_group(name=f"{prefix}-sg-{RUN_ID}")
+        self.rule = conn.network.create_security_group_rule(
+            security_group_id=self.sg.id, direction="ingress", protocol="tcp", port_range_min=22,
+            port_range_max=22, remote_ip_prefix="198.18.0.0/15", ethertype="IPv4")
+        self.port = conn.network.create_port(network_id=self.net.id, name=f"{prefix}-port-{RUN_ID}")
+        self.volume = conn.block_storage.create_volume(size=1, name=f"{prefix}-vol-{RUN_ID}")
+        self.server = _boot(conn, f"{prefix}-srv-{RUN_ID}", self.net.id)
+        self.volume = conn.block_storage.wait_for_status(self.volume, "available", failures=["error"], wait=120)
+
+    def cleanup(self) -> None:
+        c = self.conn
+        c.compute.delete_server(self.server, ignore_missing=True)
+        c.compute.wait_for_delete(self.server, wait=120)
+        vol = c.block_storage.get_volume(self.volume.id)
+        if vol.status == "in-use":
+            c.block_storage.wait_for_status(vol, "available", wait=120)
+        c.block_storage.delete_volume(self.volume, ignore_missing=True)
+        c.block_storage.wait_for_delete(self.volume, wait=120)
+        c.network.delete_port(self.port, ignore_missing=True)
+        c.network.delete_security_group(self.sg, ignore_missing=True)
+        c.network.delete_network(self.net, ignore_missing=True)
+
+
+@pytest.fixture(scope="module")
+def tenant_a(vendor_a):
+    t = Tenant(vendor_a, "test-a", "10.61.0.0/24")
+    yield t
+    t.cleanup()
+
+
+@pytest.fixture(scope="module")
+def tenant_b(vendor_b):
+    t = Tenant(vendor_b, "test-b", "10.62.0.0/24")
+    yield t
+    t.cleanup()
+
+
+# ------------------------------------------------------------------------------------------------ the cloud
+
+
+def test_status_says_every_service_is_healthy():
+    if not CLOUDS.exists():
+        pytest.fail(f"{CLOUDS} does not exist; {HOW}", pytrace=False)
+    p = subprocess.run([str(ROOT / "scripts" / "dev-cloud"), "status", "--lang", "en"], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, f"scripts/dev-cloud status says the cloud is not healthy:\n{p.stdout}{p.stderr}"
+    assert "all services healthy" in p.stdout
+    for name in ("keystone", "glance-api", "placement-api", "nova-api", "nova-compute", "neutron-server",
+                 "neutron-linuxbridge-agent", "cinder-api", "cinder-volume", "mariadb", "rabbitmq"):
+        assert name in p.stdout
+
+
+def test_every_catalog_endpoint_answers(admin):
+    import requests
+
+    wanted = {"identity", "compute", "network", "image", "placement", "volumev3"}
+    catalog = {s["type"]: s for s in admin.session.auth.get_access(admin.session).service_catalog.catalog}
+    assert wanted <= set(catalog), f"catalog lacks {wanted - set(catalog)}"
+    for stype in sorted(wanted):
+        for ep in catalog[stype]["endpoints"]:
+            assert ep["url"].startswith("http://127.0.0.1:"), f"{stype} {ep['interface']} is not on loopback"
+            # the volume endpoint ends in the project ID, where Cinder serves nothing: ask its version root
+            url = ep["url"].removesuffix("/" + admin.current_project_id)
+            r = requests.get(url, headers={"X-Auth-Token": admin.auth_token}, timeout=10)
+            assert r.status_code < 400, f"GET {url} ({stype}) -> {r.status_code}"
+    # and each service does real work for an authenticated user
+    assert admin.identity.get_project(admin.current_project_id).name == "admin"
+    assert [f for f in admin.compute.flavors() if f.name == "m1.nano"]
+    assert admin.network.find_network("public") is not None
+    assert admin.image.find_image("debian-12-tiny") is not None
+    assert any(rp.name == HOST for rp in admin.placement.resource_providers())
+    assert admin.block_storage.find_type("encrypted") is not None
+
+
+def test_control_plane_services_report_up(admin):
+    nova = {s.binary: s.state for s in admin.compute.services() if s.host == HOST}
+    assert nova == {"nova-conductor": "up", "nova-scheduler": "up", "nova-compute": "up"}
+    agents = [a for a in admin.network.agents() if a.host == HOST]
+    assert [(a.binary, a.is_alive) for a in agents] == [("neutron-linuxbridge-agent", True)]
+    cinder = {s.binary: s.state for s in admin.block_storage.services()}
+    assert cinder == {"cinder-scheduler": "up", "cinder-volume": "up"}
+
+
+def test_clouds_yaml_and_secrets_are_private_and_not_in_the_repo():
+    import yaml
+
+    clouds = yaml.safe_load(CLOUDS.read_text())["clouds"]
+    assert set(clouds) >= {"dev-admin", "dev-vendor-a", "dev-vendor-b"}
+    for path in (CLOUDS, CACHE / "secrets.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, f"{path} must be mode 0600"
+    for cloud in clouds.values():
+        pw = cloud["auth"]["password"]
+        hit = subprocess.run(["git", "grep", "-q", "-F", pw], cwd=ROOT)
+        assert hit.returncode == 1, f"a dev-cloud password is committed in the repository ({cloud['auth']})"
+
+
+def test_env_prints_lines_to_eval():
+    p = subprocess.run([str(ROOT / "scripts" / "dev-cloud"), "env"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0
+    assert f"export OS_CLIENT_CONFIG_FILE={CLOUDS}" in p.stdout.splitlines()
+    assert "export OS_CLOUD=dev-admin" in p.stdout.splitlines()
+
+
+def test_roles_flavors_image_and_provider_networks(admin, vendor_a):
+    roles = {r.name for r in admin.identity.roles()}
+    assert {"admin", "member", "reader"} <= roles
+    assert {"m1.nano", "m1.tiny", "m1.small"} <= {f.name for f in admin.compute.flavors()}
+    image = admin.image.find_image("debian-12-tiny")
+    assert (image.disk_format, image.size, image.visibility) == ("raw", 1024 * 1024, "public")
+    public = admin.network.find_network("public")
+    lgwan = admin.network.find_network("lgwan")
+    assert (public.is_router_external, public.provider_network_type, public.provider_physical_network) == (
+        True, "flat", "physnet1")
+    assert (lgwan.is_router_external, lgwan.is_shared, lgwan.provider_network_type) == (True, True, "vlan")
+    # a vendor can see both: it needs them for router gateways and LGWAN ports
+    seen = {n.name for n in vendor_a.network.networks()}
+    assert {"public", "lgwan"} <= seen
+
+
+def test_encrypted_volume_type_has_a_luks_front_end_spec(admin):
+    vt = admin.block_storage.find_type("encrypted", ignore_missing=False)
+    enc = admin.block_storage.get_type_encryption(vt.id)
+    assert (enc.provider, enc.control_location) == ("luks", "front-end")
+
+
+def test_admin_sets_quotas_per_project(admin, vendor_a):
+    pid = vendor_a.current_project_id
+    try:
+        admin.compute.update_quota_set(pid, instances=7, cores=13)
+        admin.network.update_quota(pid, networks=5, security_groups=11)
+        admin.block_storage.update_quota_set(pid, volumes=9, gigabytes=99)
+        assert (admin.compute.get_quota_set(pid).instances, admin.compute.get_quota_set(pid).cores) == (7, 13)
+        q = admin.network.get_quota(pid)
+        assert (q.networks, q.security_groups) == (5, 11)
+        assert admin.block_storage.get_quota_set(pid).volumes == 9
+    finally:
+        admin.compute.revert_quota_set(pid)
+        admin.network.delete_quota(pid)
+        admin.block_storage.revert_quota_set(pid)
+
+
+def test_admin_creates_an_availability_zone_with_an_aggregate(admin):
+    agg = admin.compute.create_aggregate(name=f"test-layer-{RUN_ID}", availability_zone=f"test-az-{RUN_ID}")
+    try:
+        admin.compute.add_host_to_aggregate(agg, HOST)
+        zones = {z.name for z in admin.compute.availability_zones(details=True)}
+        assert f"test-az-{RUN_ID}" in zones
+    finally:
+        admin.compute.remove_host_from_aggregate(agg, HOST)
+        admin.compute.delete_aggregate(agg)
+
+
+# ------------------------------------------------------------------------------------------------ a vendor
+
+
+def test_vendor_server_goes_active_on_its_tenant_network(admin, tenant_a):
+    assert tenant_a.server.status == "ACTIVE"
+    assert tenant_a.server.project_id == tenant_a.project_id
+    ports = list(admin.network.ports(device_id=tenant_a.server.id))
+    assert len(ports) == 1 and ports[0].network_id == tenant_a.net.id
+    assert ports[0].binding_vif_type == "bridge", "ML2/linuxbridge did not bind the server's port"
+    assert ports[0].fixed_ips[0]["ip_address"].startswith("10.61.0.")
+
+
+def test_vendor_volume_becomes_available_and_attaches(vendor_a, tenant_a):
+    c = vendor_a
+    c.compute.create_volume_attachment(tenant_a.server, volume_id=tenant_a.volume.id)
+    vol = c.block_storage.wait_for_status(tenant_a.volume, "in-use", failures=["error"], wait=120)
+    assert vol.attachments[0]["server_id"] == tenant_a.server.id
+    c.compute.delete_volume_attachment(tenant_a.server, tenant_a.volume)
+    c.block_storage.wait_for_status(vol, "available", failures=["error"], wait=120)
+
+
+def test_vendor_encrypted_volume_is_created_and_attaches(vendor_a, tenant_a):
+    c = vendor_a
+    vol = c.block_storage.create_volume(size=1, name=f"test-a-enc-{RUN_ID}", volume_type="encrypted")
+    try:
+        vol = c.block_storage.wait_for_status(vol, "available", failures=["error"], wait=120)
+        assert vol.is_encrypted
+        c.compute.create_volume_attachment(tenant_a.server, volume_id=vol.id)
+        c.block_storage.wait_for_status(vol, "in-use", failures=["error"], wait=120)
+        c.compute.delete_volume_attachment(tenant_a.server, vol)
+        c.block_storage.wait_for_status(vol, "available", failures=["error"], wait=120)
+    finally:
+        c.block_storage.delete_volume(vol, ignore_missing=True)
+        c.block_storage.wait_for_delete(vol, wait=120)
+
+
+def test_vendor_a_gets_nothing_of_vendor_b(vendor_a, vendor_b, tenant_a, tenant_b):
+    """Every attempt to list, read, change or delete vendor-b's things as vendor-a is refused or empty."""
+    from openstack import exceptions
+
+    a, b = vendor_a, tenant_b
+    attempts: list[tuple[str, object]] = []
+    succeeded: list[str] = []
+
+    def refused(what: str, call) -> None:
+        """The call must raise 403/404 (or a client-side not-found)."""
+        attempts.append((what, call))
+        try:
+            result = call()
+        except (exceptions.ForbiddenException, exceptions.NotFoundException, exceptions.ResourceNotFound):
+            return
+        except exceptions.HttpException as e:
+            if e.status_code in (401, 403, 404):
+                return
+            succeeded.append(f"{what}: HTTP {e.status_code} {e}")
+            return
+        succeeded.append(f"{what}: returned {result!r:.200}")
+
+    def empty(what: str, call, foreign_ids: set[str]) -> None:
+        """A listing may answer, but must show nothing of vendor-b's (or be refused)."""
+        attempts.append((what, call))
+        try:
+            items = list(call())
+        except (exceptions.ForbiddenException, exceptions.NotFoundException, exceptions.BadRequestException):
+            return  # Cinder answers 400 to a member filtering by another project: refused too
+        leaked = [getattr(i, "id", i) for i in items
+                  if getattr(i, "id", None) in foreign_ids or getattr(i, "project_id", None) == b.project_id]
+        if leaked:
+            succeeded.append(f"{what}: listed {leaked}")
+
+    ids = {b.server.id, b.net.id, b.subnet.id, b.port.id, b.sg.id, b.rule.id, b.volume.id}
+    # list
+    empty("servers all_projects", lambda: a.compute.servers(all_projects=True), ids)
+    empty("servers project_id filter", lambda: a.compute.servers(project_id=b.project_id), ids)
+    empty("networks project_id filter", lambda: a.network.networks(project_id=b.project_id), ids)
+    empty("networks", lambda: a.network.networks(), ids)
+    empty("subnets project_id filter", lambda: a.network.subnets(project_id=b.project_id), ids)
+    empty("ports project_id filter", lambda: a.network.ports(project_id=b.project_id), ids)
+    empty("ports on b's network", lambda: a.network.ports(network_id=b.net.id), ids)
+    empty("security groups project_id filter", lambda: a.network.security_groups(project_id=b.project_id), ids)
+    empty("security group rules", lambda: a.network.security_group_rules(security_group_id=b.sg.id), ids)
+    empty("volumes all_projects", lambda: a.block_storage.volumes(all_projects=True), ids)
+    empty("volumes project_id filter", lambda: a.block_storage.volumes(project_id=b.project_id), ids)
+    # read
+    refused("get server", lambda: a.compute.get_server(b.server.id))
+    refused("get network", lambda: a.network.get_network(b.net.id))
+    refused("get subnet", lambda: a.network.get_subnet(b.subnet.id))
+    refused("get port", lambda: a.network.get_port(b.port.id))
+    refused("get security group", lambda: a.network.get_security_group(b.sg.id))
+    refused("get security group rule", lambda: a.network.get_security_group_rule(b.rule.id))
+    refused("get volume", lambda: a.block_storage.get_volume(b.volume.id))
+    refused("get b's project", lambda: a.identity.get_project(b.project_id))
+    refused("b's compute quota", lambda: a.compute.get_quota_set(b.project_id))
+    # change
+    refused("rename server", lambda: a.compute.update_server(b.server.id, name="pwned"))
+    refused("stop server", lambda: a.compute.stop_server(b.server.id))
+    refused("rename network", lambda: a.network.update_network(b.net.id, name="pwned"))
+    refused("port on b's network", lambda: a.network.create_port(network_id=b.net.id))
+    refused("open b's security group", lambda: a.network.create_security_group_rule(
+        security_group_id=b.sg.id, direction="ingress", protocol="tcp", port_range_min=1, port_range_max=65535,
+        remote_ip_prefix="0.0.0.0/0", ethertype="IPv4"))
+    refused("attach b's volume to a's server", lambda: a.compute.create_volume_attachment(
+        tenant_a.server, volume_id=b.volume.id))
+    refused("rename volume", lambda: a.block_storage.update_volume(b.volume.id, name="pwned"))
+    refused("raise own quota", lambda: a.compute.update_quota_set(a.current_project_id, instances=1000))
+    # delete
+    refused("delete server", lambda: a.compute.delete_server(b.server.id, ignore_missing=False))
+    refused("delete port", lambda: a.network.delete_port(b.port.id, ignore_missing=False))
+    refused("delete security group rule", lambda: a.network.delete_security_group_rule(b.rule.id,
+                                                                                       ignore_missing=False))
+    refused("delete security group", lambda: a.network.delete_security_group(b.sg.id, ignore_missing=False))
+    refused("delete subnet", lambda: a.network.delete_subnet(b.subnet.id, ignore_missing=False))
+    refused("delete network", lambda: a.network.delete_network(b.net.id, ignore_missing=False))
+    refused("delete volume", lambda: a.block_storage.delete_volume(b.volume.id, ignore_missing=False))
+
+    assert len(attempts) == 35
+    assert not succeeded, f"{len(succeeded)} of {len(attempts)} attempts succeeded:\n" + "\n".join(succeeded)
+    # and vendor-b's things are all still there, unchanged
+    assert vendor_b.compute.get_server(b.server.id).name == b.server.name
+    assert vendor_b.compute.get_server(b.server.id).status == "ACTIVE"
+    assert vendor_b.network.get_network(b.net.id).name == b.net.name
+    assert {r.id for r in vendor_b.network.security_group_rules(security_group_id=b.sg.id)
+            if r.direction == "ingress" and r.remote_ip_prefix == "0.0.0.0/0"} == set()
+    assert vendor_b.block_storage.get_volume(b.volume.id).name == b.volume.name
