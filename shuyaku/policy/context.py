@@ -215,7 +215,10 @@ class Index(list):
         return self.tag(res, "system")
 
     def _instance_networks(self, inst: Resource) -> list[Resource]:
-        out = []
+        # In a preview the ids are unknown, but the engine still says which networks and ports they come from.
+        out = [r for u in inst.deps.get("networks", ()) if (r := self.by_urn.get(u)) and r.type in (T_NETWORK, T_PORT)]
+        if out:
+            return out
         nets = plain(inst.props.get("networks"))
         if not isinstance(nets, list):
             return out

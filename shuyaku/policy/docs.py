@@ -24,12 +24,34 @@ def markdown() -> str:
         "--policy-pack-config policies/config.local.json`) and in `shuyaku policy audit FILE --config "
         "policies/config.local.json` over `pulumi stack export` or `pulumi preview --json` output.",
         "",
-        "| id | 区分 / category | 重大度 / severity | 既定 / default | 出典 / source |",
-        "|---|---|---|---|---|",
+        "## 使い方 / Usage",
+        "",
+        "```sh",
+        "# ルールごとの設定をスタック設定と計画データから作る / pack config from the stack config and plan data",
+        "shuyaku policy config --stack onprem > policies/config.onprem.json",
+        "# 変更ごとに / on every change (a mandatory violation fails the preview)",
+        "pulumi preview -s onprem --policy-pack policies --policy-pack-config policies/config.onprem.json",
+        "# 既存スタックの監査 / audit existing state (exit 1 on a mandatory violation, 2 on an unreadable file)",
+        "pulumi stack export -s onprem --file state.json",
+        "shuyaku policy audit state.json --config policies/config.onprem.json --format sarif -o policy.sarif",
+        "```",
+        "",
+        "Enforcement levels are per stack: `\"all\": \"advisory\"` or `\"<rule id>\": \"disabled\"` in the config file. "
+        "`policies/config.local.json` is an example, generated from `policies/settings.local.json` by "
+        "`shuyaku policy config policies/settings.local.json`.",
+        "",
+        "Known limit: in the CrossGuard pack `stack-config-no-plaintext-secrets` cannot tell secret config from "
+        "plain (the engine passes the decrypted config without the list of secret keys); "
+        "`shuyaku policy audit` on `pulumi preview --json` output checks it.",
+        "",
+        "## 一覧 / Rules",
+        "",
+        "| id | 内容 | 区分 / category | 重大度 / severity | 既定 / default | 出典 / source |",
+        "|---|---|---|---|---|---|",
     ]
     scope = {"resource": "resource (ResourceValidationPolicy)", "stack": "stack (StackValidationPolicy)"}
     for r in rules:
-        out.append(f"| [{r.id}](#{r.id}) | {_CATEGORY[r.tags[0]][1]} | {r.severity} | {r.enforcement} | "
+        out.append(f"| [{r.id}](#{r.id}) | {r.title.ja} | {_CATEGORY[r.tags[0]][1]} | {r.severity} | {r.enforcement} | "
                    f"{'; '.join(r.sources)} |")
     for cat in CATEGORIES:
         ja, en = _CATEGORY[cat]

@@ -58,7 +58,7 @@ def remote_layers(index: Index, res: Resource, settings: dict[str, Any]) -> set[
     if table is None:
         table = index.memo[("layer_nets", id(settings))] = tuple(
             (layer, tuple(cidrs)) for layer, cidrs in layer_nets(settings).items())
-    return set(_classify(remote, table))  # type: ignore[arg-type]
+    return set(_classify(remote, table))
 
 
 @lru_cache(maxsize=65536)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from shuyaku.policy import net
 from shuyaku.policy.context import T_SG_RULE, T_SUBNET, Index
@@ -34,7 +35,7 @@ def _system_of_cidr(remote, subnets: dict[tuple[int, int, int], str]) -> str | N
     return None
 
 
-def _declared(links: set[tuple[str, str, str, int]], src: str, dst: str, proto, rng) -> bool:
+def _declared(links: set[tuple[str, str, str, Any]], src: str, dst: str, proto, rng) -> bool:
     if not isinstance(rng, tuple) or rng[0] != rng[1]:
         return False
     return (src, dst, proto, rng[0]) in links

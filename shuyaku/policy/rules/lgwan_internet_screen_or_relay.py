@@ -17,6 +17,9 @@ SERVER_LAYERS = {
     "beta_prime": {"internet", "lgwan"},
 }
 
+# The platform tags the VDI gateway group role=vdi and the β/β' LGWAN desktop pool role=lgwan_desktop.
+VDI_ROLES = {"vdi", "lgwan_desktop"}
+
 
 def _role(sg) -> str | None:
     return tags_of(sg).get("role") if sg is not None else None
@@ -39,9 +42,9 @@ def _allowed(index: Index, r, local: str, settings) -> bool:
         return False
     servers = SERVER_LAYERS.get(separation_model(settings), {"internet"})
     if direction(r) == "ingress":
-        return _role(sg) == "vdi" and local in servers
+        return _role(sg) in VDI_ROLES and local in servers
     other = "internet" if local == "lgwan" else "lgwan"
-    to_vdi = _role(peer) == "vdi" or (
+    to_vdi = _role(peer) in VDI_ROLES or (
         remote_net is not None and net.within(remote_net, net.nets(settings.get("vdi_pool_cidrs"))))
     return to_vdi and other in servers
 
