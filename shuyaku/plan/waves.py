@@ -71,8 +71,8 @@ class _UnionFind:
             self.parent[hi] = lo
 
 
-def _blocks(members: list[str], adj: dict[str, set[str]], rank: dict[str, tuple], max_size: int) -> list[list[str]]:
-    root = min(members, key=lambda s: rank[s])
+def _levels(root: str, members: list[str], adj: dict[str, set[str]], rank: dict[str, tuple]) -> list[list[str]]:
+    """Breadth-first levels from `root`: every link joins the same or neighbouring levels."""
     level = {root: 0}
     queue = deque([root])
     while queue:
@@ -84,6 +84,21 @@ def _blocks(members: list[str], adj: dict[str, set[str]], rank: dict[str, tuple]
     levels: list[list[str]] = [[] for _ in range(max(level.values()) + 1)]
     for s in sorted(members, key=lambda s: rank[s]):
         levels[level[s]].append(s)
+    return levels
+
+
+def _blocks(members: list[str], adj: dict[str, set[str]], rank: dict[str, tuple], max_size: int) -> list[list[str]]:
+    most_urgent = min(members, key=lambda s: rank[s])
+    levels = _levels(most_urgent, members, adj, rank)
+    if max(len(lv) for lv in levels) > max_size:
+        # Wide levels make oversized waves. Starting from a far end of the group instead (a pseudo-
+        # peripheral system, as Cuthill-McKee does for matrix bandwidth) gives more, narrower levels;
+        # the order is then turned so that the end holding the most urgent system moves first.
+        far = levels[-1][0]
+        alt = _levels(far, members, adj, rank)
+        if max(len(lv) for lv in alt) < max(len(lv) for lv in levels):
+            at = next(k for k, lv in enumerate(alt) if most_urgent in lv)
+            levels = alt if at <= len(alt) - 1 - at else alt[::-1]
     blocks: list[list[str]] = []
     for lv in levels:
         if blocks and len(blocks[-1]) + len(lv) <= max_size:
