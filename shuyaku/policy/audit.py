@@ -66,5 +66,22 @@ def audit_resources(resources: Iterable[Resource],
     return findings
 
 
+def missing_settings(config: cfgmod.PolicyConfig | Mapping[str, Any] | None) -> dict[str, list[str]]:
+    """Active rules whose essential settings are empty: rule id -> the empty settings.
+
+    Such a rule still runs, but checks less than it says (e.g. no layer CIDRs: no address is placed in a layer).
+    """
+    cfg = resolve_config(config)
+    out: dict[str, list[str]] = {}
+    for rule in all_rules():
+        if not rule.requires or cfg.level(rule.id, rule.enforcement) == "disabled":
+            continue
+        settings = cfg.settings(rule.id, rule.config_keys)
+        empty = [k for k in rule.requires if not settings.get(k)]
+        if empty:
+            out[rule.id] = empty
+    return out
+
+
 def has_mandatory(findings: Iterable[Finding]) -> bool:
     return any(f.level == "mandatory" for f in findings)

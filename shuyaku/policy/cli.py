@@ -48,7 +48,7 @@ def audit(
     i18n.set_lang(lang)
     from shuyaku.policy import config as cfgmod
     from shuyaku.policy import report
-    from shuyaku.policy.audit import audit_resources, has_mandatory
+    from shuyaku.policy.audit import audit_resources, has_mandatory, missing_settings
     from shuyaku.policy.loader import LoadError, load_file
     from shuyaku.policy.registry import rule_ids
 
@@ -61,6 +61,10 @@ def audit(
         cfg = cfgmod.load(config, rule_ids()) if config else cfgmod.PolicyConfig()
     except cfgmod.ConfigError as e:
         raise _fail(t(f"ポリシー設定が不正です:\n{e}", f"invalid policy config:\n{e}")) from None
+    for rule_id, keys in missing_settings(cfg).items():
+        typer.echo(t(f"注意: {rule_id} は設定 {', '.join(keys)} が空のため一部しか確認できません（--config を指定）",
+                     f"warning: {rule_id} checks only part of its rule: {', '.join(keys)} not set (use --config)"),
+                   err=True)
     findings = audit_resources(loaded.resources, cfg, loaded.stack_config)
     render = {Format.text: report.as_text, Format.json: report.as_json, Format.sarif: report.as_sarif}[fmt]
     out = render(findings, code, str(file))

@@ -114,6 +114,8 @@ class Rule:
     check: CheckFn | None = None
     check_stack: StackCheckFn | None = None
     tags: tuple[str, ...] = ()
+    # Settings without which the rule can check only part of what it promises (warned about, not fatal).
+    requires: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if (self.check is None) == (self.check_stack is None):

@@ -193,3 +193,10 @@ def test_pack_project_file_points_at_the_project_venv():
     venv = (ROOT / "policies" / meta["runtime"]["options"]["virtualenv"]).resolve()
     assert venv == (ROOT / ".venv").resolve()
     assert (ROOT / "policies/__main__.py").read_text().count("policies()") == 1
+
+
+def test_audit_without_settings_warns_what_it_cannot_check():
+    p = cli("audit", str(CORPUS / "clean.json"), "--lang", "en")
+    assert "mynumber-ingress-only-listed checks only part of its rule: layer_cidrs not set" in p.stderr
+    with_cfg = cli("audit", str(CORPUS / "clean.json"), "--config", str(CONFIG))
+    assert with_cfg.stderr == ""

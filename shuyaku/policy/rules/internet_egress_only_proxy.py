@@ -60,4 +60,5 @@ RULE = Rule(
     config_keys=("proxy_cidrs", "layer_cidrs"),
     check_stack=check_stack,
     tags=("separation",),
+    requires=("layer_cidrs", "proxy_cidrs"),
 )

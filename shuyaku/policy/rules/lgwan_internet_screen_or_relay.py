@@ -93,4 +93,5 @@ RULE = Rule(
     config_keys=("separation_model", "layer_cidrs", "relay_cidrs", "vdi_pool_cidrs", "screen_transfer_ports"),
     check_stack=check_stack,
     tags=("separation",),
+    requires=("layer_cidrs",),
 )

@@ -57,4 +57,5 @@ RULE = Rule(
     config_keys=("separation_model", "layer_cidrs", "lgwan_wan_cidrs", "lgwan_breakout_cidrs", "proxy_cidrs"),
     check_stack=check_stack,
     tags=("separation",),
+    requires=("layer_cidrs",),
 )

@@ -70,4 +70,5 @@ RULE = Rule(
     config_keys=("layer_cidrs", "mynumber_ingress_exceptions"),
     check_stack=check_stack,
     tags=("separation",),
+    requires=("layer_cidrs",),
 )

@@ -55,4 +55,5 @@ RULE = Rule(
     config_keys=("encrypted_volume_types",),
     check_stack=check_stack,
     tags=("separation",),
+    requires=("encrypted_volume_types",),
 )
