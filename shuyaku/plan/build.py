@@ -19,7 +19,7 @@ from shuyaku.plan import flavors, images, placement
 from shuyaku.plan.catalogue import Catalogue
 from shuyaku.plan.cost import Footprint, cost_case, vdi_hosts_for
 from shuyaku.plan.model import HostLoad, LinkPlan, Plan, Resources, Sizing, ZonePlan
-from shuyaku.plan.services import SERVICES
+from shuyaku.plan.services import SERVICES, Service
 from shuyaku.plan.sizing import host_capacity, size, vm_id
 from shuyaku.plan.waves import plan_waves
 from shuyaku.separation import SCREEN_PORTS, link_path
@@ -41,11 +41,18 @@ LAYERS = [layer.value for layer in Layer]  # mynumber, lgwan, internet, shared
 
 # --- placement per zone ------------------------------------------------------------------------------
 
-def _service_vms(dr_site: bool) -> list[tuple[str, tuple[float, float, float], str | None]]:
+def site_services(site: str, links: list[LinkPlan], present: set[str]) -> list[Service]:
+    """Shared services a site runs. The DR site runs those marked at_dr, and the relay or the hub only
+    when a link between two systems on standby there goes through it."""
+    if site == "onprem":
+        return list(SERVICES)
+    paths = {lk.path for lk in links if lk.source in present and lk.target in present}
+    return [svc for svc in SERVICES if svc.at_dr and (svc.name not in ("relay", "hub") or svc.name in paths)]
+
+
+def _service_vms(services: list[Service]) -> list[tuple[str, tuple[float, float, float], str | None]]:
     out = []
-    for svc in SERVICES:
-        if dr_site and not svc.at_dr:
-            continue
+    for svc in services:
         for i in range(svc.count):
             out.append((f"platform/{svc.name}/{i}", (float(svc.shape.vcpus), float(svc.shape.ram_gb), float(svc.disk_gb)),
                         f"platform/{svc.name}" if svc.count > 1 else None))
@@ -157,18 +164,20 @@ def _make_plan(loaded: Loaded, years: int, max_wave: int | None) -> Plan:
         by_layer[v.layer].append(v)
     zones = []
     for layer in LAYERS:
-        extra = _service_vms(dr_site=False) if layer == "shared" else []
+        extra = _service_vms(list(SERVICES)) if layer == "shared" else []
         if by_layer[layer] or extra:
             zones.append(_zone(layer, by_layer[layer], extra, cat, "onprem", n_plus_one=True))
 
     dr_in = dr_mod.assess(inv, sizing)
+    links = plan_links(inv)
+    dr_services = site_services("dr", links, {v.system_id for v in dr_in.warm_vms})
     warm_by_layer: dict[str, list[Sizing]] = defaultdict(list)
     for v in dr_in.warm_vms:
         warm_by_layer[v.layer].append(v)
     dr_zones = []
     if dr_in.warm_vms:
         for layer in LAYERS:
-            extra = _service_vms(dr_site=True) if layer == "shared" else []
+            extra = _service_vms(dr_services) if layer == "shared" else []
             if warm_by_layer[layer] or extra:
                 # No N+1 at the DR site: it is itself the answer to losing the primary; a second,
                 # simultaneous failure is outside the plan (stated in the report).
@@ -181,7 +190,7 @@ def _make_plan(loaded: Loaded, years: int, max_wave: int | None) -> Plan:
     waves, gov = plan_waves(inv, cat.sizing.hardware_life_years, **kw)
     fp = Footprint(
         hosts=sum(z.hosts for z in zones),
-        storage_gb=sum(v.after.disk_gb for v in sizing) + sum(e[1][2] for e in _service_vms(False)),
+        storage_gb=sum(v.after.disk_gb for v in sizing) + sum(e[1][2] for e in _service_vms(list(SERVICES))),
         standby_hosts=standby,
         backup_tb=dr_in.backup_tb,
         migrated_servers=len(sizing),
@@ -196,7 +205,7 @@ def _make_plan(loaded: Loaded, years: int, max_wave: int | None) -> Plan:
         dr=dr_plan,
         waves=waves,
         government_cloud=gov,
-        links=plan_links(inv),
+        links=links,
         cost=cost_case(inv, cat, fp, years),
     )
 
@@ -291,7 +300,8 @@ def make_site_data(plan: Plan, inventory: Inventory, catalogue: Catalogue, site:
 
     zone_plans: dict[str, ZonePlan] = {z.layer: z for z in (plan.zones if site == "onprem" else plan.dr.zones)}
     layers = LAYERS if site == "onprem" else [layer for layer in LAYERS if layer in zone_plans]
-    svc_shapes = {svc.shape for svc in SERVICES if site == "onprem" or svc.at_dr}
+    services = site_services(site, plan.links, present)
+    svc_shapes = {svc.shape for svc in services}
     zones = []
     for layer in layers:
         zp = zone_plans.get(layer)
@@ -312,15 +322,8 @@ def make_site_data(plan: Plan, inventory: Inventory, catalogue: Catalogue, site:
     flows = [Flow(source_system=lk.source, target_system=lk.target, protocol=lk.protocol, port=lk.port,
                   path=lk.path)
              for lk in plan.links if lk.path != "forbidden" and lk.source in present and lk.target in present]
-    used_paths = {f.path for f in flows}
-    services = []
-    for svc in SERVICES:
-        if site == "dr" and not svc.at_dr:
-            continue
-        if site == "dr" and svc.name in ("relay", "hub") and {"relay": "relay", "hub": "hub"}[svc.name] not in used_paths:
-            continue
-        services.append(SharedService(name=svc.name, role_ja=svc.role_ja, ports=list(svc.ports),  # type: ignore[arg-type]
-                                      flavor=svc.shape.name, count=svc.count))
+    shared = [SharedService(name=svc.name, role_ja=svc.role_ja, ports=list(svc.ports),  # type: ignore[arg-type]
+                            flavor=svc.shape.name, count=svc.count) for svc in services]
 
     vdi = VdiPlan(hosts=0, flavor=flavors.FlavorShape(4, 8).name, concurrent_users=0,
                   screen_ports=sorted(SCREEN_PORTS), lgwan_desktop_hosts=0)
@@ -333,7 +336,7 @@ def make_site_data(plan: Plan, inventory: Inventory, catalogue: Catalogue, site:
         zones=zones,
         tenants=tenants,
         flows=flows,
-        shared_services=services,
+        shared_services=shared,
         vdi=vdi,
         dr=DrPlan(warm_systems=warm, backup_systems=backup, standby_hosts=plan.dr.standby_hosts, backup_tb=plan.dr.backup_tb),
     )

@@ -115,3 +115,16 @@ def test_generated_networks_never_overlap_a_pinned_one() -> None:
     others = [ipaddress.ip_network(c) for sid, c in cidrs.items() if sid != lgwan[0]["id"]]
     assert not any(n.overlaps(pinned) for n in others)
     assert len(set(cidrs.values())) == len(cidrs)
+
+
+def test_shared_services_in_the_site_data_are_the_ones_given_capacity(sites: tuple) -> None:
+    _, plan, onprem, dr = sites
+    for site, zones in ((onprem, plan.zones), (dr, plan.dr.zones)):
+        placed: dict[str, int] = {}
+        for z in zones:
+            for h in z.host_loads:
+                for vm in h.vms:
+                    if vm.startswith("platform/"):
+                        name = vm.split("/")[1]
+                        placed[name] = placed.get(name, 0) + 1
+        assert placed == {s.name: s.count for s in site.shared_services}, site.site
