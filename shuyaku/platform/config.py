@@ -538,13 +538,13 @@ def _check_site(c: _Collector, cfg: PlatformConfig, src: source.Source) -> None:
             )
         zones[z.layer] = i
         try:
-            ipaddress.ip_network(z.cidr)
+            ipaddress.IPv4Network(z.cidr)  # the platform's rules are IPv4 (ethertype IPv4)
         except ValueError:
             p.append(
                 src.problem(
                     ("zones", i, "cidr"),
-                    t(f"CIDR が不正です: {z.cidr}", f"not a valid network: {z.cidr}"),
-                    t("例: 10.10.0.0/16", "e.g. 10.10.0.0/16"),
+                    t(f"IPv4 の CIDR ではありません: {z.cidr}", f"not an IPv4 network: {z.cidr}"),
+                    t("例: 10.10.0.0/16（ホスト部は0）", "e.g. 10.10.0.0/16 (host bits zero)"),
                 )
             )
     if cfg.is_dr and not cfg.primary_stack:
@@ -740,8 +740,8 @@ def _check_site(c: _Collector, cfg: PlatformConfig, src: source.Source) -> None:
         flows_ok.append(f)
 
     for i, s in enumerate(site.shared_services):
-        zone = site.zones[zones["shared"]] if "shared" in zones else None
-        if zone is None:
+        shared_zone = site.zones[zones["shared"]] if "shared" in zones else None
+        if shared_zone is None:
             p.append(
                 src.problem(
                     ("shared_services", i),
@@ -750,7 +750,7 @@ def _check_site(c: _Collector, cfg: PlatformConfig, src: source.Source) -> None:
                 )
             )
             break
-        if s.flavor not in {f.name for f in zone.flavors}:
+        if s.flavor not in {f.name for f in shared_zone.flavors}:
             p.append(
                 src.problem(
                     ("shared_services", i, "flavor"),

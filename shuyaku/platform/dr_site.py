@@ -4,6 +4,7 @@ backup-and-restore systems, sized from what the primary stack actually exports.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pulumi
@@ -39,13 +40,13 @@ class DrSite(pulumi.ComponentResource):
         self.tenant_outputs: dict[str, dict[str, Any]] = {}
         for sid in cfg.site.dr.warm_systems:
             ten = by_id[sid]
-            quotas = primary_tenants.apply(lambda ts, sid=sid: ((ts or {}).get(sid) or {}).get("quotas") or {})
+            quotas = primary_tenants.apply(functools.partial(_field, sid=sid, key="quotas"))
             standby = Tenant(
                 f"standby-{sid}", cfg=cfg, tenant=ten, zone=zones[ten.layer], role_id=role_id, quota_source=quotas, opts=child
             )
             self.standby[sid] = standby
             out = dict(standby.outputs)
-            out["primary_project_id"] = primary_tenants.apply(lambda ts, sid=sid: ((ts or {}).get(sid) or {}).get("project_id"))
+            out["primary_project_id"] = primary_tenants.apply(functools.partial(_field, sid=sid, key="project_id"))
             out["server_group_ids"] = self._server_groups(f"standby-{sid}", ten, standby, operator_user_id, role_id, child)
             self.tenant_outputs[sid] = out
 
@@ -58,7 +59,7 @@ class DrSite(pulumi.ComponentResource):
         )
         self.backup_targets: dict[str, dict[str, Any]] = {}
         for sid in cfg.site.dr.backup_systems:
-            primary = primary_tenants.apply(lambda ts, sid=sid: (ts or {}).get(sid) or {})
+            primary = primary_tenants.apply(functools.partial(_field, sid=sid, key=None))
             self.backup_targets[sid] = self._backup_target(f"restore-{sid}", cfg, sid, primary, role_id, child)
         self.register_outputs(
             {"standby": list(self.standby), "backup_targets": list(self.backup_targets), "primary_stack": cfg.primary_stack}
@@ -170,3 +171,9 @@ class DrSite(pulumi.ComponentResource):
             "backup_gigabytes": gigabytes.apply(lambda g: g * 2),
             "dr_tier": "backup",
         }
+
+
+def _field(tenants: Any, *, sid: str, key: str | None) -> Any:
+    """One tenant's exported value from the primary's `tenants` output (the tenant itself when key is None)."""
+    tenant = (tenants or {}).get(sid) or {}
+    return tenant if key is None else (tenant.get(key) or ({} if key == "quotas" else None))

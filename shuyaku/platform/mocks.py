@@ -39,13 +39,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
             if outputs is None:
                 raise KeyError(f"no mocked outputs for stack reference {name!r}")
             rid = name
-            state = {"name": name, "outputs": outputs, "secretOutputNames": []}
+            state: dict[str, Any] = {"name": name, "outputs": outputs, "secretOutputNames": []}
         else:
             short = args.typ.split(":")[-1].lower()
             rid = f"{short}-{args.name}"
             state = dict(args.inputs)
         with self._lock:
-            self.resources.append(Registered(args.typ, args.name, dict(args.inputs), rid, args.custom, args.provider))
+            self.resources.append(Registered(args.typ, args.name, dict(args.inputs), rid, bool(args.custom), args.provider))
         return rid, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:

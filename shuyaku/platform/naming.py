@@ -72,20 +72,20 @@ def segment_cidr(zone_cidr: str, taken: list[str]) -> Net | None:
     """The zone's own segment (routers, shared services, VDI): the zone's first block, which `shuyaku plan`
     keeps free for the platform, or else the highest free block. A collision is checked, never assumed away.
     """
-    zone = ipaddress.ip_network(zone_cidr)
+    zone = ipaddress.IPv4Network(zone_cidr)
     prefix = 24 if zone.prefixlen <= 23 else zone.prefixlen + 1
     if prefix > 29:
         return None
-    used = sorted((ipaddress.ip_network(c) for c in taken), key=lambda n: n.network_address)
+    used = [ipaddress.IPv4Network(c) for c in taken]
     candidates = list(zone.subnets(new_prefix=prefix)) if zone.prefixlen > prefix - 12 else []
     if not candidates:  # a huge zone: only look at its ends
-        first = ipaddress.ip_network((int(zone.network_address), prefix))
-        last = ipaddress.ip_network((int(zone.broadcast_address) - 2 ** (32 - prefix) + 1, prefix))
+        first = ipaddress.IPv4Network((int(zone.network_address), prefix))
+        last = ipaddress.IPv4Network((int(zone.broadcast_address) - 2 ** (32 - prefix) + 1, prefix))
         candidates = [first, last]
     # The plan keeps the first block of each zone for the platform (slot 0); use it, else the top end.
     for cand in [candidates[0], *reversed(candidates[-64:])]:
-        if not any(cand.overlaps(u) for u in used):  # type: ignore[arg-type]
-            return cand  # type: ignore[return-value]
+        if not any(cand.overlaps(u) for u in used):
+            return cand
     return None
 
 

@@ -5,6 +5,7 @@ the scale benchmark. Deterministic (no randomness), so a failure reproduces exac
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from shuyaku.sitedata import (
     DrPlan,
@@ -42,7 +43,7 @@ VENDORS = ["さくらシステム開発", "東日本情報システム", "Kanto 
 DEPARTMENTS = ["市民課", "市民税課", "保険年金課", "総務課", "情報政策課", "子ども家庭課"]
 
 
-def tenant(i: int, layer: str, *, cidr: str, dr_tier: str = "none", prefix: str = "T") -> Tenant:
+def tenant(i: int, layer: Any, *, cidr: str, dr_tier: Any = "none", prefix: str = "T") -> Tenant:
     servers = [
         ServerGroup(role="ap", count=2, flavor="s4.large", image="debian-12", anti_affinity=True),
         ServerGroup(role="db", count=1, flavor="s8.xlarge", image="debian-12", anti_affinity=False),
@@ -51,11 +52,11 @@ def tenant(i: int, layer: str, *, cidr: str, dr_tier: str = "none", prefix: str 
         system_id=f"{prefix}{i:04d}",
         name=f"業務システム{i}",
         layer=layer,
-        department=DEPARTMENTS[i % len(DEPARTMENTS)],  # type: ignore[arg-type]
+        department=DEPARTMENTS[i % len(DEPARTMENTS)],
         vendor=VENDORS[i % len(VENDORS)],
         standard_op="juki" if i % 7 == 0 and layer == "mynumber" else None,
         dr_tier=dr_tier,
-        cidr=cidr,  # type: ignore[arg-type]
+        cidr=cidr,
         quotas=Quotas(
             instances=6,
             cores=32,
@@ -75,7 +76,7 @@ def tenant(i: int, layer: str, *, cidr: str, dr_tier: str = "none", prefix: str 
 
 
 def site(
-    n: int, *, site_name: str = "onprem", municipality: str = "合成市（ベンチマーク）", model: str = "alpha", links: bool = True
+    n: int, *, site_name: Any = "onprem", municipality: str = "合成市（ベンチマーク）", model: Any = "alpha", links: bool = True
 ) -> SiteData:
     """A city of `n` tenants: each tenant a /24 from its layer's zone, a few flows each, one in five warm."""
     counters = dict.fromkeys(ZONE_CIDRS, 1)  # block 0 of each zone is the platform's, as in `shuyaku plan`
@@ -112,10 +113,10 @@ def site(
                 )
     zones = [
         Zone(
-            layer=layer,
+            layer=layer,  # type: ignore[arg-type]
             cidr=cidr,
             availability_zone=f"az-{layer}",
-            hosts=max(2, n // 20),  # type: ignore[arg-type]
+            hosts=max(2, n // 20),
             host_names=[],
             flavors=FLAVORS,
             images=IMAGES,
@@ -126,7 +127,7 @@ def site(
         site=site_name,
         municipality=municipality,
         separation_model=model,
-        zones=zones,  # type: ignore[arg-type]
+        zones=zones,
         tenants=tenants,
         flows=flows,
         shared_services=SHARED,

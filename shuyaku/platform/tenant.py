@@ -145,8 +145,13 @@ class Tenant(pulumi.ComponentResource):
         security_groups: dict[str, pulumi.Input[str]] = {"tenant": self.security_group.id}
         if zone.base_security_group is not None:
             openstack.networking.RbacPolicyV2(
-                f"{name}-base-share", object_type="security_group", object_id=zone.base_security_group.id,
-                action="access_as_shared", target_tenant=pid, opts=child)
+                f"{name}-base-share",
+                object_type="security_group",
+                object_id=zone.base_security_group.id,
+                action="access_as_shared",
+                target_tenant=pid,
+                opts=child,
+            )
             security_groups["base"] = zone.base_security_group.id
 
         flavors = {f.name: f for f in next(z for z in cfg.site.zones if z.layer == tenant.layer).flavors}

@@ -71,7 +71,7 @@ class Zone(pulumi.ComponentResource):
             cidr=self.segment_cidr,
             ip_version=4,
             gateway_ip=self.gateway_ip,
-            allocation_pools=[lay.pools[layer]],
+            allocation_pools=[openstack.networking.SubnetAllocationPoolArgs(**lay.pools[layer])],
             enable_dhcp=True,
             dns_nameservers=dns_servers(cfg, layer),
             tags=naming.layer_tags(layer, site, "segment"),
@@ -83,9 +83,14 @@ class Zone(pulumi.ComponentResource):
         self.base_security_group = None
         if layer in lay.base_rules:
             self.base_security_group = deny_by_default_group(
-                f"{name}-base", group_name=f"{site}-{layer}-base", tenant_id=None, rules=lay.base_rules[layer],
-                tags=naming.layer_tags(layer, site, "base"), opts=child,
-                description=f"{layer} baseline: shared services" + (" and the proxy" if layer == "internet" else ""))
+                f"{name}-base",
+                group_name=f"{site}-{layer}-base",
+                tenant_id=None,
+                rules=lay.base_rules[layer],
+                tags=naming.layer_tags(layer, site, "base"),
+                opts=child,
+                description=f"{layer} baseline: shared services" + (" and the proxy" if layer == "internet" else ""),
+            )
 
         self.routes = layer in lay.router_layers
         self.router: openstack.networking.Router | None = None
