@@ -107,11 +107,7 @@ class Layout:
     vdi_rules: list[Rule] = field(default_factory=list)
     desktop_rules: list[Rule] = field(default_factory=list)
     present: set[str] = field(default_factory=set)  # tenants this stack deploys
-
-    def routed(self, layer: str) -> bool:
-        return layer in self.segments and layer in self.router_layers
-
-    router_layers: set[str] = field(default_factory=set)
+    router_layers: set[str] = field(default_factory=set)  # layers that get a router (not isolated by config)
 
 
 @dataclass
@@ -716,6 +712,22 @@ def _check_site(c: _Collector, cfg: PlatformConfig, src: source.Source) -> None:
                         f"a {s_layer}→{d_layer} link must take the {want} path",
                     ),
                     t(f"path を {want} にしてください（`shuyaku plan` を再実行）", f"set path to {want} (re-run `shuyaku plan`)"),
+                )
+            )
+            continue
+        cut_off = [x for x in (s_layer, d_layer) if x in cfg.isolated_layers]
+        if cut_off and (s_layer != d_layer or f.path != "direct"):
+            p.append(
+                src.problem(
+                    ("flows", i),
+                    t(
+                        f"{cut_off[0]} 系は設定 isolatedLayers で切り離されているため、この連携は届きません",
+                        f"the {cut_off[0]} layer is isolated (config isolatedLayers), so this link cannot be carried",
+                    ),
+                    t(
+                        "連携を削除するか、isolatedLayers からその系を外してください",
+                        "remove the link, or take the layer out of isolatedLayers",
+                    ),
                 )
             )
             continue

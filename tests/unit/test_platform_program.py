@@ -284,3 +284,24 @@ def test_aggregates_admit_only_their_layers_projects() -> None:
         want = {t.system_id for t in cfg.site.tenants if t.layer == layer}
         assert admitted - {"platform"} == want
         assert ("platform" in admitted) == (layer in program.platform_layers(cfg))
+
+
+def test_an_isolated_layer_gets_no_router_and_no_way_out() -> None:
+    site = synthetic.site(20)
+    with pytest.raises(config.ConfigError, match="isolatedLayers"):  # its hub links could not be carried
+        config.from_site(site, isolated_layers=["mynumber"])
+    tenants = {t.system_id: t.layer for t in site.tenants}
+    inside = [f for f in site.flows if tenants[f.source_system] == tenants[f.target_system]]
+    cfg = config.from_site(site.model_copy(update={"flows": inside}), isolated_layers=["mynumber"])
+    m, out = mocks.run(lambda: program.build(cfg))
+    routers = {r.inputs["name"] for r in m.of_type("openstack:networking/router:Router")}
+    assert "onprem-mynumber-router" not in routers and "onprem-lgwan-router" in routers
+    for t in cfg.site.tenants:
+        if t.layer != "mynumber":
+            continue
+        mine = named(m, f"tenant-{t.system_id}")
+        assert not [r for r in mine if r.typ.endswith("RouterInterface")]
+        subnet = next(r for r in mine if r.typ.endswith("subnet:Subnet"))
+        assert subnet.inputs.get("noGateway") is True and not subnet.inputs.get("dnsNameservers")
+        assert set(out["tenants"][t.system_id]["security_group_ids"]) == {"tenant"}
+    assert "mynumber" not in cfg.layout.base_rules
