@@ -232,3 +232,10 @@ def test_admin_role_by_literal_id():
                  groupId="id-vendor-acme-juki", projectId="id-prj-juki", roleId="9fe2ff9e")]
     s = {**settings_for("vendor-roles-own-project"), "admin_role_ids": ["9fe2ff9e"]}
     assert direct("vendor-roles-own-project", res, s) == {("vendor-roles-own-project", res[-1].urn)}
+
+
+def test_mynumber_denies_addresses_in_no_layer():
+    rid = "mynumber-ingress-only-listed"
+    res = [*W, rule("r", "sg-juki", "ingress", port=22, remote="172.31.250.0/24")]
+    assert direct(rid, res, settings_for(rid)) == {(rid, res[-1].urn)}
+    assert run(from_model(res), {rid: settings_for(rid)}, only=rid) == {(rid, res[-1].urn)}

@@ -26,6 +26,18 @@ def _listed(res, settings) -> bool:
     return False
 
 
+_NAMES = {
+    "lgwan": ("LGWAN 接続系", "the LGWAN layer"),
+    "internet": ("インターネット接続系", "the internet layer"),
+    "public": ("インターネット", "the internet"),
+    "unclassified": ("どの系にも属さないアドレス", "addresses in no configured layer"),
+}
+
+
+def known(settings) -> list:
+    return net.nets([c for cidrs in (settings.get("layer_cidrs") or {}).values() for c in cidrs])
+
+
 def check_stack(resources, settings):
     index = Index.ensure(resources)
     for r in index.of_type(T_SG_RULE):
@@ -36,13 +48,19 @@ def check_stack(resources, settings):
             continue
         # The shared management zone (NTP, DNS, logs, backup, bastion) serves every layer.
         foreign = layers - {"mynumber", "shared"}
+        remote = net.sg_remote(r.props)
+        if (isinstance(remote, net.IPv4Network | net.IPv6Network) and "public" not in layers
+                and not net.within(remote, known(settings))):
+            # Deny by default: an address in no configured layer is not known to be harmless.
+            foreign.add("unclassified")
         if not foreign or _listed(r, settings):
             continue
-        where = ", ".join(sorted(foreign))
+        ja = "、".join(_NAMES.get(x, (x, x))[0] for x in sorted(foreign))
+        en = ", ".join(_NAMES.get(x, (x, x))[1] for x in sorted(foreign))
         yield RULE.violation(
             r.urn,
-            f"マイナンバー系への受信を他の系（{where}）から許可しています（例外一覧にありません）: {describe(r)}",
-            f"the rule admits traffic into the My Number layer from {where}, which is not a listed "
+            f"マイナンバー系への受信を他の系（{ja}）から許可しています（例外一覧にありません）: {describe(r)}",
+            f"the rule admits traffic into the My Number layer from {en}, which is not a listed "
             f"exception: {describe(r)}")
 
 
