@@ -199,10 +199,10 @@ def validate(model: type[M], src: Source, data: Any = None) -> tuple[M | None, l
 
 
 def _problem_from_error(model: type[BaseModel], src: Source, err: Any) -> Problem:
-    loc: Loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+    loc = _clean_loc(src.data, tuple(err["loc"]))
     kind: str = err["type"]
     ctx = err.get("ctx") or {}
-    if kind == "extra_forbidden":
+    if kind == "extra_forbidden" and loc:
         allowed = _allowed_keys(model, loc[:-1])
         near = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint_ja = f"「{near[0]}」の誤りではありませんか。" if near else ""
@@ -210,8 +210,8 @@ def _problem_from_error(model: type[BaseModel], src: Source, err: Any) -> Proble
         return src.problem(loc, t("未知の項目です", "unknown key"),
                            t(f"{hint_ja}使える項目: {', '.join(allowed)}",
                              f"{hint_en}allowed keys: {', '.join(allowed)}"), key=True)
-    if kind == "missing":
-        return src.problem(loc[:-1] if loc else loc, t(f"必須項目「{loc[-1]}」がありません", f"required key '{loc[-1]}' is missing"),
+    if kind == "missing" and loc:
+        return src.problem(loc[:-1], t(f"必須項目「{loc[-1]}」がありません", f"required key '{loc[-1]}' is missing"),
                            t(f"「{loc[-1]}」を追加してください", f"add '{loc[-1]}'"))
     if kind in ("literal_error", "enum"):
         expected = ctx.get("expected", "")
@@ -231,6 +231,23 @@ def _problem_from_error(model: type[BaseModel], src: Source, err: Any) -> Proble
                                t(f"{ja}を書いてください", f"write {en}"))
     msg = str(err.get("msg", kind)).removeprefix("Value error, ")
     return src.problem(loc, msg, t("値を見直してください", "correct the value"))
+
+
+def _clean_loc(data: Any, loc: Loc) -> Loc:
+    """Drop the parts pydantic adds for unions and validators, keeping every real key and index."""
+    out: list[str | int] = []
+    cur = data
+    for part in loc:
+        in_dict = isinstance(cur, dict) and part in cur
+        in_list = isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur)
+        if in_dict or in_list:
+            cur = cur[part]  # type: ignore[index]
+        elif isinstance(part, str) and ("[" in part or part.startswith("function-")):
+            continue
+        else:
+            cur = None
+        out.append(part)
+    return tuple(out)
 
 
 def _allowed_keys(model: type[BaseModel], loc: Loc) -> list[str]:
