@@ -241,7 +241,7 @@ def _clean_loc(data: Any, loc: Loc) -> Loc:
         in_dict = isinstance(cur, dict) and part in cur
         in_list = isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur)
         if in_dict or in_list:
-            cur = cur[part]  # type: ignore[index]
+            cur = cur[part]
         elif isinstance(part, str) and ("[" in part or part.startswith("function-")):
             continue
         else:
