@@ -239,3 +239,22 @@ def test_mynumber_denies_addresses_in_no_layer():
     res = [*W, rule("r", "sg-juki", "ingress", port=22, remote="172.31.250.0/24")]
     assert direct(rid, res, settings_for(rid)) == {(rid, res[-1].urn)}
     assert run(from_model(res), {rid: settings_for(rid)}, only=rid) == {(rid, res[-1].urn)}
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("#cloud-config\nusers:\n  - name: ops\n    plain_text_passwd: hunter22\n", "cloud-init password"),
+    ("#cloud-config\nchpasswd:\n  list: |\n    root:Sup3rSecret\n", "chpasswd entry"),
+    ("#!/bin/sh\necho 'x9!kq' | passwd --stdin root\n", "passwd --stdin"),
+    ("#!/bin/sh\nmysql --password=Zq8sd7f6 -e 'select 1'\n", "password option"),
+    ("export OS_APPLICATION_CREDENTIAL_SECRET=abcdef123456\n", "password in environment"),
+    ("key: |\n  -----BEGIN EC PRIVATE KEY-----\n  MHcCAQEE\n", "private key"),
+    ("token ghp_" + "a" * 36, "GitHub token"),
+    ("#cloud-config\nssh_pwauth: false\npackage_update: true\n", None),
+    ("#cloud-config\npassword: ${VAULT_PASSWORD}\n", None),
+    ("#cloud-config\nchpasswd:\n  expire: true\n  list: |\n    root:$6$rounds=4096$abc$def\n", None),
+    ("#!/bin/sh\nexport DB_PASSWORD=\"$(cat /run/secrets/db)\"\n", None),
+])
+def test_secret_patterns(text, kind):
+    from shuyaku.policy.rules import _secrets
+
+    assert _secrets.find(text) == kind

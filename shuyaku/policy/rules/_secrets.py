@@ -14,19 +14,31 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("bearer token", re.compile(r"(?i)authorization:\s*bearer\s+[A-Za-z0-9._~+/=-]{16,}")),
     # cloud-init: password / plain_text_passwd / chpasswd list entries "user:pass"
     ("cloud-init password", re.compile(
-        r"(?im)^\s*(?:-\s*)?(?:password|plain_text_passwd|passwd)\s*:\s*['\"]?(?!\s*$)[^\s'\"#]+")),
+        r"(?im)^\s*(?:-\s*)?(?:password|plain_text_passwd|passwd)\s*:\s*['\"]?(?!\s*$)(?![$%{]|!!)[^\s'\"#]+")),
     # shell: FOO_PASSWORD=..., OS_TOKEN=..., --password x, echo x | passwd --stdin
+    ("password option", re.compile(r"(?i)--(?:password|passwd|token|secret)[= ]+['\"]?[^\s'\"$-][^\s'\"]{3,}")),
     ("password in environment", re.compile(
         r"(?i)\b[A-Z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY)\s*=\s*['\"]?[^\s'\"$]{4,}")),
-    ("password option", re.compile(r"(?i)--(?:password|passwd|token|secret)[= ]+['\"]?[^\s'\"$-][^\s'\"]{3,}")),
     ("passwd --stdin", re.compile(r"(?i)\|\s*(?:sudo\s+)?passwd\s+--stdin")),
 ]
 
 SECRET_KEY_NAME = re.compile(r"(?i)(pass(word|wd)?|secret|token|api[_-]?key|private[_-]?key|credential)")
 
 
+# One pass over the text for the common case (nothing found); the per-kind loop only names what matched.
+def _scoped(pattern: str) -> str:
+    """"(?i)abc" -> "(?i:abc)": global flags may only start a whole expression."""
+    m = re.match(r"\(\?([a-z]+)\)", pattern)
+    return f"(?{m.group(1)}:{pattern[m.end():]})" if m else f"(?:{pattern})"
+
+
+_ANY = re.compile("|".join(_scoped(p.pattern) for _k, p in PATTERNS))
+
+
 def find(text: str) -> str | None:
     """The kind of secret found in `text`, or None."""
+    if "chpasswd" not in text and not _ANY.search(text):
+        return None
     for kind, pattern in PATTERNS:
         if pattern.search(text):
             return kind

@@ -23,8 +23,15 @@ def _subnet_systems(index: Index) -> dict[tuple[int, int, int], str]:
     return out
 
 
-def _system_of_cidr(remote, subnets: dict[tuple[int, int, int], str]) -> str | None:
+def _system_of_cidr(remote, subnets: dict[tuple[int, int, int], str], memo: dict) -> str | None:
     """The system whose subnet holds the whole remote range: walk up the supernets with integer masks."""
+    if remote in memo:
+        return memo[remote]
+    memo[remote] = found = _walk(remote, subnets)
+    return found
+
+
+def _walk(remote, subnets: dict[tuple[int, int, int], str]) -> str | None:
     bits = remote.max_prefixlen
     addr = int(remote.network_address)
     for plen in range(remote.prefixlen, -1, -1):
@@ -46,6 +53,7 @@ def check_stack(resources, settings):
     links = {(str(x.get("source_system")), str(x.get("target_system")), str(x.get("protocol", "")).lower(),
               x.get("port")) for x in settings.get("data_links") or [] if isinstance(x, dict)}
     subnets: dict[tuple[int, int, int], str] | None = None
+    memo: dict = {}
     for r in index.of_type(T_SG_RULE):
         local = index.system(r)
         if not local or index.layer(r) == "shared":
@@ -59,7 +67,7 @@ def check_stack(resources, settings):
                 continue
             if subnets is None:
                 subnets = _subnet_systems(index)
-            remote = _system_of_cidr(rnet, subnets)
+            remote = _system_of_cidr(rnet, subnets, memo)
         if not remote or remote == local:
             continue
         d = direction(r)
