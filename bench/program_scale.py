@@ -38,6 +38,8 @@ def one(size: str) -> dict:
 
     t_import = time.perf_counter() - t0
     site = SiteData.model_validate_json(SAMPLE.read_text(encoding="utf-8")) if size == "sample" else synthetic.site(int(size))
+    if os.environ.get("SHUYAKU_BENCH_DEFAULT_GC") != "1":
+        program.tune_gc()  # as the entry point does (stacks/__main__.py -> shuyaku.platform.entry.main)
     t1 = time.perf_counter()
     cfg = config.from_site(site)
     t_config = time.perf_counter() - t1

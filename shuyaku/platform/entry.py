@@ -46,6 +46,7 @@ def load(project_root: Path, values: dict[str, Any] | None = None, stack: str | 
 
 def main(project_root: Path) -> program.Platform:
     cfg = load(project_root)
+    program.tune_gc()
     platform = program.build(cfg)
     program.export(platform)
     return platform
