@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from shuyaku import tags as tagvocab
-from shuyaku.policy.model import UNKNOWN, Resource, plain
+from shuyaku.policy.model import Resource, plain
 
 T_PROJECT = "openstack:identity/project:Project"
 T_GROUP = "openstack:identity/groupV3:GroupV3"
@@ -240,9 +240,3 @@ class Index(list):
                     out.append(hit)
         return out
 
-
-def resource_is(res: Resource, *types: str) -> bool:
-    return res.type in types
-
-
-__all__ = ["LAYERS", "UNKNOWN", "Index", "tags_of"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,6 @@ class Loaded:
     kind: str  # "export" | "preview" | "crossguard"
     # Stack config seen by the change: key -> (value, is_secret); None when the input carries none.
     stack_config: dict[str, tuple[Any, bool]] | None = None
-    warnings: list[str] = field(default_factory=list)
 
 
 def _value(v: Any) -> Any:
