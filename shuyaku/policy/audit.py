@@ -36,7 +36,14 @@ def audit_resources(resources: Iterable[Resource],
                     config: cfgmod.PolicyConfig | Mapping[str, Any] | None = None,
                     stack_config: dict[str, tuple[Any, bool]] | None = None,
                     rules: Iterable[Rule] | None = None) -> list[Finding]:
-    """Every violation in the stack, each with the enforcement level the config gives its rule."""
+    """Every violation in the stack, each with the enforcement level the config gives its rule.
+
+    `resources`: the normalised model (`shuyaku.policy.model.Resource`: urn, type, name, props in the
+    engine's camelCase, parent, id, provider, deps) — from `loader.load_file`, `loader.from_stack_args`, or
+    built directly (e.g. from Pulumi mocks, where ids stand in for property dependencies).
+    `config`: a PolicyConfig, a parsed pack-config / flat-settings document, or None (rule defaults).
+    Disabled rules are skipped; "remediate" counts as mandatory, as in the engine.
+    """
     cfg = resolve_config(config)
     index = resources if isinstance(resources, Index) else Index(resources, stack_config)
     if stack_config is not None:

@@ -94,6 +94,7 @@ class Violation:
     message: Msg
 
 
+# Written as generators; Rule hands out list-returning versions.
 CheckFn = Callable[[Resource, Mapping[str, Any]], Iterable[Violation]]
 StackCheckFn = Callable[[Any, Mapping[str, Any]], Iterable[Violation]]
 
@@ -120,6 +121,11 @@ class Rule:
     def __post_init__(self) -> None:
         if (self.check is None) == (self.check_stack is None):
             raise ValueError(f"rule {self.id}: give exactly one of check / check_stack")
+        # Rule bodies are generators; callers get a list (`rule.check(res, cfg) == []` reads naturally).
+        for name in ("check", "check_stack"):
+            fn = getattr(self, name)
+            if fn is not None and not getattr(fn, "_listified", False):
+                object.__setattr__(self, name, _listify(fn))
 
     @property
     def scope(self) -> Scope:
@@ -127,6 +133,16 @@ class Rule:
 
     def violation(self, urn: str | None, ja: str, en: str) -> Violation:
         return Violation(self.id, urn, Msg(ja, en))
+
+
+def _listify(fn: Callable[..., Iterable[Violation]]) -> Callable[..., list[Violation]]:
+    def run(*args: Any) -> list[Violation]:
+        return list(fn(*args))
+
+    run._listified = True  # type: ignore[attr-defined]
+    run.__doc__ = fn.__doc__
+    run.__name__ = getattr(fn, "__name__", "check")
+    return run
 
 
 def msg(ja: str, en: str) -> Msg:

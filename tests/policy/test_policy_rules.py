@@ -258,3 +258,11 @@ def test_secret_patterns(text, kind):
     from shuyaku.policy.rules import _secrets
 
     assert _secrets.find(text) == kind
+
+
+def test_checks_return_lists():
+    inst = R(INST, "vm", adminPass="x")
+    assert get("instance-no-admin-pass").check(inst, {}) == [get("instance-no-admin-pass").violation(
+        inst.urn, "インスタンスに adminPass（管理者パスワード）が設定されています。",
+        "the instance has adminPass (an administrator password) set.")]
+    assert get("project-has-quotas").check_stack([], {}) == []
