@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,7 +160,8 @@ def from_document(doc: Any, where: str, normalised: bool = False) -> Loaded:
 def load_file(path: str | Path) -> Loaded:
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        # "-": read a pipe (`pulumi preview --json | shuyaku policy audit -`).
+        raw = sys.stdin.buffer.read() if str(path) == "-" else p.read_bytes()
     except OSError as e:
         raise LoadError(t(f"{p}: 読み込めません（{e.strerror}）", f"{p}: cannot read ({e.strerror})")) from None
     try:

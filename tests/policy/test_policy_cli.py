@@ -200,3 +200,11 @@ def test_audit_without_settings_warns_what_it_cannot_check():
     assert "mynumber-ingress-only-listed checks only part of its rule: layer_cidrs not set" in p.stderr
     with_cfg = cli("audit", str(CORPUS / "clean.json"), "--config", str(CONFIG))
     assert with_cfg.stderr == ""
+
+
+def test_audit_reads_a_pipe():
+    data = (CORPUS / "preview-new-open-ssh.json").read_text()
+    p = subprocess.run([sys.executable, "-m", "shuyaku.policy", "audit", "-", "--config", str(CONFIG), "-f", "json"],
+                       input=data, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert p.returncode == 1
+    assert json.loads(p.stdout)["summary"]["violations"] == 4
