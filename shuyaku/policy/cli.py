@@ -67,7 +67,7 @@ def audit(
                    err=True)
     findings = audit_resources(loaded.resources, cfg, loaded.stack_config)
     render = {Format.text: report.as_text, Format.json: report.as_json, Format.sarif: report.as_sarif}[fmt]
-    out = render(findings, code, str(file))
+    out = render(findings, code, "stdin" if str(file) == "-" else str(file))
     if output:
         try:
             output.write_text(out, encoding="utf-8")
