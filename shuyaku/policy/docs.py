@@ -73,6 +73,9 @@ def markdown() -> str:
             ]
             if r.config_keys:
                 out.append(f"- 設定 / settings: {', '.join(f'`{k}`' for k in r.config_keys)}")
+            if r.requires:
+                out.append(f"- 空だと一部しか確認できない設定 / checks only partly without: "
+                           f"{', '.join(f'`{k}`' for k in r.requires)}")
             out += [
                 "",
                 r.description.ja,
