@@ -63,10 +63,12 @@ def _ev(kind, **data):
     return {"event": kind, "event_data": data}
 
 
-def test_progress_counts_and_serial_batches(capsys):
+def test_progress_counts_and_serial_batches():
+    import io
+
     from rich.console import Console
 
-    p = Progress(Console(file=open("/dev/null", "w")), live=False)
+    p = Progress(Console(file=io.StringIO()), live=False)
     for batch in (["h1"], ["h2"]):
         p.handle(_ev("playbook_on_task_start", task="first", task_uuid="u1", play_uuid="p"))
         for h in batch:
