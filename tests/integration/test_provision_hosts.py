@@ -192,3 +192,27 @@ def test_bad_inventory_file_is_input_error(tmp_path):
     proc = shuyaku("provision", "--inventory", str(bad), "--lang", "en")
     no_traceback(proc)
     assert proc.returncode == 2
+
+
+def test_test_hosts_reach_only_the_apt_proxy(inventory, hostvars):
+    """scripts/test-hosts promise: a container reaches its apt proxy and nothing outside its set.
+
+    Runs after the baseline converged, so a peer's SSH (not from the management address) is dropped too."""
+    key = hostvars["all"]["ansible_ssh_private_key_file"]
+    gw = hostvars["all"]["test_hosts_gateway"]
+    h1 = hostvars["hosts"][f"{NAME}-1"]["ansible_host"]
+    h2 = hostvars["hosts"][f"{NAME}-2"]["ansible_host"]
+    machine = [a.split()[3].split("/")[0] for a in subprocess.run(
+        ["ip", "-4", "-o", "addr", "show", "scope", "global"], capture_output=True, text=True).stdout.splitlines()
+        if not a.split()[3].startswith("198.18.")]
+    probe = ("import socket,sys\nfor a in sys.argv[1:]:\n h,p=a.rsplit(':',1)\n s=socket.socket(); s.settimeout(2)\n"
+             " try:\n  s.connect((h,int(p))); print(a,'open')\n except OSError as e:\n  print(a,type(e).__name__)\n")
+    targets = [f"{gw}:3142", f"{h2}:22", f"{gw}:2024", *(f"{m}:2024" for m in machine), "192.0.2.1:80"]
+    proc = subprocess.run(["ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                           "-o", "LogLevel=ERROR", f"ansible@{h1}", "python3", "-c", f'"{probe}"', *targets],
+                          capture_output=True, text=True, timeout=60)
+    result = dict(line.split(" ", 1) for line in proc.stdout.splitlines())
+    assert result[f"{gw}:3142"] == "open"      # the apt proxy
+    assert result[f"{h2}:22"] == "TimeoutError"  # baseline: ssh only from the management CIDR
+    for t in targets[2:]:
+        assert result[t] != "open", f"{t} is reachable from a test host"
