@@ -31,6 +31,7 @@ T_SG = "openstack:networking/secGroup:SecGroup"
 T_SG_RULE = "openstack:networking/secGroupRule:SecGroupRule"
 T_INSTANCE = "openstack:compute/instance:Instance"
 T_VOLUME = "openstack:blockstorage/volume:Volume"
+T_VOLUME_ATTACH = "openstack:compute/volumeAttach:VolumeAttach"
 T_QUOTA_COMPUTE = "openstack:compute/quotaSetV2:QuotaSetV2"
 T_QUOTA_NETWORK = "openstack:networking/quotaV2:QuotaV2"
 T_QUOTA_VOLUME = "openstack:blockstorage/quoteSetV3:QuoteSetV3"
@@ -194,6 +195,12 @@ class Index(list):
                 v = self.tag(up, key)
                 if v:
                     return v
+        if res.type == T_VOLUME:
+            # A volume carries no tags; the server it is attached to says where it lives.
+            for inst in self._attached_to(res):
+                v = self.tag(inst, key)
+                if v:
+                    return v
         if res.type == T_INSTANCE:
             for net in self._instance_networks(res):
                 v = self.tag(net, key)
@@ -213,6 +220,18 @@ class Index(list):
 
     def system(self, res: Resource) -> str | None:
         return self.tag(res, "system")
+
+    def _attached_to(self, volume: Resource) -> list[Resource]:
+        attached: dict[str, list[Resource]] | None = self.memo.get("attached")  # type: ignore[assignment]
+        if attached is None:
+            attached = {}
+            for a in self.of_type(T_VOLUME_ATTACH):
+                vol = self.ref(a, "volumeId", (T_VOLUME,))
+                inst = self.ref(a, "instanceId", (T_INSTANCE,))
+                if vol is not None and inst is not None:
+                    attached.setdefault(vol.urn, []).append(inst)
+            self.memo["attached"] = attached
+        return attached.get(volume.urn, [])
 
     def _instance_networks(self, inst: Resource) -> list[Resource]:
         # In a preview the ids are unknown, but the engine still says which networks and ports they come from.

@@ -266,3 +266,16 @@ def test_checks_return_lists():
         inst.urn, "インスタンスに adminPass（管理者パスワード）が設定されています。",
         "the instance has adminPass (an administrator password) set.")]
     assert get("project-has-quotas").check_stack([], {}) == []
+
+
+def test_volume_layer_from_the_server_it_is_attached_to():
+    """A vendor stack's volumes carry no tags; the attached server's tags place them."""
+    rid = "mynumber-volume-encrypted"
+    vm = R(INST, "vm", tags=["shuyaku:system=juki", "shuyaku:layer=mynumber"])
+    vol = R(C.T_VOLUME, "vol", volumeType="standard")
+    att = R("openstack:compute/volumeAttach:VolumeAttach", "att", {"instanceId": "vm", "volumeId": "vol"},
+            instanceId="id-vm", volumeId="id-vol")
+    assert direct(rid, [vm, vol, att], settings_for(rid)) == {(rid, vol.urn)}
+    assert run(from_model([vm, vol, att]), {rid: settings_for(rid)}, only=rid) == {(rid, vol.urn)}
+    vol.props["volumeType"] = "encrypted-luks"
+    assert direct(rid, [vm, vol, att], settings_for(rid)) == set()
