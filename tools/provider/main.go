@@ -109,7 +109,7 @@ func Provider() (tfbridge.ProviderInfo, *mappingReport) {
 // Found by comparing every resource's top-level object fields with the SDK's Args classes.
 var fieldRenames = map[string]map[string]*tfbridge.SchemaInfo{
 	// "outputs" would clash with the SDK's generated outputs module.
-	"openstack_orchestration_stack_v1": {"outputs": {Name: "stackOutputs"}},
+	"openstack_orchestration_stack_v1": {"outputs": {Name: "StackOutputs"}},
 }
 
 // schemaBytes is the package schema served by GetSchema. The engine does not need the full schema to deploy;
