@@ -115,6 +115,15 @@ def docs() -> None:
     sys.stdout.write(markdown())
 
 
+@app.command("schema")
+def schema() -> None:
+    """設定ファイル（SETTINGS）の JSON Schema を出力する（shuyaku policy schema > policies/settings.schema.json）。"""
+    from shuyaku.policy import config as cfgmod
+    from shuyaku.policy.registry import rule_ids
+
+    typer.echo(json.dumps(cfgmod.settings_schema(rule_ids()), ensure_ascii=False, indent=2))
+
+
 @app.command("config")
 def make_config(
     settings: Annotated[Path | None, typer.Argument(help='{"enforcement": {...}, "settings": {...}} 形式の JSON')] = None,

@@ -413,3 +413,27 @@ def separation_model(settings: Mapping[str, Any]) -> str:
     """The configured model, accepting α / β / β' / α' as written in MIC documents."""
     m = str(settings.get("separation_model") or "alpha").strip()
     return MODEL_ALIASES.get(m, m)
+
+
+def settings_schema(rule_ids: Iterable[str]) -> dict[str, Any]:
+    """JSON Schema of the flat settings document, so an editor completes and checks it."""
+    levels = {"enum": list(LEVELS)}
+    props = {}
+    for k, (schema, default, ja, en) in SETTINGS.items():
+        props[k] = {**copy.deepcopy(schema), "default": copy.deepcopy(default), "description": f"{ja} / {en}"}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "shuyaku policy settings",
+        "description": "Input of `shuyaku policy config SETTINGS`, and accepted by `shuyaku policy audit --config`.",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "$schema": {"type": "string"},
+            "enforcement": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"all": levels, **{r: levels for r in rule_ids}},
+            },
+            "settings": {"type": "object", "additionalProperties": False, "properties": props},
+        },
+    }

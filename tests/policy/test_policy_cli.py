@@ -208,3 +208,14 @@ def test_audit_reads_a_pipe():
                        input=data, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert p.returncode == 1
     assert json.loads(p.stdout)["summary"]["violations"] == 4
+
+
+def test_settings_schema_is_current_and_checks_the_example():
+    schema = json.loads((ROOT / "policies/settings.schema.json").read_text())
+    assert schema == cfgmod.settings_schema(rule_ids()), "run: shuyaku policy schema > policies/settings.schema.json"
+    jsonschema.Draft202012Validator.check_schema(schema)
+    example = json.loads((ROOT / "policies/settings.local.json").read_text())
+    jsonschema.validate(example, schema)
+    typo = {"settings": {"layer_cidr": {}}, "enforcement": {"secgroup-no-public-shh": "advisory"}}
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(typo))
+    assert len(errors) == 2
