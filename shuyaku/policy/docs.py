@@ -38,7 +38,8 @@ def markdown() -> str:
         "",
         "Enforcement levels are per stack: `\"all\": \"advisory\"` or `\"<rule id>\": \"disabled\"` in the config file. "
         "`policies/config.local.json` is an example, generated from `policies/settings.local.json` by "
-        "`shuyaku policy config policies/settings.local.json`.",
+        "`shuyaku policy config policies/settings.local.json` (its JSON Schema: `policies/settings.schema.json`, "
+        "written by `shuyaku policy schema`).",
         "",
         "Known limit: in the CrossGuard pack `stack-config-no-plaintext-secrets` cannot tell secret config from "
         "plain (the engine passes the decrypted config without the list of secret keys); "
