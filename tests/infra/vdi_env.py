@@ -224,6 +224,12 @@ def _build_env(config) -> VdiEnv:
         return VdiEnv(inventory, workdir, inventory_groups(inventory), json.loads(creds_file.read_text()),
                       json.loads(vars_file.read_text()))
 
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Each xdist worker would start, converge and tear down the same host set under the others.
+        raise RuntimeError(
+            "the VDI suites start their own test hosts only in a single pytest process: run them without -n, "
+            "or give converged hosts with SHUYAKU_VDI_INVENTORY and SHUYAKU_VDI_WORKDIR"
+        )
     subprocess.run([str(REPO / "scripts/test-deps")], check=True)
     inventory = hosts_up()
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -402,7 +408,9 @@ def rdp_login(env: VdiEnv, user: str, secret_text: str, timeout: float = 40) -> 
         try:
             while time.monotonic() < deadline:
                 new = vdi.run(f"tail -c +{start + 1} {log}").stdout
-                if re.search(rf"Session started successfully for user {re.escape(user)}\b", new):
+                # A user who still has a (disconnected) desktop gets it back instead of a new one.
+                if re.search(rf"Session started successfully for user {re.escape(user)}\b"
+                             rf"|reconnected session: username {re.escape(user)}\b", new):
                     verdict = "session"
                     break
                 if re.search(rf"AUTHFAIL: user={re.escape(user)}\b", new):
