@@ -13,6 +13,7 @@ import pulumi_openstack as openstack
 
 from shuyaku.platform.config import PlatformConfig
 from shuyaku.platform.dr_site import DrSite
+from shuyaku.platform.platform_project import PlatformProject
 from shuyaku.platform.shared_services import SharedServices
 from shuyaku.platform.tenant import Tenant
 from shuyaku.platform.vdi_pool import VdiPool
@@ -27,6 +28,7 @@ class Platform:
     tenants: dict[str, Tenant] = field(default_factory=dict)
     shared: SharedServices | None = None
     vdi: VdiPool | None = None
+    platform: PlatformProject | None = None
     dr: DrSite | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
 
@@ -45,6 +47,8 @@ def build(cfg: PlatformConfig) -> Platform:
     # Who runs the program: its project hosts the platform's own servers, its user creates DR server groups.
     scope = openstack.identity.get_auth_scope_output(name="shuyaku-platform")
 
+    p.platform = PlatformProject("platform-project", cfg=cfg, project_id=scope.project_id)
+    after = p.platform.resources
     by_layer = {z.layer: z for z in site.zones}
     for layer in LAYER_ORDER:
         if layer in by_layer:
@@ -54,11 +58,12 @@ def build(cfg: PlatformConfig) -> Platform:
                 zone=by_layer[layer],
                 provider_network_ids=provider_networks,
                 shared=p.zones.get("shared"),
+                after=after,
             )
     if site.shared_services and "shared" in p.zones:
-        p.shared = SharedServices("shared-services", cfg=cfg, zone=p.zones["shared"])
+        p.shared = SharedServices("shared-services", cfg=cfg, zone=p.zones["shared"], after=after)
     if cfg.layout.vdi is not None or cfg.layout.lgwan_desktops is not None:
-        p.vdi = VdiPool("vdi", cfg=cfg, internet=p.zones.get("internet"), lgwan=p.zones.get("lgwan"))
+        p.vdi = VdiPool("vdi", cfg=cfg, internet=p.zones.get("internet"), lgwan=p.zones.get("lgwan"), after=after)
 
     tenants_out: dict[str, Any] = {}
     if cfg.is_dr:

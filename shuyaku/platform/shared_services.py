@@ -15,9 +15,17 @@ from shuyaku.platform.zone import Zone
 
 
 class SharedServices(pulumi.ComponentResource):
-    def __init__(self, name: str, *, cfg: PlatformConfig, zone: Zone, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        cfg: PlatformConfig,
+        zone: Zone,
+        after: list[pulumi.Resource] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
         super().__init__("shuyaku:platform:SharedServices", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, depends_on=after or [])
         site = cfg.site.site
         lay = cfg.layout
         self.security_groups: dict[str, pulumi.Output[str]] = {}

@@ -22,10 +22,11 @@ class VdiPool(pulumi.ComponentResource):
         cfg: PlatformConfig,
         internet: Zone | None,
         lgwan: Zone | None,
+        after: list[pulumi.Resource] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("shuyaku:platform:VdiPool", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, depends_on=after or [])
         site = cfg.site.site
         lay = cfg.layout
         vdi = cfg.site.vdi

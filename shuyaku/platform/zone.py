@@ -25,10 +25,12 @@ class Zone(pulumi.ComponentResource):
         zone: sitedata.Zone,
         provider_network_ids: dict[str, pulumi.Input[str]],
         shared: Zone | None = None,
+        after: list[pulumi.Resource] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`after`: the platform project's quotas, which must be in place before its groups and ports."""
         super().__init__("shuyaku:platform:Zone", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, depends_on=after or [])
         site, layer = cfg.site.site, zone.layer
         lay = cfg.layout
         self.layer = layer

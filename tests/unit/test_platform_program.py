@@ -273,7 +273,10 @@ def test_adding_one_system_adds_exactly_that_systems_resources() -> None:
     assert agg.inputs["metadata"]["filter_tenant_id_N0099"] == "project-tenant-N0099-project"
     inputs1 = {(r.typ, r.name): r.inputs for r in m1.resources}
     changed = [k for k, v in inputs1.items() if {(r.typ, r.name): r.inputs for r in m2.resources}[k] != v]
-    assert changed == [("openstack:compute/aggregateV2:AggregateV2", "zone-lgwan-aggregate")]
+    # (and the platform project's port quota, which holds the new router interface)
+    assert set(changed) <= {("openstack:compute/aggregateV2:AggregateV2", "zone-lgwan-aggregate"),
+                            ("openstack:networking/quotaV2:QuotaV2", "platform-project-network-quota")}
+    assert ("openstack:compute/aggregateV2:AggregateV2", "zone-lgwan-aggregate") in changed
 
 
 def test_aggregates_admit_only_their_layers_projects() -> None:
@@ -305,3 +308,23 @@ def test_an_isolated_layer_gets_no_router_and_no_way_out() -> None:
         assert subnet.inputs.get("noGateway") is True and not subnet.inputs.get("dnsNameservers")
         assert set(out["tenants"][t.system_id]["security_group_ids"]) == {"tenant"}
     assert "mynumber" not in cfg.layout.base_rules
+
+
+@pytest.mark.parametrize("which", CITIES)
+def test_the_platform_project_has_room_for_what_the_platform_owns(which: str) -> None:
+    m, _, _ = built(which)
+    quota = next(r.inputs for r in m.of_type("openstack:networking/quotaV2:QuotaV2")
+                 if r.name == "platform-project-network-quota")
+    assert quota["projectId"] == "project-admin"
+    own_groups = [r for r in m.of_type("openstack:networking/secGroup:SecGroup") if not r.inputs.get("tenantId")]
+    own_group_ids = {r.id for r in own_groups}
+    own_rules = [r for r in m.of_type(SGR) if r.inputs["securityGroupId"] in own_group_ids]
+    assert quota["securityGroup"] >= len(own_groups) + 1
+    assert quota["securityGroupRule"] >= len(own_rules) + 4
+    ports = len(m.of_type("openstack:networking/port:Port"))
+    ports += len(m.of_type("openstack:networking/routerInterface:RouterInterface"))
+    assert quota["port"] >= ports
+    servers = m.of_type("openstack:compute/instance:Instance")
+    compute = next(r.inputs for r in m.of_type("openstack:compute/quotaSetV2:QuotaSetV2")
+                   if r.name == "platform-project-compute-quota")
+    assert compute["instances"] >= len(servers)
