@@ -421,7 +421,7 @@ def memory() -> tuple[int, int, int]:
 # --------------------------------------------------------------------------------------------- health
 
 
-def http_status(port: int, path: str, timeout: float = 5) -> int | None:
+def http_status(port: int, path: str, timeout: float = 15) -> int | None:
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         c.request("GET", path, headers={"Accept": "application/json"})
@@ -860,8 +860,13 @@ def ensure_started(svc: Svc) -> bool:
     if alive(rec):
         if basic_check(svc)[0]:
             return False
-        if svc.port:  # alive but deaf: restart it
-            stop(svc.name)
+        if svc.port:
+            # on a busy machine a live API can miss one check: give it 30 s before calling it deaf
+            try:
+                wait_for(svc.name, lambda: basic_check(svc)[0], 30, svc, interval=2)
+                return False
+            except Failure:
+                stop(svc.name)
     if svc.port and port_busy(svc.port):
         raise Failure((f"127.0.0.1:{svc.port} is in use by a process dev-cloud did not start; "
                        f"stop it or free the port ({svc.name})") if LANG == "en" else
