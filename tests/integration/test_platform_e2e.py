@@ -51,9 +51,16 @@ def admin() -> Any:
     if not (engine_bin() / "pulumi").exists():
         pytest.fail("the Pulumi engine is not built: run scripts/build-engine", pytrace=False)
     try:
-        return connect()
+        conn = connect()
     except Exception as exc:  # any failure to reach the cloud is the same instruction to the user
         pytest.fail(f"dev cloud unreachable ({exc}): run scripts/dev-cloud up", pytrace=False)
+    # The operator's own project holds the platform's shared services; sizing it is the cloud builder's
+    # decision (scripts/dev-cloud makes the same call), not the tenants' quotas the program manages.
+    pid = conn.current_project_id
+    conn.set_network_quotas(pid, security_group=-1, security_group_rule=-1, port=-1, network=-1, subnet=-1,
+                            router=-1)
+    conn.set_compute_quotas(pid, instances=-1, cores=-1, ram=-1, server_groups=-1, server_group_members=-1)
+    return conn
 
 
 @pytest.fixture(scope="module")
@@ -82,13 +89,15 @@ def platform_stack(workdir: Path, site_path: Path, name: str = "local") -> Stack
 @pytest.fixture(scope="module")
 def deployed(admin: Any, workdir: Path, site: tuple[Path, SiteData]) -> Iterator[tuple[Stack, dict[str, Any]]]:
     st = platform_stack(workdir, site[0])
-    t0 = time.monotonic()
-    proc = st.up(capture=True, check=False)
-    print(f"\n[e2e] first up: {time.monotonic() - t0:.1f} s")
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    yield st, st.outputs()
-    # Teardown is its own test (test_zz_destroy_leaves_nothing); this is only a safety net.
-    st.destroy(capture=True)
+    try:
+        t0 = time.monotonic()
+        proc = st.up(capture=True, check=False)
+        print(f"\n[e2e] first up: {time.monotonic() - t0:.1f} s")
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        yield st, st.outputs()
+    finally:
+        # Teardown is its own test (test_zz_destroy_leaves_nothing); this is the safety net.
+        st.destroy(capture=True)
 
 
 def tagged(resources: list[Any], key: str, value: str) -> list[Any]:
