@@ -44,10 +44,10 @@ def _sh(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def program(tmp_path_factory):
     if not ENGINE.exists():
-        pytest.skip("engine not built (scripts/build-engine)")
+        pytest.fail("engine not built: run scripts/build-engine", pytrace=False)
     probe = subprocess.run([f"{ROOT}/scripts/dev-cloud", "status"], capture_output=True, text=True)
     if probe.returncode != 0:
-        pytest.skip("dev cloud not running (scripts/dev-cloud up)")
+        pytest.fail("dev cloud not running: run scripts/dev-cloud up", pytrace=False)
     d = tmp_path_factory.mktemp("policy-program")
     (d / "state").mkdir()
     (d / "Pulumi.yaml").write_text(f"name: policy-test\nruntime:\n  name: python\n  options:\n"

@@ -149,7 +149,6 @@ def test_my_number_data_volumes_use_the_encrypted_type(tmp_path: Path) -> None:
     assert not [r for r in rec.resources if "floatingIp" in r.typ]
 
 
-@pytest.mark.skipif(not SAMPLE_SITE.is_file(), reason="the sample city's site data is written by `shuyaku plan`")
 def test_committed_example_is_current_and_stays_in_the_resident_register_tenant(tmp_path: Path) -> None:
     fresh = tmp_path / "vendor-juki"
     cli.init(STACK, "S001", fresh, cwd=ROOT)
