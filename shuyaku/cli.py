@@ -38,12 +38,12 @@ class SchemaName(StrEnum):
 
 
 def json_schema(name: SchemaName) -> dict:
+    from pydantic import BaseModel
+
     from shuyaku.inventory.schema import Inventory
     from shuyaku.plan.catalogue import Catalogue
     from shuyaku.plan.model import Plan
     from shuyaku.sitedata import SiteData
-
-    from pydantic import BaseModel
 
     models: dict[str, type[BaseModel]] = {"inventory": Inventory, "catalogue": Catalogue, "plan": Plan, "site": SiteData}
     model = models[name.value]

@@ -187,7 +187,7 @@ def test_second_up_changes_nothing(deployed: Any) -> None:
 
 
 def test_dr_stack_reads_the_primary_and_deploys(admin: Any, deployed: Any, workdir: Path) -> None:
-    st, outputs = deployed
+    st, _ = deployed
     dr = Stack("dr", st.state_dir, config_source=ROOT / "stacks" / "Pulumi.local.yaml", env_extra=CLOUD_ENV)
     dr.ensure()
     dr.set_config("shuyaku:siteData", str(workdir / "plan" / "site-dr.json"))
