@@ -32,6 +32,8 @@ CLOUDS = CACHE / "dev-cloud" / "clouds.yaml"
 INVENTORY = ROOT / "examples" / "small-town" / "inventory.yaml"
 CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
 PROJECT = "shuyaku-platform"
+COMPUTE_HOST = "shuyaku-dev"
+VENDOR_TENANT, OTHER_TENANT = "juki", "zeimu"
 
 
 def connect(cloud: str = "dev-admin", **auth: str) -> Any:
@@ -83,6 +85,8 @@ def platform_stack(workdir: Path, site_path: Path, name: str = "local") -> Stack
     st.ensure()
     st.set_config("shuyaku:siteData", str(site_path))
     st.set_config("shuyaku:inventory", str(INVENTORY))
+    # The dev cloud has one compute host; it serves the My Number zone, where the vendor test deploys.
+    st.set_config("shuyaku:zoneHosts.mynumber[0]", COMPUTE_HOST, path=True)
     return st
 
 
@@ -204,6 +208,107 @@ def test_dr_stack_reads_the_primary_and_deploys(admin: Any, deployed: Any, workd
         assert "shuyaku:site=dr" in (project.tags or [])
     proc = dr.destroy(capture=True)
     assert proc.returncode == 0
+
+
+def vendor_clouds(workdir: Path, project_id: str) -> Path:
+    """The vendor's own credentials (dev cloud user vendor-a), scoped to the tenant project."""
+    import yaml
+
+    clouds = yaml.safe_load(CLOUDS.read_text())["clouds"]
+    auth = dict(clouds["dev-vendor-a"]["auth"])
+    auth.pop("project_name", None)
+    auth.pop("project_domain_name", None)
+    auth["project_id"] = project_id
+    path = workdir / "vendor-clouds.yaml"
+    entry = {**clouds["dev-vendor-a"], "auth": auth}
+    path.write_text(yaml.safe_dump({"clouds": {"vendor": entry}}))
+    path.chmod(0o600)
+    return path
+
+
+def test_vendor_deploys_into_its_tenant_and_nowhere_else(admin: Any, deployed: Any, workdir: Path,
+                                                         site: Any) -> None:
+    st, outputs = deployed
+    mine, other = outputs["tenants"][VENDOR_TENANT], outputs["tenants"][OTHER_TENANT]
+    # The city's administrator puts the vendor's engineer into the tenant's vendor group: that is all
+    # the access the vendor gets.
+    user = admin.identity.find_user("vendor-a")
+    group = admin.identity.find_group(mine["vendor_group"])
+    admin.identity.add_user_to_group(user, group)
+    project_dir = workdir / "vendor"
+    proc = subprocess.run([sys.executable, "-m", "shuyaku.cli", "vendor", "init", "--platform-stack",
+                           f"organization/{PROJECT}/{st.name}", "--tenant", VENDOR_TENANT, "--dir", str(project_dir),
+                           "--site-data", str(site[0])], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    (project_dir / "venv").symlink_to(ROOT / ".venv")
+    clouds = vendor_clouds(workdir, mine["project_id"])
+    vendor_env = {"OS_CLIENT_CONFIG_FILE": str(clouds), "OS_CLOUD": "vendor"}
+    vst = Stack("vendor", st.state_dir, project_dir=project_dir, env_extra=vendor_env)
+    vst.ensure()
+    try:
+        t0 = time.monotonic()
+        up = vst.up(capture=True, check=False)
+        print(f"\n[e2e] vendor up: {time.monotonic() - t0:.1f} s")
+        assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-1500:]
+        servers = list(admin.compute.servers(all_projects=True, project_id=mine["project_id"]))
+        assert servers and all(s.status == "ACTIVE" for s in servers), [(s.name, s.status) for s in servers]
+        for s in servers:
+            for port in admin.network.ports(device_id=s.id):
+                assert port.network_id == mine["network_id"], f"{s.name} has a port outside its tenant network"
+        refusals, successes = try_other_tenant(clouds, other, mine)
+        print(f"\n[e2e] cross-tenant attempts refused: {refusals}, succeeded: {successes}")
+        assert refusals >= 10 and successes == [], successes
+    finally:
+        vst.destroy(capture=True)
+        admin.identity.remove_user_from_group(user, group)
+
+
+def try_other_tenant(clouds: Path, other: dict[str, Any], mine: dict[str, Any]) -> tuple[int, list[str]]:
+    """Every way a vendor could reach into another tenant; each must be refused or see nothing."""
+    import openstack.config
+    import openstack.connection
+    from openstack import exceptions
+
+    region = openstack.config.OpenStackConfig(config_files=[str(clouds)], load_envvars=False).get_one("vendor")
+    conn = openstack.connection.Connection(config=region)
+    sg_other = next(iter(other["security_group_ids"].values())) if isinstance(other["security_group_ids"], dict) \
+        else other["security_group_ids"][0]
+    attempts: dict[str, Any] = {
+        "list other's networks": lambda: list(conn.network.networks(project_id=other["project_id"])),
+        "read other's network": lambda: conn.network.get_network(other["network_id"]),
+        "read other's subnet": lambda: conn.network.get_subnet(other["subnet_id"]),
+        "rename other's network": lambda: conn.network.update_network(other["network_id"], name="owned"),
+        "delete other's subnet": lambda: conn.network.delete_subnet(other["subnet_id"], ignore_missing=False),
+        "port on other's network": lambda: conn.network.create_port(network_id=other["network_id"]),
+        "read other's security group": lambda: conn.network.get_security_group(sg_other),
+        "open other's security group": lambda: conn.network.create_security_group_rule(
+            security_group_id=sg_other, direction="ingress", protocol="tcp", port_range_min=22,
+            port_range_max=22, remote_ip_prefix=mine["cidr"]),
+        "delete other's security group": lambda: conn.network.delete_security_group(sg_other, ignore_missing=False),
+        "list all projects' servers": lambda: list(conn.compute.servers(all_projects=True)),
+        "list other's servers": lambda: list(conn.compute.servers(all_projects=True, project_id=other["project_id"])),
+        "list other's volumes": lambda: list(conn.block_storage.volumes(all_projects=True,
+                                                                          project_id=other["project_id"])),
+        "read other's project": lambda: conn.identity.get_project(other["project_id"]),
+        "raise own quota": lambda: conn.set_compute_quotas(mine["project_id"], instances=1000),
+        "read other's quotas": lambda: conn.get_network_quotas(other["project_id"]),
+        "token for other's project": lambda: openstack.connection.Connection(
+            config=openstack.config.OpenStackConfig(config_files=[str(clouds)], load_envvars=False).get_one(
+                "vendor", auth={**region.auth, "project_id": other["project_id"]})).authorize(),
+    }
+    refused = 0
+    succeeded: list[str] = []
+    for what, attempt in attempts.items():
+        try:
+            result = attempt()
+        except (exceptions.HttpException, exceptions.SDKException):
+            refused += 1
+            continue
+        if isinstance(result, list) and result == []:
+            refused += 1  # the API answered but showed nothing of the other tenant
+        else:
+            succeeded.append(what)
+    return refused, succeeded
 
 
 def test_zz_destroy_leaves_nothing(admin: Any, deployed: Any) -> None:
