@@ -963,6 +963,12 @@ def cmd_up(reset: bool) -> int:
         say("repair", names=", ".join(bad))
     stop_many([svc.name for svc in ALL if set(svc.configs) & changed])
     restored = False
+    # Keystone content, cell mapping and flavors/image/networks persist in the databases: once a set-up got
+    # through them, repairing crashed services need not redo them (--reset or a changed script does).
+    try:
+        populated = not reset and (STATE / "content.done").read_text() == fingerprint(sec)
+    except OSError:
+        populated = False
     if reset:
         say("reset")
         with timed(phases, "stop"):
@@ -994,7 +1000,7 @@ def cmd_up(reset: bool) -> int:
         ensure_started(KEYSTONE)
         wait_port(KEYSTONE)
         wait_for("keystone token", lambda: admin_conn().identity.get_token() is not None, 60)
-        if not restored:
+        if not (restored or populated):
             register(sec)
         write_clouds(sec)
     with timed(phases, "services"):
@@ -1011,7 +1017,7 @@ def cmd_up(reset: bool) -> int:
                 r.name == HOST for r in conn.placement.resource_providers(name=HOST))
 
         wait_for("nova-compute", compute_up, 180, BY_NAME["nova-compute"], interval=2)
-        if not restored:  # the snapshot holds the host mapping already
+        if not (restored or populated):  # the snapshot holds the host mapping already
             # the compute host must be mapped to cell1 before anything can be scheduled on it
             nova_manage("cell_v2", "discover_hosts")
 
@@ -1023,9 +1029,10 @@ def cmd_up(reset: bool) -> int:
             return True
 
         wait_for("workers", all_workers_up, 180, interval=2)
-        if not restored:
+        if not (restored or populated):
             content()
         mark("content")
+        (STATE / "content.done").write_text(fingerprint(sec))  # what the content was made by
         if fresh:
             save_golden(sec)
         h = health()
@@ -1088,6 +1095,15 @@ def main(argv: list[str]) -> int:
     up.add_argument("--lang", choices=["ja", "en"], dest="lang2")
     for name in ("down", "status", "env", "install"):
         sub.add_parser(name).add_argument("--lang", choices=["ja", "en"], dest="lang2")
+    def usage_error(message: str) -> None:
+        print(f"{msg('usage_err')}\n({message})", file=sys.stderr)
+        sys.exit(2)
+
+    ap.error = usage_error  # type: ignore[method-assign]
+    for p in sub.choices.values():
+        p.error = usage_error  # type: ignore[method-assign]
+    if "--lang" in argv and argv[argv.index("--lang") + 1:][:1] == ["en"]:
+        LANG = "en"
     args = ap.parse_args(argv)
     lang = getattr(args, "lang2", None) or args.lang
     if lang:
