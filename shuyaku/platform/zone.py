@@ -96,6 +96,7 @@ class Zone(pulumi.ComponentResource):
 
         self.routes = layer in lay.router_layers
         self.router: openstack.networking.Router | None = None
+        self.segment_interface: openstack.networking.RouterInterface | None = None
         children: dict[str, pulumi.Input[str]] = {}
         if self.routes:
             gateway_net = provider_network_ids.get(layer) if layer in naming.GATEWAY_LAYERS else None
@@ -107,10 +108,10 @@ class Zone(pulumi.ComponentResource):
                 tags=naming.layer_tags(layer, site, "router"),
                 opts=child,
             )
-            openstack.networking.RouterInterface(
+            self.segment_interface = openstack.networking.RouterInterface(
                 f"{name}-segment-if", router_id=self.router.id, subnet_id=self.subnet.id, opts=child
             )
-            if shared is not None and shared.router is not None and layer != "shared":
+            if shared is not None and shared.router is not None and shared.segment_interface is not None and layer != "shared":
                 # Reach the shared zone over its segment: a fixed port there, and a route each way.
                 ip = lay.router_ports[layer]
                 port = openstack.networking.Port(
@@ -122,16 +123,24 @@ class Zone(pulumi.ComponentResource):
                     tags=naming.layer_tags(layer, site, "router"),
                     opts=child,
                 )
-                openstack.networking.RouterInterface(f"{name}-shared-if", router_id=self.router.id, port_id=port.id, opts=child)
+                link = openstack.networking.RouterInterface(
+                    f"{name}-shared-if", router_id=self.router.id, port_id=port.id, opts=child
+                )
+                # Neutron accepts a route only once its next hop sits on a subnet the router is attached to.
+                both_attached = pulumi.ResourceOptions(parent=self, depends_on=[link, shared.segment_interface, *(after or [])])
                 openstack.networking.RouterRoute(
                     f"{name}-to-shared",
                     router_id=self.router.id,
                     destination_cidr=shared.cidr,
                     next_hop=shared.gateway_ip,
-                    opts=child,
+                    opts=both_attached,
                 )
                 openstack.networking.RouterRoute(
-                    f"{name}-from-shared", router_id=shared.router.id, destination_cidr=zone.cidr, next_hop=ip, opts=child
+                    f"{name}-from-shared",
+                    router_id=shared.router.id,
+                    destination_cidr=zone.cidr,
+                    next_hop=ip,
+                    opts=both_attached,
                 )
             children["router_id"] = self.router.id
         self._outputs: dict[str, pulumi.Input[object]] = {
