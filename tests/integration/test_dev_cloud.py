@@ -25,13 +25,17 @@ HOW = "run `scripts/dev-cloud up` (as root) first"
 RUN_ID = uuid.uuid4().hex[:6]
 
 
+def _need_clouds() -> None:
+    if not CLOUDS.exists():
+        pytest.fail(f"{CLOUDS} does not exist: the dev cloud was never set up; {HOW}", pytrace=False)
+
+
 def _connect(cloud: str):
     import openstack.config
     import openstack.connection
     from openstack import exceptions
 
-    if not CLOUDS.exists():
-        pytest.fail(f"{CLOUDS} does not exist: the dev cloud was never set up; {HOW}", pytrace=False)
+    _need_clouds()
     try:
         region = openstack.config.OpenStackConfig(config_files=[str(CLOUDS)], load_envvars=False).get_one(cloud)
         conn = openstack.connection.Connection(config=region)
@@ -119,8 +123,7 @@ def tenant_b(vendor_b):
 
 
 def test_status_says_every_service_is_healthy():
-    if not CLOUDS.exists():
-        pytest.fail(f"{CLOUDS} does not exist; {HOW}", pytrace=False)
+    _need_clouds()
     p = subprocess.run([str(ROOT / "scripts" / "dev-cloud"), "status", "--lang", "en"], capture_output=True,
                        text=True, timeout=120)
     assert p.returncode == 0, f"scripts/dev-cloud status says the cloud is not healthy:\n{p.stdout}{p.stderr}"
@@ -164,6 +167,7 @@ def test_control_plane_services_report_up(admin):
 def test_clouds_yaml_and_secrets_are_private_and_not_in_the_repo():
     import yaml
 
+    _need_clouds()
     clouds = yaml.safe_load(CLOUDS.read_text())["clouds"]
     assert set(clouds) >= {"dev-admin", "dev-vendor-a", "dev-vendor-b"}
     for path in (CLOUDS, CACHE / "secrets.json"):
@@ -175,6 +179,7 @@ def test_clouds_yaml_and_secrets_are_private_and_not_in_the_repo():
 
 
 def test_env_prints_lines_to_eval():
+    _need_clouds()
     p = subprocess.run([str(ROOT / "scripts" / "dev-cloud"), "env"], capture_output=True, text=True, timeout=30)
     assert p.returncode == 0
     assert f"export OS_CLIENT_CONFIG_FILE={CLOUDS}" in p.stdout.splitlines()
