@@ -24,8 +24,8 @@ class Server:
     volume_gb: int = 0  # a data volume per server; My Number systems get the encrypted volume type
 
 
-class WorkloadError(Exception):
-    pass
+class WorkloadError(pulumi.RunError):
+    """A refusal the engine prints as a plain message (no Python traceback)."""
 
 
 def tenant_of(tenants: dict[str, Any] | None, system_id: str, platform_stack: str) -> dict[str, Any]:
