@@ -70,6 +70,8 @@ MSG = {
                  "command failed (exit {rc}): {cmd}\n{out}"),
     "not_root": ("root で実行してください (パッケージ導入とデーモン起動のため)",
                  "run as root (it installs packages and starts daemons)"),
+    "locked": ("別の scripts/dev-cloud up/down の終了を待っています…",
+               "waiting for another scripts/dev-cloud up/down to finish…"),
     "reset": ("--reset: データベースを作り直します", "--reset: recreating the databases"),
     "status_ok": ("健全", "healthy"),
     "status_bad": ("異常", "NOT healthy"),
@@ -1112,6 +1114,19 @@ def main(argv: list[str]) -> int:
         print(msg("usage_err"), file=sys.stderr)
         return 2
     try:
+        if args.cmd in ("up", "down"):
+            if os.geteuid() != 0:
+                raise Failure(msg("not_root"))
+            # two `up`s at once (CI and a developer, two test sessions) would start everything twice
+            import fcntl
+
+            RUN.mkdir(parents=True, exist_ok=True)
+            lock = open(RUN / "lock", "w")  # noqa: SIM115 - held until the process exits
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                say("locked")
+                fcntl.flock(lock, fcntl.LOCK_EX)
         if args.cmd == "up":
             return cmd_up(args.reset)
         if args.cmd == "down":
