@@ -813,6 +813,14 @@ def content() -> None:
             conn.network.create_subnet(network_id=net.id, name=f"{name}-subnet", ip_version=4, cidr=cidr,
                                        gateway_ip=f"{base}.1", is_dhcp_enabled=False,
                                        allocation_pools=[{"start": f"{base}.10", "end": f"{base}.250"}])
+    # The operator's own project holds the platform's shared services (many ports, security group rules,
+    # networks); how big it may grow is the cloud builder's call, so it is unlimited here. Tenant quotas stay
+    # at the defaults: the platform program sets those per project.
+    conn.set_network_quotas(admin_project.id, network=-1, subnet=-1, port=-1, router=-1, floatingip=-1,
+                            security_group=-1, security_group_rule=-1)
+    conn.set_compute_quotas(admin_project.id, instances=-1, cores=-1, ram=-1, server_groups=-1,
+                            server_group_members=-1)
+    conn.set_volume_quotas(admin_project.id, volumes=-1, gigabytes=-1, snapshots=-1)
     for name in ("standard", "encrypted"):
         vt = conn.block_storage.find_type(name)
         if vt is None:
@@ -956,7 +964,11 @@ def cmd_up(reset: bool) -> int:
     if not reset and not changed:
         h = health()
         bad = [n for n, (ok, _) in h.items() if not ok]
-        if not done("content"):  # a set-up interrupted after the services came up
+        try:  # content missing (a set-up interrupted after the services came up) or made by an older script
+            current = (STATE / "content.done").read_text() == fingerprint(sec)
+        except OSError:
+            current = False
+        if not current:
             bad.append("content")
         if not bad:
             write_clouds(sec)
