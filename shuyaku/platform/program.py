@@ -96,6 +96,14 @@ def build(cfg: PlatformConfig) -> Platform:
         "shared_services": p.shared.addresses if p.shared else {},
         "security_groups": {**(p.shared.security_groups if p.shared else {}), **(p.vdi.security_groups if p.vdi else {})},
         "ansible_inventory": inventory,
+        # Addresses the policy pack's configuration needs (screen-transfer sources, mediated paths).
+        "vdi": {
+            "cidr": cfg.layout.vdi.cidr if cfg.layout.vdi else None,
+            "lgwan_desktop_cidr": cfg.layout.lgwan_desktops.cidr if cfg.layout.lgwan_desktops else None,
+            "screen_ports": list(site.vdi.screen_ports),
+            "terminal_cidrs": list(cfg.terminal_cidrs),
+        },
+        "proxy": {"cidr": cfg.proxy_cidr, "port": cfg.proxy_port},
     }
     if p.dr is not None:
         p.outputs["backup_targets"] = p.dr.backup_targets

@@ -228,6 +228,8 @@ def test_vdi_gateway_admits_only_screen_ports_from_terminal_ranges() -> None:
         if f.path == "screen"
     }
     assert {r["remoteIpPrefix"] for r in egress} <= {cfg.proxy_cidr} | screen_targets
+    assert out["vdi"]["cidr"] == cfg.layout.vdi.cidr and out["vdi"]["terminal_cidrs"] == cfg.terminal_cidrs  # type: ignore[union-attr]
+    assert out["shared_services"]["relay"]["cidr"] == cfg.layout.services["relay"].cidr
     # the Ansible inventory another stage reads: {group: {host: {ansible_host: ip}}}
     inv = out["ansible_inventory"]
     assert len(inv["vdi_hosts"]) == len(inv["vdi_web"]) == cfg.site.vdi.hosts
