@@ -162,3 +162,27 @@ def test_committed_example_is_current_and_stays_in_the_resident_register_tenant(
     cidr = ipaddress.ip_network(juki["cidr"])
     assert cidr.prefixlen == 24
     assert {s.inputs["availabilityZone"] for s in rec.of_type("openstack:compute/instance:Instance")} == {"az-mynumber"}
+
+
+def test_init_finds_the_site_data_through_the_platform_stack_or_says_how(tmp_path: Path) -> None:
+    # outside any platform checkout and without --site-data: a clear instruction, and nothing written
+    with pytest.raises(cli.InitError, match="--site-data"):
+        cli.init(STACK, "S001", tmp_path / "a", cwd=tmp_path)
+    assert not (tmp_path / "a").exists()
+    missing = cli.InitError
+    with pytest.raises(missing, match="--site-data"):
+        cli.find_site_data(cli.StackRef.parse(STACK), tmp_path)
+    with pytest.raises(missing, match="Pulumi.nosuch.yaml"):
+        cli.find_site_data(cli.StackRef.parse("organization/shuyaku-platform/nosuch"), ROOT)
+
+
+def test_a_backup_only_system_has_no_standby_tenant_at_the_dr_site(tmp_path: Path) -> None:
+    onprem = synthetic.site(15)
+    warm = set(onprem.dr.warm_systems)
+    dr = onprem.model_copy(update={"site": "dr", "tenants": [t for t in onprem.tenants if t.system_id in warm]})
+    path = tmp_path / "site-dr.json"
+    path.write_text(dr.model_dump_json(), encoding="utf-8")
+    backup = onprem.dr.backup_systems[0]
+    res = runner.invoke(shuyaku_app, ["vendor", "init", "--platform-stack", "organization/shuyaku-platform/dr", "--tenant",
+                                      backup, "--dir", str(tmp_path / "v"), "--site-data", str(path), "--lang", "en"])
+    assert res.exit_code == 2 and "backup-and-restore" in res.output
