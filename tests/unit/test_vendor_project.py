@@ -172,7 +172,7 @@ def test_init_finds_the_site_data_through_the_platform_stack_or_says_how(tmp_pat
     missing = cli.InitError
     with pytest.raises(missing, match="--site-data"):
         cli.find_site_data(cli.StackRef.parse(STACK), tmp_path)
-    with pytest.raises(missing, match="Pulumi.nosuch.yaml"):
+    with pytest.raises(missing, match=r"Pulumi\.nosuch\.yaml"):
         cli.find_site_data(cli.StackRef.parse("organization/shuyaku-platform/nosuch"), ROOT)
 
 
