@@ -44,6 +44,9 @@ PKGS = [
     "cinder-scheduler", "cinder-volume", "uwsgi", "uwsgi-plugin-python3", "python3-osc-placement",
     "python3-openstacksdk",
 ]
+# Bump when register(), content() or the database set-up change what the databases hold: `up` then redoes
+# the content and `--reset` stops restoring the old snapshot.
+CONTENT_VERSION = "1"
 DATABASES = ["keystone", "glance", "placement", "nova_api", "nova", "nova_cell0", "neutron", "cinder"]
 
 # --------------------------------------------------------------------------------------------- messages
@@ -73,6 +76,8 @@ MSG = {
     "locked": ("別の scripts/dev-cloud up/down の終了を待っています…",
                "waiting for another scripts/dev-cloud up/down to finish…"),
     "reset": ("--reset: データベースを作り直します", "--reset: recreating the databases"),
+    "memory": ("メモリ: PSS {pss:.0f} MiB, RSS {rss:.0f} MiB ({n} プロセス)",
+               "memory: PSS {pss:.0f} MiB, RSS {rss:.0f} MiB, {n} processes"),
     "status_ok": ("健全", "healthy"),
     "status_bad": ("異常", "NOT healthy"),
     "status_summary_ok": ("すべてのサービスが健全です", "all services healthy"),
@@ -900,12 +905,12 @@ GOLDEN = CACHE / "golden"
 
 
 def fingerprint(sec: dict[str, str]) -> str:
-    """What a snapshot of a fresh cloud depends on: these scripts, the secrets and the package versions."""
+    """What the databases' content depends on: the templates, CONTENT_VERSION, the secrets, the packages."""
     import hashlib
 
-    h = hashlib.sha256()
-    for f in sorted(HERE.rglob("*")):
-        if f.is_file() and "__pycache__" not in f.parts:
+    h = hashlib.sha256(CONTENT_VERSION.encode())
+    for f in sorted(TEMPLATES.rglob("*")):
+        if f.is_file():
             h.update(str(f.relative_to(HERE)).encode() + b"\0" + f.read_bytes())
     h.update(json.dumps(sec, sort_keys=True).encode())
     h.update(run(["dpkg-query", "-W", *PKGS]).stdout.encode())
@@ -1080,7 +1085,7 @@ def cmd_status() -> int:
         pid = rec["pid"] if rec and alive(rec) else "-"
         print(f"{svc.name:<{width}}  {pid!s:>7}  {msg('status_ok') if ok else msg('status_bad'):<10}  {detail}")
     pss, rss, n = memory()
-    print(f"memory: PSS {pss / 1024:.0f} MiB, RSS {rss / 1024:.0f} MiB, {n} processes")
+    say("memory", pss=pss / 1024, rss=rss / 1024, n=n)
     bad = [n for n, (ok, _) in h.items() if not ok]
     if bad:
         say("status_summary_bad", names=", ".join(bad))
