@@ -20,6 +20,10 @@ REPO = Path(__file__).resolve().parents[2]
 SELF_SET = "infra"
 SELF_COUNT = 2
 CACHE = Path(os.environ.get("SHUYAKU_CACHE", "/var/cache/shuyaku")) / "test-hosts"
+# testinfra's ansible backend runs ansible-inventory from PATH: the project's venv must come first.
+_VENV_BIN = str(REPO / ".venv" / "bin")
+if _VENV_BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = os.pathsep.join([_VENV_BIN, os.environ.get("PATH", "")])
 
 
 def pytest_collection_modifyitems(config, items):
