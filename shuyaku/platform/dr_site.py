@@ -121,10 +121,13 @@ class DrSite(pulumi.ComponentResource):
                 return {}
             # My Number data is restored only onto encrypted volumes.
             # Stack outputs carry numbers as JSON floats; Cinder wants whole numbers.
-            out = {f"volumes_{enc}": str(int(q.get("volumes", 0))), f"gigabytes_{enc}": str(int(q.get("gigabytes", 0)))}
+            # Every type is named (volumes, gigabytes, snapshots), as Cinder reports them all back.
+            out = {f"volumes_{enc}": str(int(q.get("volumes", 0))), f"gigabytes_{enc}": str(int(q.get("gigabytes", 0))),
+                   f"snapshots_{enc}": "-1"}
             for vt in [*cfg.plain_volume_types, restore]:
                 out[f"volumes_{vt}"] = "0"
                 out[f"gigabytes_{vt}"] = "0"
+                out[f"snapshots_{vt}"] = "0"
             return out
 
         tags = primary.apply(
@@ -163,6 +166,12 @@ class DrSite(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.restore_type]),
         )
         openstack.compute.QuotaSetV2(f"{name}-compute-quota", project_id=project.id, instances=0, cores=0, ram=0, opts=child)
+        # A restore target holds volumes and backups only; networks come with a restore, decided then.
+        # Neutron's default group (one, four rules) is all it may have until then.
+        openstack.networking.QuotaV2(
+            f"{name}-network-quota", project_id=project.id, network=0, subnet=0, port=0, router=0, floatingip=0,
+            rbac_policy=0, security_group=1, security_group_rule=4, opts=child,
+        )
         return {
             "project_id": project.id,
             "vendor_group": group.name,

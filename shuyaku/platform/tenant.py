@@ -89,11 +89,15 @@ class Tenant(pulumi.ComponentResource):
         if tenant.layer == "mynumber" and cfg.plain_volume_types:
             # Only the encrypted type has room: a My Number volume cannot be created unencrypted.
             per_type = {}
+            # Cinder reports volumes/gigabytes/snapshots for every type and the provider reads all of them back,
+            # so every type the cloud has must be named here, or each `up` would show a change.
             for vt in cfg.plain_volume_types:
                 per_type[f"volumes_{vt}"] = "0"
                 per_type[f"gigabytes_{vt}"] = "0"
+                per_type[f"snapshots_{vt}"] = "0"
             per_type[f"volumes_{cfg.encrypted_volume_type}"] = pulumi.Output.from_input(quota("volumes")).apply(str)
             per_type[f"gigabytes_{cfg.encrypted_volume_type}"] = pulumi.Output.from_input(quota("gigabytes")).apply(str)
+            per_type[f"snapshots_{cfg.encrypted_volume_type}"] = "-1"  # bounded by the project's snapshot quota
         volume_q = openstack.blockstorage.QuoteSetV3(
             f"{name}-volume-quota",
             project_id=pid,

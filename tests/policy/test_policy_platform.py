@@ -64,12 +64,9 @@ def pack_config(stack: str) -> dict:
     return expand({"enforcement": {"all": "mandatory"}, "settings": settings_for_stack(ROOT, stack)}, all_rules())
 
 
-RESTORE_QUOTA = pytest.mark.xfail(
-    reason="dr restore-target projects (backup tier) get no networking QuotaV2, so Neutron's default quota "
-    "applies; reported to the lead (platform: dr_site.py)", strict=False)
 
 
-@pytest.mark.parametrize("stack", ["onprem", pytest.param("dr", marks=RESTORE_QUOTA)])
+@pytest.mark.parametrize("stack", ["onprem", "dr"])
 def test_sample_city_platform_has_no_violations(stack):
     resources = built(stack)
     findings = audit_resources(resources, pack_config(stack))
