@@ -143,7 +143,7 @@ class DrSite(pulumi.ComponentResource):
         )
         group = openstack.identity.GroupV3(
             f"{name}-vendor",
-            name=primary.apply(lambda p: p.get("vendor_group") or f"vendor-unknown-{sid}"),
+            name=primary.apply(lambda p: naming.dr_group_name(p.get("vendor_group") or f"vendor-unknown-{sid}", sid, site)),
             description=f"{sid} restore (DR)",
             opts=child,
         )

@@ -34,8 +34,16 @@ def vendor_slug(vendor: str) -> str:
     return "v" + hashlib.sha256(vendor.encode("utf-8")).hexdigest()[:8]
 
 
-def vendor_group(tenant: Tenant) -> str:
-    return f"vendor-{vendor_slug(tenant.vendor)}-{tenant.system_id}"
+def vendor_group(tenant: Tenant, site: str = "onprem") -> str:
+    """`vendor-<slug>-<system>` on the primary site; other sites add their name before the system id, so a
+    cloud that serves both sites (the dev cloud) never sees two groups of one name."""
+    return dr_group_name(f"vendor-{vendor_slug(tenant.vendor)}-{tenant.system_id}", tenant.system_id, site)
+
+
+def dr_group_name(primary_group: str, system_id: str, site: str) -> str:
+    if site == "onprem":
+        return primary_group
+    return f"{primary_group.removesuffix('-' + system_id)}-{site}-{system_id}"
 
 
 def project_name(site: str, system_id: str) -> str:

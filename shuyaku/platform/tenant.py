@@ -56,7 +56,7 @@ class Tenant(pulumi.ComponentResource):
         )
         pid = self.project.id
         self.group = openstack.identity.GroupV3(
-            f"{name}-vendor", name=naming.vendor_group(tenant), description=f"{tenant.vendor}: {tenant.name} ({sid})", opts=child
+            f"{name}-vendor", name=naming.vendor_group(tenant, cfg.site.site), description=f"{tenant.vendor}: {tenant.name} ({sid})", opts=child
         )
         self.role_assignment = openstack.identity.RoleAssignment(
             f"{name}-vendor-member", group_id=self.group.id, project_id=pid, role_id=role_id, opts=child
@@ -166,7 +166,7 @@ class Tenant(pulumi.ComponentResource):
             "site": site,
             "project_id": pid,
             "project_name": naming.project_name(site, sid),
-            "vendor_group": naming.vendor_group(tenant),
+            "vendor_group": naming.vendor_group(tenant, cfg.site.site),
             "network_id": self.network.id,
             "subnet_id": self.subnet.id,
             "cidr": tenant.cidr,

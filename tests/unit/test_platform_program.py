@@ -88,7 +88,7 @@ def test_every_tenant_gets_its_project_quotas_network_and_one_vendor_grant(which
         mine = [a for a in assignments if a.inputs.get("projectId") == project.id]
         assert len(mine) == 1
         group = groups[mine[0].inputs["groupId"]]
-        assert group.inputs["name"] == naming.vendor_group(t)
+        assert group.inputs["name"] == naming.vendor_group(t, "onprem")
         assert [a for a in assignments if a.inputs.get("groupId") == group.id] == mine
 
         kinds = {"QuotaSetV2", "QuotaV2", "QuoteSetV3"}

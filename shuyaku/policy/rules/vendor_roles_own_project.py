@@ -8,16 +8,19 @@ from shuyaku.policy.model import UNKNOWN, Rule, msg, plain
 PREFIX = "vendor-"
 
 
-def own_groups(vendor: str | None, system: str | None) -> set[str]:
-    """The group names a project's vendor may hold: the platform writes the vendor as an ASCII slug."""
+def own_groups(vendor: str | None, system: str | None, site: str | None = None) -> set[str]:
+    """The group names a project's vendor may hold: the platform writes the vendor as an ASCII slug, and
+    sites other than the primary put their name before the system id."""
     if not vendor or not system:
         return set()
     names = {f"{PREFIX}{vendor}-{system}"}
     try:
-        from shuyaku.platform.naming import vendor_slug
+        from shuyaku.platform.naming import dr_group_name, vendor_slug
     except ImportError:  # the policy also runs where the platform package is absent
         return names
     names.add(f"{PREFIX}{vendor_slug(vendor)}-{system}")
+    if site and site != "onprem":
+        names |= {dr_group_name(n, system, site) for n in names}
     return names
 
 
@@ -46,7 +49,7 @@ def check_stack(resources, settings):
         if project is None:
             continue
         t = tags_of(project)
-        if gname not in own_groups(t.get("vendor"), t.get("system")):
+        if gname not in own_groups(t.get("vendor"), t.get("system"), t.get("site")):
             pname = plain(project.props.get("name"))
             yield RULE.violation(
                 a.urn,
