@@ -56,7 +56,10 @@ class Tenant(pulumi.ComponentResource):
         )
         pid = self.project.id
         self.group = openstack.identity.GroupV3(
-            f"{name}-vendor", name=naming.vendor_group(tenant, cfg.site.site), description=f"{tenant.vendor}: {tenant.name} ({sid})", opts=child
+            f"{name}-vendor",
+            name=naming.vendor_group(tenant, cfg.site.site),
+            description=f"{tenant.vendor}: {tenant.name} ({sid})",
+            opts=child,
         )
         self.role_assignment = openstack.identity.RoleAssignment(
             f"{name}-vendor-member", group_id=self.group.id, project_id=pid, role_id=role_id, opts=child

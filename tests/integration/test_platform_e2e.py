@@ -59,7 +59,7 @@ def admin() -> Any:
     # The operator's own project holds the platform's shared services; sizing it is the cloud builder's
     # decision (scripts/dev-cloud makes the same call), not the tenants' quotas the program manages.
     pid = conn.current_project_id
-    conn.set_network_quotas(pid, security_group=-1, security_group_rule=-1, port=-1, network=-1, subnet=-1,
+    conn.set_network_quotas(pid, security_group=-1, security_group_rule=-1, port=-1, network=-1, subnet=-1, rbac_policy=-1,
                             router=-1)
     conn.set_compute_quotas(pid, instances=-1, cores=-1, ram=-1, server_groups=-1, server_group_members=-1)
     return conn
@@ -124,7 +124,7 @@ def test_every_tenant_project_is_tagged_and_has_its_quotas(admin: Any, deployed:
         assert compute.ram == t.quotas.ram_mb
         network = admin.get_network_quotas(project.id)
         assert network.security_group_rules == t.quotas.security_group_rules
-        assert network.floatingip == t.quotas.floating_ips
+        assert network.floating_ips == t.quotas.floating_ips
         volume = admin.get_volume_quotas(project.id)
         assert volume.gigabytes == t.quotas.gigabytes and volume.volumes == t.quotas.volumes
 
@@ -197,17 +197,20 @@ def test_dr_stack_reads_the_primary_and_deploys(admin: Any, deployed: Any, workd
     dr.set_config("shuyaku:siteData", str(workdir / "plan" / "site-dr.json"))
     dr.set_config("shuyaku:inventory", str(INVENTORY))
     dr.set_config("shuyaku:primaryStack", f"organization/{PROJECT}/{st.name}")
-    proc = dr.up(capture=True, check=False)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-1500:]
-    dr_out = dr.outputs()
-    warm = json.loads((workdir / "plan" / "site-dr.json").read_text())["dr"]["warm_systems"]
-    assert warm and set(dr_out["tenants"]) == set(warm)
-    assert dr_out.get("primary_stack", "").endswith(f"/{st.name}")
-    for sid in warm:
-        project = admin.identity.get_project(dr_out["tenants"][sid]["project_id"])
-        assert "shuyaku:site=dr" in (project.tags or [])
-    proc = dr.destroy(capture=True)
-    assert proc.returncode == 0
+    try:
+        proc = dr.up(capture=True, check=False)
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-1500:]
+        dr_out = dr.outputs()
+        warm = json.loads((workdir / "plan" / "site-dr.json").read_text())["dr"]["warm_systems"]
+        assert warm and set(warm) <= set(dr_out["tenants"])
+        assert dr_out.get("primary_stack", "").endswith(f"/{st.name}")
+        for sid, out in dr_out["tenants"].items():
+            project = admin.identity.get_project(out["project_id"])
+            assert "shuyaku:site=dr" in (project.tags or [])
+            standby = sid in warm
+            assert (out.get("dr_tier") != "backup") == standby, (sid, out.get("dr_tier"))
+    finally:
+        assert dr.destroy(capture=True).returncode == 0
 
 
 def vendor_clouds(workdir: Path, project_id: str) -> Path:
