@@ -50,7 +50,7 @@ def place_hosts(
         openstack.compute.Instance(
             f"{prefix}-{i + 1:02d}",
             name=host,
-            flavor_name=naming.flavor_name(zone.layer, flavor),
+            flavor_name=naming.flavor_name(zone.layer, flavor, site),
             image_name=boot_image(zone.images),
             availability_zone=zone.availability_zone,
             networks=[{"port": port.id}],

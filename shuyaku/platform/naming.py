@@ -50,9 +50,10 @@ def project_name(site: str, system_id: str) -> str:
     return f"{site}-{system_id}"
 
 
-def flavor_name(layer: str, flavor: str) -> str:
-    # Nova flavor names are global; one zone's flavors are pinned to its aggregate, so they carry the layer.
-    return f"{layer}.{flavor}"
+def flavor_name(layer: str, flavor: str, site: str = "onprem") -> str:
+    # Nova flavor names are global; one zone's flavors are pinned to its aggregate, so they carry the layer
+    # (and, off the primary site, the site, for a cloud that serves both).
+    return f"{layer}.{flavor}" if site == "onprem" else f"{site}.{layer}.{flavor}"
 
 
 def tenant_tags(t: Tenant, site: str) -> list[str]:

@@ -185,7 +185,7 @@ class Tenant(pulumi.ComponentResource):
                 {
                     "role": s.role,
                     "count": s.count,
-                    "flavor": naming.flavor_name(tenant.layer, s.flavor),
+                    "flavor": naming.flavor_name(tenant.layer, s.flavor, cfg.site.site),
                     "image": cfg.image(s.image),
                     "anti_affinity": s.anti_affinity,
                     "vcpus": flavors[s.flavor].vcpus,

@@ -48,7 +48,7 @@ class Zone(pulumi.ComponentResource):
         for f in zone.flavors:
             self.flavors[f.name] = openstack.compute.Flavor(
                 f"{name}-flavor-{f.name}",
-                name=naming.flavor_name(layer, f.name),
+                name=naming.flavor_name(layer, f.name, site),
                 vcpus=f.vcpus,
                 ram=f.ram_mb,
                 disk=f.disk_gb,
@@ -56,7 +56,7 @@ class Zone(pulumi.ComponentResource):
                 extra_specs={"aggregate_instance_extra_specs:shuyaku_layer": layer},
                 opts=child,
             )
-        self.flavor_names = [naming.flavor_name(layer, f.name) for f in zone.flavors]
+        self.flavor_names = [naming.flavor_name(layer, f.name, site) for f in zone.flavors]
         self.images = list(dict.fromkeys(cfg.image(i) for i in zone.images))
 
         self.network = openstack.networking.Network(

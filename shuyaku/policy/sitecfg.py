@@ -25,7 +25,7 @@ def settings_from_platform(cfg: Any) -> dict[str, Any]:
     services = getattr(lay, "services", {}) or {}
     vdi = [b.cidr for b in (lay.vdi, lay.lgwan_desktops) if b is not None]
     images = sorted({cfg.image(i) for z in site.zones for i in z.images})
-    flavors = sorted({naming.flavor_name(z.layer, f.name) for z in site.zones for f in z.flavors})
+    flavors = sorted({naming.flavor_name(z.layer, f.name, site.site) for z in site.zones for f in z.flavors})
     return {
         "separation_model": site.separation_model,
         "layer_cidrs": layer_cidrs,

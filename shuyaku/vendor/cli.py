@@ -154,7 +154,7 @@ def render(ref: StackRef, site: SiteData, tenant: Tenant, target: Path, encrypte
         {
             "role": s.role,
             "count": s.count,
-            "flavor": naming.flavor_name(tenant.layer, s.flavor),
+            "flavor": naming.flavor_name(tenant.layer, s.flavor, site.site),
             "image": s.image,
             "anti_affinity": s.anti_affinity,
         }
@@ -171,7 +171,7 @@ def render(ref: StackRef, site: SiteData, tenant: Tenant, target: Path, encrypte
         "municipality": site.municipality,
         "layer_ja": LAYER_JA[tenant.layer],
         "availability_zone": zone.availability_zone,
-        "flavors": [naming.flavor_name(tenant.layer, f.name) for f in zone.flavors],
+        "flavors": [naming.flavor_name(tenant.layer, f.name, site.site) for f in zone.flavors],
         "images": zone.images,
         "encrypted_volume_type": encrypted,
         "dir_name": target.name,
