@@ -41,6 +41,7 @@ KEYS: dict[str, tuple[str, Any]] = {
     "plainVolumeTypes": ("strs", []),
     "primaryStack": ("str?", None),
     "instances": ("bool", True),
+    "operatorQuotas": ("bool", True),
     "instanceLimit": ("int?", None),
     "zoneHosts": ("layer-map", {}),
     "isolatedLayers": ("layers", []),
@@ -126,6 +127,7 @@ class PlatformConfig:
     inventory_path: Path | None = None
     primary_stack: str | None = None
     instances: bool = True
+    operator_quotas: bool = True
     instance_limit: int | None = None
     zone_hosts: dict[str, list[str]] = field(default_factory=dict)
     isolated_layers: list[str] = field(default_factory=list)
@@ -265,6 +267,7 @@ def load(values: Mapping[str, Any], *, stack: str, project_root: Path, config_fi
         inventory_path=out["inventory"],
         primary_stack=out["primaryStack"],
         instances=out["instances"],
+        operator_quotas=out["operatorQuotas"],
         instance_limit=out["instanceLimit"],
         zone_hosts=out["zoneHosts"],
         isolated_layers=out["isolatedLayers"],

@@ -47,8 +47,12 @@ def build(cfg: PlatformConfig) -> Platform:
     # Who runs the program: its project hosts the platform's own servers, its user creates DR server groups.
     scope = openstack.identity.get_auth_scope_output(name="shuyaku-platform")
 
-    p.platform = PlatformProject("platform-project", cfg=cfg, project_id=scope.project_id)
-    after = p.platform.resources
+    # One cloud serving both sites (the dev cloud) has one operator project; there the cloud builder sizes
+    # it (operatorQuotas: false), or the two stacks would fight over its quotas.
+    after: list[pulumi.Resource] = []
+    if cfg.operator_quotas:
+        p.platform = PlatformProject("platform-project", cfg=cfg, project_id=scope.project_id)
+        after = p.platform.resources
     by_layer = {z.layer: z for z in site.zones}
     for layer in LAYER_ORDER:
         if layer in by_layer:
