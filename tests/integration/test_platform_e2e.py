@@ -10,6 +10,7 @@ nothing behind. Missing engine or cloud is a failure naming the script to run, n
 from __future__ import annotations
 
 import ipaddress
+import re
 import json
 import os
 import signal
@@ -244,6 +245,11 @@ def test_vendor_deploys_into_its_tenant_and_nowhere_else(admin: Any, deployed: A
                            "--site-data", str(site[0])], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     (project_dir / "venv").symlink_to(ROOT / ".venv")
+    # The plan names production images; the dev cloud offers one tiny image, and the vendor picks from
+    # what the platform allows this tenant, as a vendor would.
+    main = project_dir / "__main__.py"
+    allowed = mine["allowed_images"][0]
+    main.write_text(re.sub(r'image="[^"]+"', f'image="{allowed}"', main.read_text(encoding="utf-8")), encoding="utf-8")
     clouds = vendor_clouds(workdir, mine["project_id"])
     vendor_env = {"OS_CLIENT_CONFIG_FILE": str(clouds), "OS_CLOUD": "vendor"}
     vst = Stack("vendor", st.state_dir, project_dir=project_dir, env_extra=vendor_env)
