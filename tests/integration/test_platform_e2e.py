@@ -321,6 +321,38 @@ def try_other_tenant(clouds: Path, other: dict[str, Any], mine: dict[str, Any]) 
     return refused, succeeded
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "Neutron Zed lets a project that a security group is shared with (RBAC access_as_shared) add rules to it; "
+    "the platform shares each layer's baseline group with the layer's tenants, so a vendor can widen it. "
+    "Fix: copy the baseline rules into each tenant's own group instead of sharing one."))
+def test_vendor_cannot_widen_the_shared_baseline_group(admin: Any, deployed: Any, workdir: Path) -> None:
+    from openstack import exceptions
+
+    _, outputs = deployed
+    mine = outputs["tenants"][VENDOR_TENANT]
+    user = admin.identity.find_user("vendor-a")
+    group = admin.identity.find_group(mine["vendor_group"])
+    admin.identity.add_user_to_group(user, group)
+    try:
+        import openstack.config
+        import openstack.connection
+
+        clouds = vendor_clouds(workdir, mine["project_id"])
+        region = openstack.config.OpenStackConfig(config_files=[str(clouds)], load_envvars=False).get_one("vendor")
+        conn = openstack.connection.Connection(config=region)
+        base = mine["security_group_ids"]["base"]
+        try:
+            rule = conn.network.create_security_group_rule(
+                security_group_id=base, direction="ingress", protocol="tcp", port_range_min=22, port_range_max=22,
+                remote_ip_prefix="10.0.0.0/8")
+        except exceptions.HttpException:
+            return
+        admin.network.delete_security_group_rule(rule.id)
+        pytest.fail("a vendor added an ingress rule to its layer's shared baseline security group")
+    finally:
+        admin.identity.remove_user_from_group(user, group)
+
+
 def test_zz_destroy_leaves_nothing(admin: Any, deployed: Any) -> None:
     st, outputs = deployed
     project_ids = [t["project_id"] for t in outputs["tenants"].values()]
@@ -367,34 +399,3 @@ def test_interrupted_up_converges_without_duplicates(admin: Any, workdir: Path, 
     finally:
         st.destroy(capture=True)
 
-
-@pytest.mark.xfail(strict=True, reason=(
-    "Neutron Zed lets a project that a security group is shared with (RBAC access_as_shared) add rules to it; "
-    "the platform shares each layer's baseline group with the layer's tenants, so a vendor can widen it. "
-    "Fix: copy the baseline rules into each tenant's own group instead of sharing one."))
-def test_vendor_cannot_widen_the_shared_baseline_group(admin: Any, deployed: Any, workdir: Path) -> None:
-    from openstack import exceptions
-
-    _, outputs = deployed
-    mine = outputs["tenants"][VENDOR_TENANT]
-    user = admin.identity.find_user("vendor-a")
-    group = admin.identity.find_group(mine["vendor_group"])
-    admin.identity.add_user_to_group(user, group)
-    try:
-        import openstack.config
-        import openstack.connection
-
-        clouds = vendor_clouds(workdir, mine["project_id"])
-        region = openstack.config.OpenStackConfig(config_files=[str(clouds)], load_envvars=False).get_one("vendor")
-        conn = openstack.connection.Connection(config=region)
-        base = mine["security_group_ids"]["base"]
-        try:
-            rule = conn.network.create_security_group_rule(
-                security_group_id=base, direction="ingress", protocol="tcp", port_range_min=22, port_range_max=22,
-                remote_ip_prefix="10.0.0.0/8")
-        except exceptions.HttpException:
-            return
-        admin.network.delete_security_group_rule(rule.id)
-        pytest.fail("a vendor added an ingress rule to its layer's shared baseline security group")
-    finally:
-        admin.identity.remove_user_from_group(user, group)
