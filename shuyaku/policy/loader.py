@@ -80,6 +80,18 @@ def _props(inputs: Any, outputs: Any, normalised: bool = False) -> dict[str, Any
     return out
 
 
+# Values the cloud makes up when the program sets none: Nova returns a generated adminPass for every server.
+# They say nothing about the configuration, which is what the rules judge (as Checkov and Trivy do).
+GENERATED_OUTPUTS = {"openstack:compute/instance:Instance": ("adminPass",)}
+
+
+def _without_generated(kind: str, outputs: Any) -> Any:
+    drop = GENERATED_OUTPUTS.get(kind)
+    if not drop or not isinstance(outputs, dict):
+        return outputs
+    return {k: v for k, v in outputs.items() if k not in drop}
+
+
 def _name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1] if "::" in urn else urn
 
@@ -101,7 +113,7 @@ def from_state(items: Iterable[Mapping[str, Any]], where: str, normalised: bool 
                 urn=urn,
                 type=r["type"],
                 name=_name(urn),
-                props=_props(r.get("inputs"), r.get("outputs"), normalised),
+                props=_props(r.get("inputs"), _without_generated(r["type"], r.get("outputs")), normalised),
                 parent=r.get("parent") or None,
                 id=(r.get("id") if isinstance(r.get("id"), str) and r.get("id") not in UNKNOWNS else None) or None,
                 provider=r.get("provider") or None,
