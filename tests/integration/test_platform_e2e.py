@@ -191,6 +191,27 @@ def test_second_up_changes_nothing(deployed: Any) -> None:
     assert proc.returncode == 0, proc.stdout[-3000:]
 
 
+def test_policy_pack_passes_the_real_preview(deployed: Any, workdir: Path) -> None:
+    """CI runs `pulumi preview --policy-pack policies`; the platform as deployed passes every mandatory rule."""
+    import yaml
+
+    from shuyaku.platform import config as pconfig
+    from shuyaku.policy import config as cfgmod
+    from shuyaku.policy.registry import all_rules
+    from shuyaku.policy.sitecfg import settings_from_platform
+
+    st, _ = deployed
+    doc = yaml.safe_load(st.config_file.read_text(encoding="utf-8"))
+    values = {k.split(":", 1)[1]: v for k, v in doc["config"].items() if k.startswith("shuyaku:")}
+    cfg = pconfig.load(values, stack=st.name, project_root=ROOT, config_file=st.config_file)
+    pack_config = workdir / "pack-config.json"
+    pack_config.write_text(json.dumps(cfgmod.expand({"enforcement": {}, "settings": settings_from_platform(cfg)},
+                                                    all_rules())), encoding="utf-8")
+    proc = st.preview("--policy-pack", str(ROOT / "policies"), "--policy-pack-config", str(pack_config))
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-1500:]
+    assert "Policies:" in proc.stdout or "policies" in proc.stdout.lower()
+
+
 def test_dr_stack_reads_the_primary_and_deploys(admin: Any, deployed: Any, workdir: Path) -> None:
     st, _ = deployed
     dr = Stack("dr", st.state_dir, config_source=ROOT / "stacks" / "Pulumi.local.yaml", env_extra=CLOUD_ENV)
