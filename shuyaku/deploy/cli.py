@@ -40,6 +40,19 @@ def deploy_cmd(
 ) -> None:
     """基盤を構築します（pulumi up）/ deploy the platform stack with the locally built engine."""
     set_lang(lang)
+    if site_data is not None:
+        # Bad data is the user's to fix (exit 2, file:line:field), not an engine failure (exit 1).
+        from shuyaku.cli import fail_on_problems
+        from shuyaku.inventory import source
+        from shuyaku.inventory.source import ProblemsError
+        from shuyaku.sitedata import SiteData
+
+        try:
+            _, problems = source.validate(SiteData, source.load(site_data))
+            if problems:
+                raise ProblemsError(problems)
+        except ProblemsError as exc:
+            fail_on_problems(exc)
     st = Stack(stack, state or cache_dir() / "state")
     try:
         st.ensure()
