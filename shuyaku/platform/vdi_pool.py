@@ -32,55 +32,34 @@ class VdiPool(pulumi.ComponentResource):
         vdi = cfg.site.vdi
         self.inventory: dict[str, dict[str, dict[str, str]]] = {}
         self.security_groups: dict[str, pulumi.Output[str]] = {}
-        if lay.vdi is not None and internet is not None:
+        # One pool per screen-transfer path: its own deny-by-default gateway group, then its hosts.
+        pools = [
+            ("vdi_gateway", lay.vdi, internet, "internet", "vdi", f"{name}-gateway", f"{name}-vdi", "vdi-gateway",
+             lay.vdi_rules, "VDI gateway: screen ports from terminal ranges only; egress through the proxy", "vdi_web"),
+            ("lgwan_desktop", lay.lgwan_desktops, lgwan, "lgwan", "lgwan_desktop", f"{name}-lgwan-desktop",
+             f"{name}-lgwan-desktop", "lgwan-desktop", lay.desktop_rules,
+             "LGWAN desktops: screen ports from terminal ranges only", "lgwan_desktops"),
+        ]
+        for key, block, zone, layer, role, sg_name, host_prefix, group, rules, description, group_out in pools:
+            if block is None or zone is None:
+                continue
             sg = deny_by_default_group(
-                f"{name}-gateway",
-                group_name=f"{site}-vdi-gateway",
+                sg_name,
+                group_name=f"{site}-{group}",
                 tenant_id=None,
-                rules=lay.vdi_rules,
+                rules=rules,
                 opts=child,
-                tags=naming.layer_tags("internet", site, "vdi"),
-                description="VDI gateway: screen ports from terminal ranges only; egress through the proxy",
+                tags=naming.layer_tags(layer, site, role),
+                description=description,
             )
-            self.security_groups["vdi_gateway"] = sg.id
+            self.security_groups[key] = sg.id
             hosts = place_hosts(
-                f"{name}-vdi",
-                cfg=cfg,
-                zone=internet,
-                role="vdi",
-                flavor=vdi.flavor,
-                ips=lay.vdi.ips,
-                security_group=sg,
-                opts=child,
+                host_prefix, cfg=cfg, zone=zone, role=role, flavor=vdi.flavor, ips=block.ips, security_group=sg, opts=child
             )
             if hosts:
-                # VDI hosts serve RDP (vdi_host role) and the browser path (vdi_web role) on the same address
+                # VDI hosts serve RDP (vdi_host role) and, on the internet pool, the browser path (vdi_web role)
                 self.inventory.setdefault("vdi_hosts", {}).update(hosts)
-                self.inventory["vdi_web"] = hosts
-        if lay.lgwan_desktops is not None and lgwan is not None:
-            sg = deny_by_default_group(
-                f"{name}-lgwan-desktop",
-                group_name=f"{site}-lgwan-desktop",
-                tenant_id=None,
-                rules=lay.desktop_rules,
-                opts=child,
-                tags=naming.layer_tags("lgwan", site, "lgwan_desktop"),
-                description="LGWAN desktops: screen ports from terminal ranges only",
-            )
-            self.security_groups["lgwan_desktop"] = sg.id
-            hosts = place_hosts(
-                f"{name}-lgwan-desktop",
-                cfg=cfg,
-                zone=lgwan,
-                role="lgwan_desktop",
-                flavor=vdi.flavor,
-                ips=lay.lgwan_desktops.ips,
-                security_group=sg,
-                opts=child,
-            )
-            if hosts:
-                self.inventory.setdefault("vdi_hosts", {}).update(hosts)
-                self.inventory["lgwan_desktops"] = hosts
+                self.inventory[group_out] = hosts
         self.register_outputs(
             {
                 "security_groups": self.security_groups,
