@@ -13,7 +13,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 
-from shuyaku.policy.crossguard import policies
+from shuyaku.policy.crossguard import hook_stack_config, policies
+
+hook_stack_config()
 
 PolicyPack(
     name="shuyaku",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pulumi_policy import (
@@ -45,9 +45,50 @@ def _resource_validate(rule: Rule):
     return validate
 
 
+# The stack config as the engine gave it in ConfigureStack; None until it does (`pulumi policy publish`).
+_stack_config: loader.StackConfig | None = None
+
+
+def remember_stack_config(config: Mapping[str, str], secret_keys: Iterable[str]) -> None:
+    global _stack_config
+    _stack_config = loader.stack_config_from_engine(config, secret_keys)
+
+
+def stack_config() -> loader.StackConfig | None:
+    return _stack_config
+
+
+def hook_stack_config() -> None:
+    """Keep what the engine says in ConfigureStack, which pulumi_policy's servicer mostly drops.
+
+    The engine (pkg/v3 resource/plugin/analyzer_plugin.go, v3.274.1) sends the decrypted stack config and
+    the list of secret keys there; pulumi_policy 1.21 keeps only the stack tags, and its PULUMI_CONFIG
+    environment carries no secret keys. PolicyPack() builds its servicer from the module global, so a
+    subclass set there sees every call.
+    """
+    from pulumi_policy import policy as pp
+
+    base = getattr(pp, "_PolicyAnalyzerServicer", None)
+    if base is None or not hasattr(base, "ConfigureStack"):
+        raise RuntimeError(
+            "pulumi_policy has no _PolicyAnalyzerServicer.ConfigureStack: stack-config-no-plaintext-secrets "
+            "cannot learn the secret config keys; pin pulumi-policy 1.21 or adapt shuyaku/policy/crossguard.py")
+    if getattr(base, "shuyaku_hooked", False):
+        return
+
+    class Servicer(base):  # type: ignore[misc, valid-type]
+        shuyaku_hooked = True
+
+        def ConfigureStack(self, request, context):  # noqa: N802 (gRPC method name)
+            remember_stack_config(request.config, request.config_secret_keys)
+            return super().ConfigureStack(request, context)
+
+    pp._PolicyAnalyzerServicer = Servicer
+
+
 def _stack_validate(rule: Rule):
     def validate(args, report_violation) -> None:
-        index = Index(loader.from_stack_args(args.resources), loader.stack_config_from_env())
+        index = Index(loader.from_stack_args(args.resources), _stack_config)
         for v in rule.check_stack(index, settings(rule, args.get_config())):  # type: ignore[misc]
             report_violation(text(rule, v), v.urn)
 

@@ -41,9 +41,10 @@ def markdown() -> str:
         "`shuyaku policy config policies/settings.local.json` (its JSON Schema: `policies/settings.schema.json`, "
         "written by `shuyaku policy schema`).",
         "",
-        "Known limit: in the CrossGuard pack `stack-config-no-plaintext-secrets` cannot tell secret config from "
-        "plain (the engine passes the decrypted config without the list of secret keys); "
-        "`shuyaku policy audit` on `pulumi preview --json` output checks it.",
+        "Stack config is checked from what the change carries: in the pack, the config and secret keys the engine "
+        "sends the pack; in the audit, the `config` of `pulumi preview --json` output (a stack export holds no "
+        "config, so there `stack-config-no-plaintext-secrets` has nothing to check). A structured key with any "
+        "secret part counts as secret as a whole, as the engine reports it.",
         "",
         "## 一覧 / Rules",
         "",

@@ -145,7 +145,7 @@ def from_document(doc: Any, where: str, normalised: bool = False) -> Loaded:
             states.append(s["newState"])
         config = None
         if isinstance(doc.get("config"), dict):
-            config = {k: (("[secret]", True) if v == "[secret]" else (v, False)) for k, v in doc["config"].items()}
+            config = stack_config_from_preview(doc["config"])
         return Loaded(from_state(states, f"{where}: steps[].newState", normalised), "preview", config)
     dep = doc
     if "checkpoint" in dep and isinstance(dep["checkpoint"], dict):
@@ -257,13 +257,43 @@ def from_stack_args(resources: Iterable[Any]) -> list[Resource]:
     return out
 
 
-def stack_config_from_env() -> dict[str, tuple[Any, bool]] | None:
-    """The stack config the engine hands a policy pack; None unless it says which keys are secret."""
-    import os
+# --- stack config -----------------------------------------------------------------------------------
+# Both modes must see the same thing. The engine tells a pack which top-level keys hold any secret (it has
+# no finer grain: `pulumi config set --path --secret db.pw` makes the whole of `db` a secret key), so a
+# preview's "[secret]" anywhere inside a value marks its whole key secret here too.
 
-    from pulumi.runtime.config import get_config_env, get_config_secret_keys_env
+StackConfig = dict[str, tuple[Any, bool]]
+PREVIEW_SECRET = "[secret]"
 
-    if "PULUMI_CONFIG_SECRET_KEYS" not in os.environ:
-        return None
-    secret = set(get_config_secret_keys_env())
-    return {k: (v, k in secret) for k, v in get_config_env().items()}
+
+def _structured(v: Any) -> Any:
+    """A config value as the engine encodes it (objects and lists as JSON text) -> Python data, else as is."""
+    if isinstance(v, str) and v[:1] in ("{", "["):
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    return v
+
+
+def _holds_secret(v: Any) -> bool:
+    if isinstance(v, dict):
+        return any(_holds_secret(x) for x in v.values())
+    if isinstance(v, list):
+        return any(_holds_secret(x) for x in v)
+    return v == PREVIEW_SECRET
+
+
+def stack_config_from_preview(config: Mapping[str, Any]) -> StackConfig:
+    """`pulumi preview --json`'s "config": secret values are shown as "[secret]"."""
+    out: StackConfig = {}
+    for k, v in config.items():
+        data = _structured(v)
+        out[k] = (PREVIEW_SECRET, True) if _holds_secret(data) else (data, False)
+    return out
+
+
+def stack_config_from_engine(config: Mapping[str, str], secret_keys: Iterable[str]) -> StackConfig:
+    """What the engine sends a pack in ConfigureStack: every value decrypted, and the keys that were secret."""
+    secret = set(secret_keys)
+    return {k: ((PREVIEW_SECRET, True) if k in secret else (_structured(v), False)) for k, v in config.items()}

@@ -7,7 +7,6 @@ config is its schema defaults overlaid by the pack-config file, as the engine re
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +16,7 @@ from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import PolicyCustomTimeouts, PolicyProviderResource, PolicyResource, PolicyResourceOptions
 from pulumi_policy.proxy import unknown_checking_proxy
 
+from shuyaku.policy import crossguard
 from shuyaku.policy.crossguard import policies
 from shuyaku.policy.model import Resource, SecretValue
 from shuyaku.policy.registry import all_rules
@@ -78,24 +78,26 @@ def level(pack_config: dict[str, Any], name: str, default: str) -> str:
     return allv if isinstance(allv, str) else default
 
 
+def engine_config(preview_config: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """A preview's config -> what the engine sends a pack in ConfigureStack (values, secret keys).
+
+    The pack never sees the "[secret]" placeholder; it gets the decrypted value and the key in the list.
+    """
+    values = {k: ("decrypted-" + k if "[secret]" in v else v) for k, v in preview_config.items()}
+    return values, [k for k, v in preview_config.items() if "[secret]" in v]
+
+
 @contextmanager
-def stack_config_env(config: dict[str, Any] | None):
-    """The engine passes stack config to a pack in PULUMI_CONFIG (and the secret keys beside it)."""
-    saved = {k: os.environ.get(k) for k in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")}
+def stack_config_sent(config: dict[str, Any] | None):
+    saved = crossguard.stack_config()
     try:
         if config is not None:
-            os.environ["PULUMI_CONFIG"] = json.dumps({k: v for k, v in config.items()})
-            os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps([k for k, v in config.items() if v == "[secret]"])
+            crossguard.remember_stack_config(*engine_config(config))
         else:
-            os.environ.pop("PULUMI_CONFIG", None)
-            os.environ.pop("PULUMI_CONFIG_SECRET_KEYS", None)
+            crossguard._stack_config = None
         yield
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        crossguard._stack_config = saved
 
 
 def run(states_: list[dict[str, Any]], pack_config: dict[str, Any] | None = None,
@@ -117,7 +119,7 @@ def run(states_: list[dict[str, Any]], pack_config: dict[str, Any] | None = None
                                       p["urn"], p["urn"].rsplit("::", 1)[-1])
 
     found: set[tuple[str, str]] = set()
-    with stack_config_env(stack_config):
+    with stack_config_sent(stack_config):
         for policy in policies():
             if only and policy.name != only:
                 continue

@@ -68,8 +68,8 @@ def test_real_engine_preview_json():
             ("mynumber-ingress-only-listed", "r-world-ssh"), ("project-has-quotas", "prj-juki"),
             ("stack-config-no-plaintext-secrets", "policy-engine-check-dev")}
     assert got == want
-    # The engine hands a pack the stack config but not which keys are secret, so in the pack the
-    # config rule cannot tell and stays silent; everything else is reported alike.
+    # The pack gets the same config (decrypted, with the secret keys listed) and reports the same.
     doc = json.loads(f.read_text())
-    pack = {(r, u.rsplit("::", 1)[-1]) for r, u in harness.run(harness.states(doc), json.loads(CONFIG.read_text()))}
-    assert pack == want - {("stack-config-no-plaintext-secrets", "policy-engine-check-dev")}
+    pack = {(r, u.rsplit("::", 1)[-1])
+            for r, u in harness.run(harness.states(doc), json.loads(CONFIG.read_text()), doc.get("config"))}
+    assert pack == want

@@ -7,19 +7,32 @@ from shuyaku.policy.model import Rule, msg
 from shuyaku.policy.rules import _secrets
 
 
+def _leaves(path: str, value):
+    """(dotted path, text) of every string in a config value; structured config nests."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(f"{path}.{k}", v)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _leaves(f"{path}[{i}]", v)
+    elif isinstance(value, str) and value.strip():
+        yield path, value
+
+
 def check_stack(resources, settings):
     index = Index.ensure(resources)
     config = index.stack_config
     if not config:
         return
     for key, (value, secret) in sorted(config.items()):
-        if secret or not isinstance(value, str) or not value.strip():
+        if secret:
             continue
-        name = key.split(":", 1)[-1]
-        kind = "secret-named key" if _secrets.SECRET_KEY_NAME.search(name) else _secrets.find(value)
-        if kind:
-            yield RULE.violation(index.stack_urn, f"スタック設定 {key} が暗号化されずに秘密情報（{kind}）を持っています。",
-                                 f"stack config {key} holds a secret ({kind}) in plain text.")
+        for path, text in _leaves(key, value):
+            name = path.split(":", 1)[-1].rsplit(".", 1)[-1]
+            kind = "secret-named key" if _secrets.SECRET_KEY_NAME.search(name) else _secrets.find(text)
+            if kind:
+                yield RULE.violation(index.stack_urn, f"スタック設定 {path} が暗号化されずに秘密情報（{kind}）を持っています。",
+                                     f"stack config {path} holds a secret ({kind}) in plain text.")
 
 
 RULE = Rule(
@@ -27,10 +40,9 @@ RULE = Rule(
     title=msg("スタック設定の秘密情報は暗号化する", "Stack config secrets are encrypted"),
     description=msg(
         "Pulumi.<stack>.yaml の password / token / secret などの値や秘密鍵は `pulumi config set --secret` で"
-        "暗号化する。プレビュー JSON と CrossGuard（エンジンが秘密キー一覧を渡すとき）で確認する。",
+        "暗号化する。構造化した設定は中の値ごとに確認する。",
         "Passwords, tokens, secrets and private keys in Pulumi.<stack>.yaml are set with "
-        "`pulumi config set --secret`. Checked from preview JSON, and in CrossGuard when the engine says "
-        "which keys are secret."),
+        "`pulumi config set --secret`. Structured config is checked value by value."),
     severity="high",
     enforcement="mandatory",
     sources=("CWE-312", "Pulumi secrets"),
