@@ -79,11 +79,11 @@ def hook_stack_config() -> None:
     class Servicer(base):  # type: ignore[misc, valid-type]
         shuyaku_hooked = True
 
-        def ConfigureStack(self, request, context):  # noqa: N802 (gRPC method name)
+        def ConfigureStack(self, request, context):
             remember_stack_config(request.config, request.config_secret_keys)
             return super().ConfigureStack(request, context)
 
-    pp._PolicyAnalyzerServicer = Servicer
+    pp._PolicyAnalyzerServicer = Servicer  # type: ignore[misc]
 
 
 def _stack_validate(rule: Rule):

@@ -1,7 +1,8 @@
 """The pack as the engine drives it: policies/__main__.py started as a process, spoken to over gRPC.
 
 No engine and no cloud: the test plays the engine's part (GetAnalyzerInfo, Configure with the pack config,
-ConfigureStack with the stack config, Analyze per resource, AnalyzeStack once) on every corpus file and expects exactly what the audit expects.
+ConfigureStack with the stack config, Analyze per resource, AnalyzeStack once) on every corpus file and
+expects exactly what the audit expects.
 """
 
 from __future__ import annotations
