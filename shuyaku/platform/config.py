@@ -103,7 +103,7 @@ class Layout:
     vdi: ServiceLayout | None = None
     lgwan_desktops: ServiceLayout | None = None
     tenant_rules: dict[str, list[Rule]] = field(default_factory=dict)
-    base_rules: dict[str, list[Rule]] = field(default_factory=dict)  # layer -> the layer's shared baseline group
+    base_rules: dict[str, list[Rule]] = field(default_factory=dict)  # layer -> the baseline rules every tenant of the layer gets
     service_rules: dict[str, list[Rule]] = field(default_factory=dict)
     vdi_rules: list[Rule] = field(default_factory=list)
     desktop_rules: list[Rule] = field(default_factory=list)
@@ -806,7 +806,7 @@ def _check_site(c: _Collector, cfg: PlatformConfig, src: source.Source) -> None:
     cfg.layout = lay
     for i, ten in enumerate(site.tenants):
         if ten.system_id in present:
-            _check_quotas(c, cfg, src, i, ten, len(lay.tenant_rules[ten.system_id]))
+            _check_quotas(c, cfg, src, i, ten, len(lay.tenant_rules[ten.system_id]), len(lay.base_rules.get(ten.layer, [])))
 
 
 def _layout(c: _Collector, cfg: PlatformConfig, flows: list[Flow], present: set[str]) -> Layout | None:
@@ -897,9 +897,9 @@ def _layout(c: _Collector, cfg: PlatformConfig, flows: list[Flow], present: set[
             if f.target_system in present:
                 target.append(Rule("egress", f.protocol, f.port, dst_t.cidr, "mediated-out", label))
 
-    # What every tenant of a layer may reach (the shared services; the proxy for the internet layer) lives
-    # in one platform-owned group per layer, shared to each tenant through Neutron RBAC: one place to change,
-    # and the tenant's own group holds only its planned links.
+    # What every tenant of a layer may reach (the shared services; the proxy for the internet layer) is decided
+    # once per layer here; each tenant gets its own copy as a second group, so its first group holds only its
+    # planned links and no tenant can change what another tenant may reach.
     base = [s for s in site.shared_services if s.name in naming.BASE_SERVICES]
     for z in site.zones:
         layer_rules: list[Rule] = []
@@ -955,7 +955,9 @@ def _dedupe(rules: list[Rule]) -> list[Rule]:
 DEFAULT_SG_RULES = 4
 
 
-def _check_quotas(c: _Collector, cfg: PlatformConfig, src: source.Source, i: int, ten: Tenant, n_rules: int) -> None:
+def _check_quotas(
+    c: _Collector, cfg: PlatformConfig, src: source.Source, i: int, ten: Tenant, n_rules: int, n_base: int
+) -> None:
     q = cfg.quotas(ten)
     zone = next(z for z in cfg.site.zones if z.layer == ten.layer)
     flavors = {f.name: f for f in zone.flavors}
@@ -966,8 +968,9 @@ def _check_quotas(c: _Collector, cfg: PlatformConfig, src: source.Source, i: int
         "ports": sum(s.count for s in ten.servers) + 1,  # + the DHCP port Neutron puts on the tenant network
         "networks": 1,
         "subnets": 1,
-        "security_groups": 2,
-        "security_group_rules": n_rules + DEFAULT_SG_RULES,
+        # the tenant's group, its baseline group (when the layer has one) and Neutron's default group
+        "security_groups": 2 + int(n_base > 0),
+        "security_group_rules": n_rules + n_base + DEFAULT_SG_RULES,
     }
     overridden = cfg.quota_overrides.get(ten.system_id, {})
     for key, want in need.items():

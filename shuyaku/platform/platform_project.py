@@ -31,10 +31,9 @@ def needs(cfg: PlatformConfig) -> dict[str, int]:
     booted = [(layer, flavor, n if cfg.instance_limit is None else min(n, cfg.instance_limit)) for layer, flavor, n in hosts]
     if not cfg.instances:
         booted = []
-    groups = len(lay.base_rules) + len(site.shared_services) + int(lay.vdi is not None) + int(lay.lgwan_desktops is not None)
+    groups = len(site.shared_services) + int(lay.vdi is not None) + int(lay.lgwan_desktops is not None)
     rules = (
-        sum(len(r) for r in lay.base_rules.values())
-        + sum(len(r) for r in lay.service_rules.values())
+        sum(len(r) for r in lay.service_rules.values())
         + (len(lay.vdi_rules) if lay.vdi else 0)
         + (len(lay.desktop_rules) if lay.lgwan_desktops else 0)
     )

@@ -1,6 +1,6 @@
 """Tenant: one business system's place on the platform — a tagged Keystone project with quotas, its vendor's
-group (member on this project only), a network in its layer's zone and a deny-by-default security group
-that admits exactly the planned data links.
+group (member on this project only), a network in its layer's zone, a deny-by-default security group
+that admits exactly the planned data links, and its own copy of the layer's baseline group.
 """
 
 from __future__ import annotations
@@ -86,6 +86,8 @@ class Tenant(pulumi.ComponentResource):
             security_group=quota("security_groups"),
             security_group_rule=quota("security_group_rules"),
             floatingip=0 if tenant.layer == "mynumber" else quota("floating_ips"),
+            # A tenant never shares its networks or groups with another project (Neutron lets an owner do so).
+            rbac_policy=0,
             opts=child,
         )
         per_type: dict[str, pulumi.Input[str]] | None = None
@@ -150,16 +152,23 @@ class Tenant(pulumi.ComponentResource):
         )
 
         security_groups: dict[str, pulumi.Input[str]] = {"tenant": self.security_group.id}
-        if zone.base_security_group is not None:
-            openstack.networking.RbacPolicyV2(
-                f"{name}-base-share",
-                object_type="security_group",
-                object_id=zone.base_security_group.id,
-                action="access_as_shared",
-                target_tenant=pid,
-                opts=child,
+        # The layer's baseline (egress to the shared services; the proxy for the internet layer) is copied into a
+        # group the tenant owns. A group shared through Neutron RBAC would let every tenant of the layer add rules
+        # to it (Neutron allows the sharing project that), widening it for all of them.
+        self.base_security_group: openstack.networking.SecGroup | None = None
+        base_rules = cfg.layout.base_rules.get(tenant.layer, [])
+        if base_rules:
+            self.base_security_group = deny_by_default_group(
+                f"{name}-base",
+                group_name=f"{sid}-base",
+                tags=tags,
+                tenant_id=pid,
+                rules=base_rules,
+                opts=after_quota,
+                description=f"{sid}: {tenant.layer} baseline ({len(base_rules)} rules: shared services"
+                + (", proxy)" if tenant.layer == "internet" else ")"),
             )
-            security_groups["base"] = zone.base_security_group.id
+            security_groups["base"] = self.base_security_group.id
 
         flavors = {f.name: f for f in next(z for z in cfg.site.zones if z.layer == tenant.layer).flavors}
         self.outputs: dict[str, Any] = {

@@ -10,7 +10,6 @@ import pulumi_openstack as openstack
 from shuyaku import sitedata
 from shuyaku.platform import naming
 from shuyaku.platform.config import PlatformConfig
-from shuyaku.platform.rules import deny_by_default_group
 
 
 class Zone(pulumi.ComponentResource):
@@ -79,20 +78,6 @@ class Zone(pulumi.ComponentResource):
             tags=naming.layer_tags(layer, site, "segment"),
             opts=child,
         )
-
-        # The layer's baseline (egress to the shared services, and to the proxy for the internet layer),
-        # shared read-only to each tenant of the layer by `Tenant` (Neutron RBAC access_as_shared).
-        self.base_security_group = None
-        if layer in lay.base_rules:
-            self.base_security_group = deny_by_default_group(
-                f"{name}-base",
-                group_name=f"{site}-{layer}-base",
-                tenant_id=None,
-                rules=lay.base_rules[layer],
-                tags=naming.layer_tags(layer, site, "base"),
-                opts=child,
-                description=f"{layer} baseline: shared services" + (" and the proxy" if layer == "internet" else ""),
-            )
 
         self.routes = layer in lay.router_layers
         self.router: openstack.networking.Router | None = None

@@ -342,11 +342,10 @@ def try_other_tenant(clouds: Path, other: dict[str, Any], mine: dict[str, Any]) 
     return refused, succeeded
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Neutron Zed lets a project that a security group is shared with (RBAC access_as_shared) add rules to it; "
-    "the platform shares each layer's baseline group with the layer's tenants, so a vendor can widen it. "
-    "Fix: copy the baseline rules into each tenant's own group instead of sharing one."))
-def test_vendor_cannot_widen_the_shared_baseline_group(admin: Any, deployed: Any, workdir: Path) -> None:
+def test_vendor_cannot_widen_another_tenants_reach(admin: Any, deployed: Any, workdir: Path) -> None:
+    """A vendor may change its own tenant's groups (its project, its risk, caught by audit), but nothing it does
+    may widen what another tenant can reach: no group of another project takes its rules, and it cannot share
+    its own groups or network to other projects (RBAC quota 0)."""
     from openstack import exceptions
 
     _, outputs = deployed
@@ -361,15 +360,34 @@ def test_vendor_cannot_widen_the_shared_baseline_group(admin: Any, deployed: Any
         clouds = vendor_clouds(workdir, mine["project_id"])
         region = openstack.config.OpenStackConfig(config_files=[str(clouds)], load_envvars=False).get_one("vendor")
         conn = openstack.connection.Connection(config=region)
-        base = mine["security_group_ids"]["base"]
-        try:
-            rule = conn.network.create_security_group_rule(
-                security_group_id=base, direction="ingress", protocol="tcp", port_range_min=22, port_range_max=22,
-                remote_ip_prefix="10.0.0.0/8")
-        except exceptions.HttpException:
-            return
-        admin.network.delete_security_group_rule(rule.id)
-        pytest.fail("a vendor added an ingress rule to its layer's shared baseline security group")
+        # The baseline group is the tenant's own: no other project holds it or sees it through a share.
+        base = admin.network.get_security_group(mine["security_group_ids"]["base"])
+        assert base.project_id == mine["project_id"]
+        assert not list(admin.network.rbac_policies(object_id=base.id))
+        others = [t for sid, t in outputs["tenants"].items() if sid != VENDOR_TENANT and "base" in t["security_group_ids"]]
+        assert others, "the test inventory needs a second tenant with a baseline group"
+        widened = []
+        for other in others:
+            for sg in other["security_group_ids"].values():
+                try:
+                    rule = conn.network.create_security_group_rule(
+                        security_group_id=sg, direction="ingress", protocol="tcp", port_range_min=22,
+                        port_range_max=22, remote_ip_prefix="10.0.0.0/8")
+                except exceptions.HttpException:
+                    continue
+                admin.network.delete_security_group_rule(rule.id)
+                widened.append(sg)
+        assert widened == [], "a vendor added an ingress rule to another tenant's security group"
+        shares = []
+        for what, object_type, object_id in (("group", "security_group", base.id), ("network", "network", mine["network_id"])):
+            try:
+                made = conn.network.create_rbac_policy(object_type=object_type, object_id=object_id,
+                                                       action="access_as_shared", target_tenant=others[0]["project_id"])
+            except exceptions.HttpException:
+                continue
+            admin.network.delete_rbac_policy(made.id)
+            shares.append(what)
+        assert shares == [], f"a vendor shared its own {shares} with another project"
     finally:
         admin.identity.remove_user_from_group(user, group)
 

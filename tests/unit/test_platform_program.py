@@ -108,18 +108,25 @@ def test_every_tenant_gets_its_project_quotas_network_and_one_vendor_grant(which
         subnets = [r for r in m.of_type("openstack:networking/subnet:Subnet") if r.inputs.get("tenantId") == project.id]
         assert len(nets) == 1 and len(subnets) == 1
         assert subnets[0].inputs["cidr"] == t.cidr and subnets[0].inputs["networkId"] == nets[0].id
-        sgs = [r for r in m.of_type("openstack:networking/secGroup:SecGroup") if r.inputs.get("tenantId") == project.id]
-        assert len(sgs) == 1 and sgs[0].inputs["deleteDefaultRules"] is True
+        sgs = {r.inputs["name"]: r for r in m.of_type("openstack:networking/secGroup:SecGroup")
+               if r.inputs.get("tenantId") == project.id}
+        has_base = t.layer in cfg.layout.base_rules
+        assert set(sgs) == {f"{sid}-tenant"} | ({f"{sid}-base"} if has_base else set())
+        assert all(g.inputs["deleteDefaultRules"] is True for g in sgs.values())
 
         tenant_out = out["tenants"][sid]
         assert tenant_out["project_id"] == project.id
         assert tenant_out["network_id"] == nets[0].id and tenant_out["subnet_id"] == subnets[0].id
-        base = {"base": f"secgroup-zone-{t.layer}-base"} if t.layer in cfg.layout.base_rules else {}
-        assert tenant_out["security_group_ids"] == {"tenant": sgs[0].id, **base}
-        shares = [r.inputs for r in m.of_type("openstack:networking/rbacPolicyV2:RbacPolicyV2")
-                  if r.inputs["targetTenant"] == project.id]
-        assert [(x["objectType"], x["action"], x["objectId"]) for x in shares] == [
-            ("security_group", "access_as_shared", b) for b in base.values()]
+        base = {"base": sgs[f"{sid}-base"].id} if has_base else {}
+        assert tenant_out["security_group_ids"] == {"tenant": sgs[f"{sid}-tenant"].id, **base}
+        if has_base:
+            # the baseline is the tenant's own copy of its layer's rules, not a group shared across tenants
+            got = {(r.inputs["direction"], r.inputs["protocol"], r.inputs["portRangeMin"], r.inputs["remoteIpPrefix"])
+                   for r in m.of_type(SGR) if r.inputs["securityGroupId"] == base["base"]}
+            assert got == {(r.direction, r.protocol, r.port, r.cidr) for r in cfg.layout.base_rules[t.layer]}
+        assert not m.of_type("openstack:networking/rbacPolicyV2:RbacPolicyV2")
+        network_quota = next(r for r in named(m, f"tenant-{sid}") if r.typ.endswith("QuotaV2"))
+        assert network_quota.inputs["rbacPolicy"] == 0
         assert tenant_out["allowed_flavors"] == [
             f"{t.layer}.{f.name}" for f in next(z for z in site.zones if z.layer == t.layer).flavors
         ]
@@ -133,11 +140,11 @@ def test_resource_count_per_tenant_is_fixed_by_its_data(which: str) -> None:
         mine = named(m, f"tenant-{t.system_id}")
         rules = cfg.layout.tenant_rules[t.system_id]
         routed = t.layer in cfg.layout.router_layers
-        shared = t.layer in cfg.layout.base_rules
+        base = cfg.layout.base_rules.get(t.layer, [])
         # component, project, group, grant, 3 quotas, network, subnet, security group (+ router interface)
-        # (+ the share of the layer's baseline group) + one per rule
-        assert len(mine) == 10 + int(routed) + int(shared) + len(rules), t.system_id
-        assert sum(r.typ == SGR for r in mine) == len(rules)
+        # (+ the tenant's baseline group) + one per rule
+        assert len(mine) == 10 + int(routed) + int(bool(base)) + len(rules) + len(base), t.system_id
+        assert sum(r.typ == SGR for r in mine) == len(rules) + len(base)
 
 
 @pytest.mark.parametrize("which", CITIES)
@@ -163,7 +170,9 @@ def test_my_number_layer_never_reaches_outside(which: str) -> None:
                 assert not any(peer.overlaps(ipaddress.ip_network(c)) for c in internet), r.name
     # internet-layer tenants leave only towards the security-cloud proxy, the shared services and planned peers
     shared = ipaddress.ip_network(next(z.cidr for z in cfg.site.zones if z.layer == "shared"))
-    base = [r.inputs for r in m.of_type(SGR) if r.inputs["securityGroupId"] == "secgroup-zone-internet-base"]
+    internet_groups = {r.id for r in m.of_type("openstack:networking/secGroup:SecGroup") if r.inputs["name"].endswith("-base")
+                       and next(t for t in cfg.site.tenants if r.inputs["name"] == f"{t.system_id}-base").layer == "internet"}
+    base = [r.inputs for r in m.of_type(SGR) if r.inputs["securityGroupId"] in internet_groups]
     assert base and all(r["direction"] == "egress" for r in base)
     assert {ipaddress.ip_network(r["remoteIpPrefix"]) for r in base if not ipaddress.ip_network(r["remoteIpPrefix"])
             .subnet_of(shared)} == {ipaddress.ip_network(cfg.proxy_cidr)}
@@ -175,7 +184,7 @@ def test_my_number_layer_never_reaches_outside(which: str) -> None:
         mediated = {b.cidr for b in cfg.layout.services.values()} | ({cfg.layout.vdi.cidr} if cfg.layout.vdi else set())
         for r in named(m, f"tenant-{t.system_id}"):
             if r.typ == SGR and r.inputs["direction"] == "egress":
-                assert r.inputs["remoteIpPrefix"] in planned | mediated, r.name
+                assert r.inputs["remoteIpPrefix"] in planned | mediated | {cfg.proxy_cidr}, r.name
 
 
 @pytest.mark.parametrize("which", CITIES)
