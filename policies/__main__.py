@@ -13,9 +13,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 
-from shuyaku.policy.crossguard import hook_stack_config, policies
+from shuyaku.policy.crossguard import hook_engine_calls, policies
 
-hook_stack_config()
+hook_engine_calls()
 
 PolicyPack(
     name="shuyaku",

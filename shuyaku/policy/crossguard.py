@@ -45,34 +45,50 @@ def _resource_validate(rule: Rule):
     return validate
 
 
-# The stack config as the engine gave it in ConfigureStack; None until it does (`pulumi policy publish`).
-_stack_config: loader.StackConfig | None = None
+class EngineFacts:
+    """What the engine tells the pack beyond each policy's arguments; pulumi_policy 1.21 drops it.
 
-
-def remember_stack_config(config: Mapping[str, str], secret_keys: Iterable[str]) -> None:
-    global _stack_config
-    _stack_config = loader.stack_config_from_engine(config, secret_keys)
-
-
-def stack_config() -> loader.StackConfig | None:
-    return _stack_config
-
-
-def hook_stack_config() -> None:
-    """Keep what the engine says in ConfigureStack, which pulumi_policy's servicer mostly drops.
-
-    The engine (pkg/v3 resource/plugin/analyzer_plugin.go, v3.274.1) sends the decrypted stack config and
-    the list of secret keys there; pulumi_policy 1.21 keeps only the stack tags, and its PULUMI_CONFIG
-    environment carries no secret keys. PolicyPack() builds its servicer from the module global, so a
-    subclass set there sees every call.
+    - ConfigureStack (pkg/v3 resource/plugin/analyzer_plugin.go, v3.274.1) carries the decrypted stack
+      config and the list of secret keys; pulumi_policy keeps only the stack tags, and the PULUMI_CONFIG
+      environment it reads has no secret keys.
+    - Analyze carries each resource's checked inputs; AnalyzeStack carries only outputs, where in a preview
+      every property the program left to the cloud is unknown. The audit lays inputs over outputs; the pack
+      does the same with the inputs it was shown.
     """
+
+    def __init__(self) -> None:
+        self.stack_config: loader.StackConfig | None = None  # None until ConfigureStack (`policy publish`)
+        self.inputs: dict[str, Any] = {}  # URN -> google.protobuf Struct, decoded only when a stack rule runs
+
+    def configure_stack(self, config: Mapping[str, str], secret_keys: Iterable[str]) -> None:
+        self.stack_config = loader.stack_config_from_engine(config, secret_keys)
+
+    def analyzed(self, urn: str, properties: Any) -> None:
+        self.inputs[urn] = properties
+
+    def inputs_of(self, urn: str) -> dict[str, Any] | None:
+        struct = self.inputs.get(urn)
+        if struct is None:
+            return None
+        from google.protobuf import json_format
+        from pulumi_policy.deserialize import deserialize_properties
+
+        return loader.unproxy(deserialize_properties(json_format.MessageToDict(struct)))
+
+
+ENGINE = EngineFacts()
+
+
+def hook_engine_calls() -> None:
+    """Route ConfigureStack and Analyze through ENGINE first; PolicyPack() builds its servicer from the
+    module global, so a subclass set there sees every call."""
     from pulumi_policy import policy as pp
 
     base = getattr(pp, "_PolicyAnalyzerServicer", None)
-    if base is None or not hasattr(base, "ConfigureStack"):
+    if base is None or not all(hasattr(base, m) for m in ("ConfigureStack", "Analyze")):
         raise RuntimeError(
-            "pulumi_policy has no _PolicyAnalyzerServicer.ConfigureStack: stack-config-no-plaintext-secrets "
-            "cannot learn the secret config keys; pin pulumi-policy 1.21 or adapt shuyaku/policy/crossguard.py")
+            "pulumi_policy has no _PolicyAnalyzerServicer.ConfigureStack/Analyze: the pack cannot learn the "
+            "secret config keys and resource inputs; pin pulumi-policy 1.21 or adapt shuyaku/policy/crossguard.py")
     if getattr(base, "shuyaku_hooked", False):
         return
 
@@ -80,15 +96,19 @@ def hook_stack_config() -> None:
         shuyaku_hooked = True
 
         def ConfigureStack(self, request, context):
-            remember_stack_config(request.config, request.config_secret_keys)
+            ENGINE.configure_stack(request.config, request.config_secret_keys)
             return super().ConfigureStack(request, context)
+
+        def Analyze(self, request, context):
+            ENGINE.analyzed(request.urn, request.properties)
+            return super().Analyze(request, context)
 
     pp._PolicyAnalyzerServicer = Servicer  # type: ignore[misc]
 
 
 def _stack_validate(rule: Rule):
     def validate(args, report_violation) -> None:
-        index = Index(loader.from_stack_args(args.resources), _stack_config)
+        index = Index(loader.from_stack_args(args.resources, ENGINE.inputs_of), ENGINE.stack_config)
         for v in rule.check_stack(index, settings(rule, args.get_config())):  # type: ignore[misc]
             report_violation(text(rule, v), v.urn)
 

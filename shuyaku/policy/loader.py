@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,19 +65,25 @@ def _value(v: Any) -> Any:
     return v
 
 
+def overlay(inputs: Mapping[str, Any] | None, outputs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Inputs laid over outputs: what the program asked for wins, computed values fill the gaps.
+
+    An unknown output the program did not ask for is a value the cloud will choose (a preview of a new
+    resource: default volume type, any protocol); it reads as not set, as it does in preview JSON, which
+    carries no outputs for a new resource. Unknown inputs stay unknown, and rules do not guess them.
+    """
+    out = {k: v for k, v in (outputs or {}).items() if v is not UNKNOWN}
+    out.update(inputs or {})
+    return out
+
+
 def _props(inputs: Any, outputs: Any, normalised: bool = False) -> dict[str, Any]:
-    """Inputs laid over outputs: what the program asked for wins, computed values fill the gaps."""
+    inputs = inputs if isinstance(inputs, dict) else {}
+    outputs = outputs if isinstance(outputs, dict) else {}
     if normalised:
         # The document holds no secret and no unknown: nothing to convert.
-        return {**(outputs if isinstance(outputs, dict) else {}), **(inputs if isinstance(inputs, dict) else {})}
-    out: dict[str, Any] = {}
-    if isinstance(outputs, dict):
-        for k, v in outputs.items():
-            out[k] = _value(v)
-    if isinstance(inputs, dict):
-        for k, v in inputs.items():
-            out[k] = _value(v)
-    return out
+        return {**outputs, **inputs}
+    return overlay({k: _value(v) for k, v in inputs.items()}, {k: _value(v) for k, v in outputs.items()})
 
 
 # Values the cloud makes up when the program sets none: Nova returns a generated adminPass for every server.
@@ -195,7 +201,7 @@ def load_file(path: str | Path) -> Loaded:
 # --- CrossGuard -------------------------------------------------------------------------------------
 
 
-def _unproxy(v: Any) -> Any:
+def unproxy(v: Any) -> Any:
     """CrossGuard wraps props in proxies that raise on unknowns; rules want plain values."""
     from pulumi_policy.proxy import _DictProxy, _ListProxy
     from pulumi_policy.secret import Secret
@@ -203,13 +209,13 @@ def _unproxy(v: Any) -> Any:
     if isinstance(v, _DictProxy | _ListProxy):
         v = v["__target"]
     if isinstance(v, Secret):
-        return SecretValue(_unproxy(v.value))
+        return SecretValue(unproxy(v.value))
     if isinstance(v, str):
         return UNKNOWN if v in UNKNOWNS else v
     if isinstance(v, Mapping):
-        return {k: _unproxy(v[k]) for k in v}
+        return {k: unproxy(v[k]) for k in v}
     if isinstance(v, Sequence) and not isinstance(v, str | bytes):
-        return [_unproxy(x) for x in v]
+        return [unproxy(x) for x in v]
     return v
 
 
@@ -221,14 +227,18 @@ def from_validation_args(args: Any) -> Resource:
         urn=args.urn,
         type=args.resource_type,
         name=args.name,
-        props=_unproxy(args.props),
+        props=unproxy(args.props),
         parent=getattr(opts, "parent", None) or None,
         provider=provider.urn if provider is not None else None,
     )
 
 
-def from_stack_args(resources: Iterable[Any]) -> list[Resource]:
-    """pulumi_policy PolicyResource list -> Resources, providers included once each."""
+def from_stack_args(resources: Iterable[Any],
+                    inputs_of: Callable[[str], dict[str, Any] | None] = lambda _urn: None) -> list[Resource]:
+    """pulumi_policy PolicyResource list (outputs) -> Resources, providers included once each.
+
+    `inputs_of(urn)`: the inputs the engine showed the pack for that resource, laid over its outputs.
+    """
     out: list[Resource] = []
     seen: set[str] = set()
     providers: dict[str, Any] = {}
@@ -244,7 +254,7 @@ def from_stack_args(resources: Iterable[Any]) -> list[Resource]:
                 urn=r.urn,
                 type=r.resource_type,
                 name=r.name,
-                props=_unproxy(r.props),
+                props=overlay(inputs_of(r.urn), unproxy(r.props)),
                 parent=parent.urn if parent is not None else (getattr(opts, "parent", None) or None),
                 provider=prov.urn if prov is not None else None,
                 deps=deps,
@@ -253,7 +263,7 @@ def from_stack_args(resources: Iterable[Any]) -> list[Resource]:
         seen.add(r.urn)
     for urn, prov in providers.items():
         if urn not in seen:
-            out.append(Resource(urn=urn, type=prov.resource_type, name=prov.name, props=_unproxy(prov.props)))
+            out.append(Resource(urn=urn, type=prov.resource_type, name=prov.name, props=unproxy(prov.props)))
     return out
 
 

@@ -89,15 +89,14 @@ def engine_config(preview_config: dict[str, Any]) -> tuple[dict[str, str], list[
 
 @contextmanager
 def stack_config_sent(config: dict[str, Any] | None):
-    saved = crossguard.stack_config()
+    saved = crossguard.ENGINE.stack_config
     try:
+        crossguard.ENGINE.stack_config = None
         if config is not None:
-            crossguard.remember_stack_config(*engine_config(config))
-        else:
-            crossguard._stack_config = None
+            crossguard.ENGINE.configure_stack(*engine_config(config))
         yield
     finally:
-        crossguard._stack_config = saved
+        crossguard.ENGINE.stack_config = saved
 
 
 def run(states_: list[dict[str, Any]], pack_config: dict[str, Any] | None = None,
