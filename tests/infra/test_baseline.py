@@ -182,6 +182,11 @@ def test_audit_rules_for_logins_and_privilege_use(node):
         # The kernel accepts audit control only from the initial PID namespace; a container cannot run auditd.
         status = node.run("auditctl -s")
         assert status.rc != 0, f"audit works in this container after all; start auditd here too: {status.stdout}"
+        # What a VM would load: the compiled /etc/audit/audit.rules agrees with the rule files.
+        check = node.run("augenrules --check")
+        assert "No change" in check.stdout, check.stdout + check.stderr
+        compiled = node.file("/etc/audit/audit.rules").content_string
+        assert "-k logins" in compiled and "-k privileged" in compiled
     else:
         assert node.service("auditd").is_running
         loaded = node.check_output("auditctl -l")

@@ -192,6 +192,8 @@ def login_state():
 
 
 def test_login_with_password_and_totp_opens_a_japanese_desktop(env, vdi, login_state):
+    """A full RDP session attempt, not `xfreerdp +auth-only`: under TLS xrdp checks the password after the
+    connection is up, so auth-only exits 0 even for a wrong password (see vdi_env.rdp_login)."""
     user, pw = env.creds["user"], env.creds["password"]
     code = unused_code(env)
     out = rdp_login(env, user, pw + code)
@@ -257,5 +259,9 @@ def test_logins_are_audited(env, vdi):
         assert vdi.service("auditd").is_running
         assert "shuyaku-vdi-pam" in vdi.run("auditctl -l").stdout
     else:
-        # No kernel audit inside a container: the unit is off, not failed.
+        # No kernel audit inside a container: the unit is off, not failed, and the compiled rules agree
+        # with the files (what a VM would load).
         assert vdi.run("systemctl is-failed auditd").stdout.strip() != "failed"
+        check = vdi.run("augenrules --check")
+        assert "No change" in check.stdout, check.stdout + check.stderr
+        assert "shuyaku-vdi-pam" in vdi.file("/etc/audit/audit.rules").content_string

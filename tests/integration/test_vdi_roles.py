@@ -8,12 +8,15 @@ the testinfra suites, and refuse a run that lacks a required variable with argum
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "infra"))
 from vdi_env import PLAYBOOKS, REPO, VdiEnv, _env, converge_all, get_env, run_playbook
@@ -93,24 +96,45 @@ def test_missing_required_variable_is_a_clear_error(env, playbook, drop, group):
     assert "changed=0" in out and "ok=1" in out.split("PLAY RECAP")[-1], out[-1500:]
 
 
+def zone_inventory(env) -> Path:
+    """The test inventory plus each group's zone flows in group_vars, as a site keeps them: the VDI host
+    takes RDP from the thin client (and the test controller), the gateway takes HTTPS from the controller
+    (the browser), and the thin client may open RDP to the VDI host and nothing else."""
+    gw = env.inventory_vars().get("test_hosts_gateway", "198.18.0.1")
+    tc, vdi = env.addr("thin_clients"), env.addr("vdi_hosts")
+    group_vars = {
+        "vdi_hosts": {"baseline_allowed_flows": [
+            {"proto": "tcp", "port": 3389, "from": f"{tc}/32", "comment": "RDP from the thin clients"},
+            {"proto": "tcp", "port": 3389, "from": f"{gw}/32", "comment": "RDP from the test controller"}]},
+        "vdi_web": {"baseline_allowed_flows": [
+            {"proto": "tcp", "port": 6080, "from": f"{gw}/32", "comment": "noVNC from the test controller"}]},
+        "thin_clients": {"baseline_egress_restricted": True, "baseline_egress_flows": [
+            {"proto": "tcp", "port": 3389, "to": f"{vdi}/32", "comment": "RDP to the VDI pool"}]},
+    }
+    d = env.workdir / "site-inventory"
+    (d / "group_vars").mkdir(parents=True, exist_ok=True)
+    shutil.copy(env.inventory, d / "hosts.yml")
+    for group, data in group_vars.items():
+        (d / "group_vars" / f"{group}.yml").write_text(yaml.safe_dump(data))
+    return d
+
+
+PROBE = ("import socket,sys\nfor a in sys.argv[1:]:\n h,p=a.rsplit(':',1)\n s=socket.socket(); s.settimeout(3)\n"
+         " try:\n  s.connect((h,int(p))); print(a,'open')\n except OSError as e:\n  print(a,type(e).__name__)\n")
+
+
 def test_with_baseline_site_converges_twice_and_vdi_still_verifies(env, second_runs, tmp_path):
     """The VDI roles also hold on hosts hardened by the baseline role (site.yml: baseline first, then
     each group's playbook): the site converges, a second run changes nothing, and the VDI checks pass
-    through baseline's default-drop firewall with the zone flows for RDP and HTTPS opened."""
+    (the kiosk's desktop included) through baseline's default-drop firewalls opened only for each zone's
+    flows."""
     if not (REPO / "playbooks" / "site.yml").exists() or not (REPO / "roles" / "baseline").exists():
         pytest.fail("playbooks/site.yml or roles/baseline missing")
-    gw = env.inventory_vars().get("test_hosts_gateway", "198.18.0.1")
-    extravars = {
-        **env.extravars,
-        "baseline_allowed_flows": [
-            {"proto": "tcp", "port": 3389, "from": f"{gw}/32", "comment": "RDP from the test controller"},
-            {"proto": "tcp", "port": 6080, "from": f"{gw}/32", "comment": "noVNC from the test controller"},
-        ],
-    }
-    first = run_playbook("site", env.inventory, extravars, env.workdir, "site-first")
+    inventory = zone_inventory(env)
+    first = run_playbook("site", inventory, env.extravars, env.workdir, "site-first")
     print(f"[vdi] site.yml (baseline + VDI) first run: {first.seconds:.0f} s", file=sys.stderr)
     assert first.rc == 0, first.stdout[-6000:]
-    again = run_playbook("site", env.inventory, extravars, env.workdir, "site-second")
+    again = run_playbook("site", inventory, env.extravars, env.workdir, "site-second")
     print(f"[vdi] site.yml second run: {again.seconds:.0f} s, changed={again.changed()}", file=sys.stderr)
     assert again.rc == 0, again.stdout[-6000:]
     assert again.changed() == {}, "second site run changed:\n" + "\n".join(
@@ -122,3 +146,13 @@ def test_with_baseline_site_converges_twice_and_vdi_still_verifies(env, second_r
         env={**_env(), "SHUYAKU_VDI_INVENTORY": str(env.inventory), "SHUYAKU_VDI_WORKDIR": str(env.workdir)},
     )
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+
+    # The thin client's own firewall: RDP to the VDI host and the patch mirror pass; anything else is
+    # refused on the thin client itself (connect() fails at once with EPERM, no packet leaves).
+    gw = env.inventory_vars()["test_hosts_gateway"]
+    vdi, web = env.addr("vdi_hosts"), env.addr("vdi_web")
+    targets = [f"{vdi}:3389", f"{gw}:3142", f"{vdi}:22", f"{web}:6080", f"{gw}:2024"]
+    out = env.host("thin_clients").run(f"python3 -c {shlex.quote(PROBE)} {' '.join(targets)}").stdout
+    result = dict(line.split(" ", 1) for line in out.splitlines())
+    assert result == {f"{vdi}:3389": "open", f"{gw}:3142": "open", f"{vdi}:22": "PermissionError",
+                      f"{web}:6080": "PermissionError", f"{gw}:2024": "PermissionError"}, out
