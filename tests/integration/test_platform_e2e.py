@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,19 @@ CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
 PROJECT = "shuyaku-platform"
 COMPUTE_HOST = "shuyaku-dev"
 VENDOR_TENANT, OTHER_TENANT = "juki", "zeimu"
+# scripts/test prints these with its own phase times at the end of a run (issue 4 asks for each phase's time).
+PHASE_TIMES = ROOT / "build" / "artefacts" / "phase-times.tsv"
+
+
+@contextmanager
+def timed(phase: str) -> Iterator[None]:
+    t0 = time.monotonic()
+    yield
+    took = time.monotonic() - t0
+    print(f"\n[e2e] {phase}: {took:.1f} s")
+    PHASE_TIMES.parent.mkdir(parents=True, exist_ok=True)
+    with PHASE_TIMES.open("a", encoding="utf-8") as out:
+        out.write(f"e2e: {phase}\t{took:.1f}\n")
 
 
 def connect(cloud: str = "dev-admin", **auth: str) -> Any:
@@ -95,9 +109,8 @@ def platform_stack(workdir: Path, site_path: Path, name: str = "local") -> Stack
 def deployed(admin: Any, workdir: Path, site: tuple[Path, SiteData]) -> Iterator[tuple[Stack, dict[str, Any]]]:
     st = platform_stack(workdir, site[0])
     try:
-        t0 = time.monotonic()
-        proc = st.up(capture=True, check=False)
-        print(f"\n[e2e] first up: {time.monotonic() - t0:.1f} s")
+        with timed("first pulumi up (small town)"):
+            proc = st.up(capture=True, check=False)
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
         yield st, st.outputs()
     finally:
@@ -185,9 +198,8 @@ def test_second_up_changes_nothing(deployed: Any) -> None:
     st, _ = deployed
     proc = st.preview("--expect-no-changes", capture=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-1500:]
-    t0 = time.monotonic()
-    proc = st.up("--expect-no-changes", capture=True, check=False)
-    print(f"\n[e2e] second up: {time.monotonic() - t0:.1f} s")
+    with timed("second pulumi up (no changes)"):
+        proc = st.up("--expect-no-changes", capture=True, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:]
 
 
@@ -220,7 +232,8 @@ def test_dr_stack_reads_the_primary_and_deploys(admin: Any, deployed: Any, workd
     dr.set_config("shuyaku:inventory", str(INVENTORY))
     dr.set_config("shuyaku:primaryStack", f"organization/{PROJECT}/{st.name}")
     try:
-        proc = dr.up(capture=True, check=False)
+        with timed("dr stack pulumi up"):
+            proc = dr.up(capture=True, check=False)
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-1500:]
         dr_out = dr.outputs()
         warm = json.loads((workdir / "plan" / "site-dr.json").read_text())["dr"]["warm_systems"]
@@ -278,9 +291,8 @@ def test_vendor_deploys_into_its_tenant_and_nowhere_else(admin: Any, deployed: A
     vst = Stack("vendor", st.state_dir, project_dir=project_dir, env_extra=vendor_env)
     vst.ensure()
     try:
-        t0 = time.monotonic()
-        up = vst.up(capture=True, check=False)
-        print(f"\n[e2e] vendor up: {time.monotonic() - t0:.1f} s")
+        with timed("vendor pulumi up"):
+            up = vst.up(capture=True, check=False)
         assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-1500:]
         servers = list(admin.compute.servers(all_projects=True, project_id=mine["project_id"]))
         assert servers and all(s.status == "ACTIVE" for s in servers), [(s.name, s.status) for s in servers]
@@ -395,7 +407,8 @@ def test_vendor_cannot_widen_another_tenants_reach(admin: Any, deployed: Any, wo
 def test_zz_destroy_leaves_nothing(admin: Any, deployed: Any) -> None:
     st, outputs = deployed
     project_ids = [t["project_id"] for t in outputs["tenants"].values()]
-    proc = st.destroy(capture=True)
+    with timed("pulumi destroy"):
+        proc = st.destroy(capture=True)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert st.resources() == []
     for pid in project_ids:
@@ -424,7 +437,8 @@ def test_interrupted_up_converges_without_duplicates(admin: Any, workdir: Path, 
     proc.communicate(timeout=600)
     assert created >= 25 and proc.returncode != 0, "the first up was not interrupted part way"
     try:
-        done = st.up(capture=True, check=False)
+        with timed("pulumi up after an interrupted up"):
+            done = st.up(capture=True, check=False)
         assert done.returncode == 0, done.stdout[-3000:]
         outputs = st.outputs()
         data: SiteData = site[1]
