@@ -38,7 +38,7 @@ def _resource_validate(rule: Rule):
     def validate(args, report_violation) -> None:
         if args.resource_type not in types:
             return
-        res = loader.from_validation_args(args)
+        res = loader.from_validation_args(args, ENGINE.inputs_of)
         for v in rule.check(res, settings(rule, args.get_config())):  # type: ignore[misc]
             report_violation(text(rule, v), None)
 
@@ -58,7 +58,7 @@ class EngineFacts:
 
     def __init__(self) -> None:
         self.stack_config: loader.StackConfig | None = None  # None until ConfigureStack (`policy publish`)
-        self.inputs: dict[str, Any] = {}  # URN -> google.protobuf Struct, decoded only when a stack rule runs
+        self.inputs: dict[str, Any] = {}  # URN -> google.protobuf Struct, decoded when a rule first reads it
 
     def configure_stack(self, config: Mapping[str, str], secret_keys: Iterable[str]) -> None:
         self.stack_config = loader.stack_config_from_engine(config, secret_keys)
@@ -67,13 +67,15 @@ class EngineFacts:
         self.inputs[urn] = properties
 
     def inputs_of(self, urn: str) -> dict[str, Any] | None:
-        struct = self.inputs.get(urn)
-        if struct is None:
-            return None
+        got = self.inputs.get(urn)
+        if got is None or isinstance(got, dict):
+            return got
         from google.protobuf import json_format
-        from pulumi_policy.deserialize import deserialize_properties
 
-        return loader.unproxy(deserialize_properties(json_format.MessageToDict(struct)))
+        # Decoded here, not by pulumi_policy, whose decoding drops the secret marks rules read; once, as
+        # several rules read the same resource.
+        decoded = self.inputs[urn] = loader.engine_value(json_format.MessageToDict(got))
+        return decoded
 
 
 ENGINE = EngineFacts()
@@ -108,7 +110,8 @@ def hook_engine_calls() -> None:
 
 def _stack_validate(rule: Rule):
     def validate(args, report_violation) -> None:
-        index = Index(loader.from_stack_args(args.resources, ENGINE.inputs_of), ENGINE.stack_config)
+        resources = loader.from_stack_args(args.resources, ENGINE.inputs_of)
+        index = Index(loader.with_default_providers(resources, ENGINE.stack_config), ENGINE.stack_config)
         for v in rule.check_stack(index, settings(rule, args.get_config())):  # type: ignore[misc]
             report_violation(text(rule, v), v.urn)
 

@@ -26,6 +26,8 @@ UNKNOWNS = frozenset(
         "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
     }
 )
+# How `pulumi preview --json` shows any secret value (with or without --show-secrets).
+PREVIEW_SECRET = "[secret]"
 # Ops whose resource does not exist after the change.
 _GONE_OPS = frozenset({"delete", "discard", "delete-replaced", "remove-pending-replace", "read-discard"})
 
@@ -42,26 +44,29 @@ class Loaded:
     stack_config: dict[str, tuple[Any, bool]] | None = None
 
 
-def _value(v: Any) -> Any:
-    """Engine JSON value -> plain Python, with secrets and unknowns made explicit."""
+def engine_value(v: Any) -> Any:
+    """Engine JSON value (state file, preview JSON, or a gRPC Struct as a dict) -> plain Python, with
+    secrets and unknowns made explicit."""
     if isinstance(v, str):
+        if v == PREVIEW_SECRET:
+            return SecretValue(None)
         return UNKNOWN if v in UNKNOWNS else v
     if isinstance(v, list):
-        return [_value(x) for x in v]
+        return [engine_value(x) for x in v]
     if isinstance(v, dict):
         sig = v.get(SIG)
         if sig == SECRET_SIG:
             if "plaintext" in v:
                 try:
-                    return SecretValue(_value(json.loads(v["plaintext"])))
+                    return SecretValue(engine_value(json.loads(v["plaintext"])))
                 except (TypeError, ValueError):
                     return SecretValue(v["plaintext"])
             if "value" in v:
-                return SecretValue(_value(v["value"]))
+                return SecretValue(engine_value(v["value"]))
             return SecretValue(None)
         if sig == RESOURCE_SIG:
             return v.get("id") or v.get("urn")
-        return {k: _value(x) for k, x in v.items()}
+        return {k: engine_value(x) for k, x in v.items()}
     return v
 
 
@@ -83,7 +88,7 @@ def _props(inputs: Any, outputs: Any, normalised: bool = False) -> dict[str, Any
     if normalised:
         # The document holds no secret and no unknown: nothing to convert.
         return {**outputs, **inputs}
-    return overlay({k: _value(v) for k, v in inputs.items()}, {k: _value(v) for k, v in outputs.items()})
+    return overlay(engine_value(inputs), engine_value(outputs))
 
 
 # Values the cloud makes up when the program sets none: Nova returns a generated adminPass for every server.
@@ -149,10 +154,10 @@ def from_document(doc: Any, where: str, normalised: bool = False) -> Loaded:
             if s.get("op") in _GONE_OPS or not isinstance(s.get("newState"), dict):
                 continue
             states.append(s["newState"])
-        config = None
-        if isinstance(doc.get("config"), dict):
-            config = stack_config_from_preview(doc["config"])
-        return Loaded(from_state(states, f"{where}: steps[].newState", normalised), "preview", config)
+        # The engine leaves "config" out when the stack has none.
+        config = stack_config_from_preview(doc["config"] if isinstance(doc.get("config"), dict) else {})
+        resources = from_state(states, f"{where}: steps[].newState", normalised)
+        return Loaded(with_default_providers(resources, config), "preview", config)
     dep = doc
     if "checkpoint" in dep and isinstance(dep["checkpoint"], dict):
         dep = dep["checkpoint"].get("latest") or {}
@@ -194,7 +199,8 @@ def load_file(path: str | Path) -> Loaded:
             )
         ) from None
     # Most values need no conversion; skip the walk when no secret or unknown appears anywhere.
-    plain_json = SIG.encode() not in raw and not any(u.encode() in raw for u in UNKNOWNS)
+    plain_json = (SIG.encode() not in raw and f'"{PREVIEW_SECRET}"'.encode() not in raw
+                  and not any(u.encode() in raw for u in UNKNOWNS))
     return from_document(doc, str(p), normalised=plain_json)
 
 
@@ -219,15 +225,19 @@ def unproxy(v: Any) -> Any:
     return v
 
 
-def from_validation_args(args: Any) -> Resource:
-    """pulumi_policy.ResourceValidationArgs -> Resource."""
+def from_validation_args(args: Any,
+                         inputs_of: Callable[[str], dict[str, Any] | None] = lambda _urn: None) -> Resource:
+    """pulumi_policy.ResourceValidationArgs -> Resource.
+
+    `inputs_of(urn)`: the same inputs as the engine sent them, secret marks kept (pulumi_policy drops them).
+    """
     provider = getattr(args, "provider", None)
     opts = getattr(args, "opts", None)
     return Resource(
         urn=args.urn,
         type=args.resource_type,
         name=args.name,
-        props=unproxy(args.props),
+        props=inputs_of(args.urn) or unproxy(args.props),
         parent=getattr(opts, "parent", None) or None,
         provider=provider.urn if provider is not None else None,
     )
@@ -263,7 +273,9 @@ def from_stack_args(resources: Iterable[Any],
         seen.add(r.urn)
     for urn, prov in providers.items():
         if urn not in seen:
-            out.append(Resource(urn=urn, type=prov.resource_type, name=prov.name, props=unproxy(prov.props)))
+            # The provider reference carries its inputs without secret marks; the provider's own Analyze kept them.
+            out.append(Resource(urn=urn, type=prov.resource_type, name=prov.name,
+                                props=inputs_of(urn) or unproxy(prov.props)))
     return out
 
 
@@ -273,7 +285,6 @@ def from_stack_args(resources: Iterable[Any],
 # preview's "[secret]" anywhere inside a value marks its whole key secret here too.
 
 StackConfig = dict[str, tuple[Any, bool]]
-PREVIEW_SECRET = "[secret]"
 
 
 def _structured(v: Any) -> Any:
@@ -301,6 +312,38 @@ def stack_config_from_preview(config: Mapping[str, Any]) -> StackConfig:
         data = _structured(v)
         out[k] = (PREVIEW_SECRET, True) if _holds_secret(data) else (data, False)
     return out
+
+
+def with_default_providers(resources: list[Resource], config: StackConfig | None) -> list[Resource]:
+    """The resources, with each engine default provider ("default_5_5_3") read from the stack config.
+
+    A default provider takes its inputs from the config of its package (`openstack:password` -> `password`,
+    secret where the config is: pkg/v3 resource/deploy/target.go GetPackageConfig). A preview's steps leave
+    it out though its resources point at it, and the pack sees it after the provider's own checks (which
+    mark `password` secret even when it sits in plain text in Pulumi.<stack>.yaml). Both modes read it from
+    the same config instead, which is also where the user wrote it.
+    """
+    if config is None:
+        return resources
+    out = [r for r in resources if not _is_default_provider(r.urn)]
+    seen: set[str] = set()
+    for r in resources:
+        for urn in (r.urn, r.provider.rsplit("::", 1)[0] if r.provider and r.provider.count("::") >= 4
+                    else r.provider):
+            if not urn or urn in seen or not _is_default_provider(urn):
+                continue
+            seen.add(urn)
+            kind, name = urn.split("::")[-2:]
+            prefix = kind.removeprefix("pulumi:providers:") + ":"
+            props = {k[len(prefix):]: (SecretValue(None) if secret else v)
+                     for k, (v, secret) in config.items() if k.startswith(prefix)}
+            out.append(Resource(urn=urn, type=kind, name=name, props=props))
+    return out
+
+
+def _is_default_provider(urn: str) -> bool:
+    parts = urn.split("::")
+    return len(parts) >= 4 and parts[-2].startswith("pulumi:providers:") and parts[-1].startswith("default")
 
 
 def stack_config_from_engine(config: Mapping[str, str], secret_keys: Iterable[str]) -> StackConfig:

@@ -1,7 +1,8 @@
 """A Pulumi program that declares the resources of one corpus file, for a real `pulumi preview`.
 
 The engine runs it with cwd = the test project; it reads spec.json there (a corpus stack export, see
-make_corpus.py) and declares every resource with the real pulumi_openstack classes. A corpus id
+make_corpus.py) and declares every resource with the real pulumi_openstack classes, except the default
+provider, whose inputs the test sets as `openstack:*` stack config (engine_project.Project.provider_config). A corpus id
 "id-<name>" becomes that resource's `.id` output, so references are unknown ids with property
 dependencies, as in any preview of new resources; secret values become Pulumi secrets.
 """
@@ -46,8 +47,8 @@ def value(v):
 
 provider = None
 for r in spec["deployment"]["resources"]:
-    if r["type"] == "pulumi:pulumi:Stack":
-        continue
+    if r["type"] == "pulumi:pulumi:Stack" or r["urn"].rsplit("::", 1)[-1].startswith("default"):
+        continue  # the engine makes these: the stack, and the default provider from `openstack:*` config
     name = r["urn"].rsplit("::", 1)[-1]
     # Keys that name other structures (metadata keys, tags) stay as written; only argument names are snake_case.
     args = {snake(k): value(v) for k, v in r["inputs"].items() if v is not None and v != ""}

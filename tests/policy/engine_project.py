@@ -37,6 +37,7 @@ class Project:
         if not ENGINE.exists():
             pytest.fail("engine not built: run scripts/build-engine", pytrace=False)
         self.dir, self.stack = where, stack
+        self.configured: dict[str, tuple[str, bool]] = {}
         (where / "state").mkdir(parents=True, exist_ok=True)
         (where / "Pulumi.yaml").write_text(f"name: {name}\nruntime:\n  name: python\n  options:\n"
                                            f"    virtualenv: {ROOT}/.venv\n")
@@ -62,6 +63,20 @@ class Project:
     def config(self, key: str, value: str, secret: bool = False) -> None:
         p = self.sh("pulumi", "config", "set", "--path", *(["--secret"] if secret else ["--plaintext"]), key, value)
         assert p.returncode == 0, p.stderr
+        self.configured[key] = (value, secret)
+
+    def provider_config(self, inputs: dict[str, tuple[str, bool]]) -> None:
+        """Make the stack config hold exactly these `openstack:*` keys (key -> (value, secret))."""
+        want = dict(inputs)
+        gone = [k for k in self.configured if k.startswith("openstack:") and k not in want]
+        if gone:
+            p = self.sh("pulumi", "config", "rm-all", *gone)
+            assert p.returncode == 0, p.stderr
+            for k in gone:
+                del self.configured[k]
+        for k, (value, secret) in want.items():
+            if self.configured.get(k) != (value, secret):
+                self.config(k, value, secret)
 
     def pack(self, pack_config: Path = PACK_CONFIG) -> tuple[int, set[Reported]]:
         """`pulumi preview --policy-pack policies`: exit status and what the engine reported, from its own

@@ -87,6 +87,28 @@ def engine_config(preview_config: dict[str, Any]) -> tuple[dict[str, str], list[
     return values, [k for k, v in preview_config.items() if "[secret]" in v]
 
 
+def default_provider_config(doc: dict[str, Any]) -> dict[str, tuple[Any, bool]]:
+    """The engine's default provider takes its inputs from `openstack:*` stack config: the config a corpus
+    stack's default provider implies (key -> (value, secret))."""
+    for r in doc.get("deployment", {}).get("resources", []):
+        if r["type"] == "pulumi:providers:openstack" and r["urn"].rsplit("::", 1)[-1].startswith("default"):
+            return {f"openstack:{k}": ((json.loads(v["plaintext"]), True) if isinstance(v, dict) else (v, False))
+                    for k, v in r["inputs"].items()}
+    return {}
+
+
+def stack_config_of(doc: dict[str, Any]) -> dict[str, str]:
+    """The config a corpus document's stack had, in preview-JSON form (secrets as "[secret]")."""
+    out = dict(doc.get("config") or {})
+    out.update({k: ("[secret]" if secret else v) for k, (v, secret) in default_provider_config(doc).items()})
+    return out
+
+
+# What a corpus stack reports once its default provider's inputs are stack config, as in a real engine:
+# a plain password there is plain-text stack config too.
+FROM_PROVIDER_CONFIG = {"provider-no-inline-credentials.json": {("stack-config-no-plaintext-secrets", "STACK")}}
+
+
 @contextmanager
 def stack_config_sent(config: dict[str, Any] | None):
     saved = crossguard.ENGINE.stack_config

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import make_corpus
+import policy_harness
 import pytest
 from engine_project import Project, Reported
 
@@ -34,14 +35,16 @@ def corpus_project(tmp_path_factory):
 
 @pytest.mark.parametrize("name", FILES)
 def test_pack_and_audit_agree_on_a_real_preview(corpus_project, name):
-    (corpus_project.dir / "spec.json").write_text((CORPUS / name).read_text(encoding="utf-8"))
+    text = (CORPUS / name).read_text(encoding="utf-8")
+    (corpus_project.dir / "spec.json").write_text(text)
+    corpus_project.provider_config(policy_harness.default_provider_config(json.loads(text)))
     pack_rc, pack = corpus_project.pack()
     audit_rc, audit = corpus_project.audit()
     assert pack == audit
     # And both report what the corpus says is broken, no more (the independent statement in make_corpus.py).
     want = {(rule, "STACK" if "::pulumi:pulumi:Stack::" in urn else urn.rsplit("::", 1)[-1])
             for rule, urn in EXPECTED[name]}
-    assert _names(pack) == want
+    assert _names(pack) == want | policy_harness.FROM_PROVIDER_CONFIG.get(name, set())
     # A mandatory finding fails both the preview and the audit; advisory ones neither.
     assert (pack_rc != 0) == (audit_rc == 1)
 
@@ -80,3 +83,34 @@ def test_the_same_values_as_pulumi_secrets_pass_both(config_project):
 def test_corpus_program_declares_every_file():
     """Every corpus stack but the preview one is run through the engine above."""
     assert set(FILES) | {"preview-new-open-ssh.json"} == set(make_corpus.build()) - {"expected.json"}
+
+
+SECRETS_PROGRAM = '''
+import pulumi
+import pulumi_openstack as openstack
+
+explicit = openstack.Provider("os-explicit", auth_url="http://127.0.0.1:9/v3", user_name="preview",
+                              password="inline-password", tenant_name="preview")
+openstack.compute.Instance(
+    "vm-secret-data", image_name="ubuntu-24.04-hardened", flavor_name="s1.small",
+    user_data=pulumi.Output.secret("#cloud-config\\nchpasswd:\\n  list: |\\n    root:hunter22\\n"),
+    metadata={"db_password": pulumi.Output.secret("hunter22"), "role": "app"},
+    opts=pulumi.ResourceOptions(provider=explicit))
+'''
+
+
+def test_values_marked_secret_read_the_same_in_both(tmp_path):
+    """Secrets look different to the two modes (the pack reads them, preview JSON shows "[secret]"), so the
+    rules judge them by their mark alone; a default provider reads its password from stack config."""
+    project = Project(tmp_path, "polpar-secrets", "polpar-secrets", SECRETS_PROGRAM)
+    project.config("openstack:password", "from-config", secret=True)
+    project.config("openstack:authUrl", "http://127.0.0.1:9/v3")
+    _, pack = project.pack()
+    _, audit = project.audit()
+    assert pack == audit
+    got = {(f.rule, f.urn.rsplit("::", 1)[-1], f.message) for f in pack}
+    assert got == {
+        ("provider-no-inline-credentials", "os-explicit", "OpenStack プロバイダに password が直接設定されています。"),
+        ("no-plaintext-secrets", "vm-secret-data", "userData に秘密情報（Pulumi secret）が含まれています。"),
+        ("no-plaintext-secrets", "vm-secret-data", "metadata.db_password に秘密情報（Pulumi secret）が含まれています。"),
+    }

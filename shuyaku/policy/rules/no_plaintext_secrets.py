@@ -17,9 +17,13 @@ _FIELDS = {
 }
 
 
+# A value the program marked as a Pulumi secret is a secret by its author's word, and these fields are read
+# in clear through the metadata service and the API. It is reported without looking inside, so a preview's
+# JSON (which shows every secret as "[secret]") and the pack (which reads the value) say the same.
+PULUMI_SECRET = "Pulumi secret"
+
+
 def _text(v: Any) -> str | None:
-    if isinstance(v, SecretValue):
-        v = v.value  # a readable secret is still scanned: user data reaches the metadata service in clear
     if v is None or v is UNKNOWN:
         return None
     return v if isinstance(v, str) else None
@@ -28,8 +32,8 @@ def _text(v: Any) -> str | None:
 def _scan(field: str, value: Any):
     """Yield (where, kind) for every secret-looking value below `field`."""
     if isinstance(value, SecretValue):
-        value = value.value
-    if isinstance(value, dict):
+        yield field, PULUMI_SECRET
+    elif isinstance(value, dict):
         for k, v in value.items():
             where = f"{field}.{k}"
             text = _text(v)
@@ -66,10 +70,11 @@ RULE = Rule(
               "No passwords, private keys or tokens in user data or metadata"),
     description=msg(
         "インスタンスの user_data・metadata・personality、ボリュームのメタデータ、イメージのプロパティは"
-        "メタデータサービスや API から読めてしまう。パスワード代入、秘密鍵、トークンを含めない。",
+        "メタデータサービスや API から読めてしまう。パスワード代入、秘密鍵、トークンを含めない。"
+        "Pulumi のシークレットにした値も、中身を見ずに秘密情報として扱う。",
         "Instance user_data, metadata and personality files, volume metadata and image properties are "
         "readable through the metadata service and the API; they carry no password assignment, private "
-        "key or token."),
+        "key or token. A value marked as a Pulumi secret counts as a secret without looking inside."),
     severity="high",
     enforcement="mandatory",
     sources=("総務省 情報セキュリティポリシーガイドライン（認証情報の管理）", "CWE-798"),
