@@ -30,6 +30,7 @@ class Reported:
     rule: str
     urn: str
     message: str  # the violation's own sentence (no title, no fix)
+    level: str  # mandatory | advisory
 
 
 class Project:
@@ -89,7 +90,7 @@ class Project:
             if ev:
                 # title, the violation, "対処: fix" (crossguard.text): keep the violation's own sentence.
                 message = ev["message"].strip().split("\n")[1]
-                out.add(Reported(ev["policyName"], ev["resourceUrn"], message))
+                out.add(Reported(ev["policyName"], ev["resourceUrn"], message, ev["enforcementLevel"]))
         assert out or p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
         return p.returncode, out
 
@@ -103,4 +104,5 @@ class Project:
                            capture_output=True, text=True, cwd=ROOT, timeout=120, env={**os.environ,
                                                                                         "SHUYAKU_LANG": "ja"})
         assert a.returncode in (0, 1), a.stderr
-        return a.returncode, {Reported(v["rule"], v["urn"], v["message"]) for v in json.loads(a.stdout)["violations"]}
+        return a.returncode, {Reported(v["rule"], v["urn"], v["message"], v["level"])
+                              for v in json.loads(a.stdout)["violations"]}

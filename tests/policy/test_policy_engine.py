@@ -1,21 +1,15 @@
 """The pack in the real Pulumi engine: a preview adding an open SSH rule into My Number is blocked.
 
-Needs the engine (scripts/build-engine) and the dev cloud (scripts/dev-cloud up) for provider auth;
-nothing is created, only previewed. The same preview's JSON, audited, names the same (rule, resource).
+Needs the engine (scripts/build-engine), not the dev cloud: nothing is created, only previewed (see
+engine_project.py). The same preview's JSON, audited, names the same (rule, resource, message).
 """
 
 from __future__ import annotations
 
 import json
-import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-ENGINE = Path("/var/cache/shuyaku/engine/bin/pulumi")
+from engine_project import Project
 
 pytestmark = pytest.mark.integration
 
@@ -35,57 +29,29 @@ openstack.networking.SecGroupRule("r-world-ssh", security_group_id=sg.id, direct
 '''
 
 
-def _sh(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env_setup = (f"source {ROOT}/scripts/engine-env && eval \"$({ROOT}/scripts/dev-cloud env)\" && "
-                 f"export PULUMI_BACKEND_URL=file://{cwd}/state PULUMI_CONFIG_PASSPHRASE=policy-test && ")
-    return subprocess.run(["bash", "-c", env_setup + script], cwd=cwd, capture_output=True, text=True, timeout=300)
-
-
 @pytest.fixture(scope="module")
 def program(tmp_path_factory):
-    if not ENGINE.exists():
-        pytest.fail("engine not built: run scripts/build-engine", pytrace=False)
-    probe = subprocess.run([f"{ROOT}/scripts/dev-cloud", "status"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        pytest.fail("dev cloud not running: run scripts/dev-cloud up", pytrace=False)
-    d = tmp_path_factory.mktemp("policy-program")
-    (d / "state").mkdir()
-    (d / "Pulumi.yaml").write_text(f"name: policy-test\nruntime:\n  name: python\n  options:\n"
-                                   f"    virtualenv: {ROOT}/.venv\n")
-    (d / "__main__.py").write_text(PROGRAM)
-    p = _sh("pulumi stack init test", d)
-    assert p.returncode == 0, p.stderr
-    return d
-
-
-def _reported(output: str) -> set[tuple[str, str]]:
-    # "- [mandatory] [severity: high]  secgroup-no-public-ssh  (openstack:networking:SecGroupRule: r-world-ssh)"
-    return {(m[0], m[1]) for m in re.findall(r"\]\s+([a-z0-9-]+)\s+\([^:]+:[^:]+:[^:]+: ([^)]+)\)", output)}
+    return Project(tmp_path_factory.mktemp("polpar-engine"), "policy-test", "polpar-engine", PROGRAM)
 
 
 def test_mandatory_violation_blocks_the_preview_and_matches_the_audit(program):
-    p = _sh(f"pulumi preview --policy-pack {ROOT}/policies --policy-pack-config {ROOT}/policies/config.local.json",
-            program)
-    out = p.stdout + p.stderr
-    assert p.returncode != 0, out
-    pack = _reported(out)
-    assert pack == {("secgroup-no-public-ssh", "r-world-ssh"), ("secgroup-no-public-ingress", "r-world-ssh"),
-                    ("mynumber-ingress-only-listed", "r-world-ssh")}, out
-
-    j = _sh("pulumi preview --json > preview.json", program)
-    assert j.returncode == 0, j.stderr
-    a = subprocess.run([sys.executable, "-m", "shuyaku.policy", "audit", str(program / "preview.json"),
-                        "--config", str(ROOT / "policies/config.local.json"), "--format", "json"],
-                       capture_output=True, text=True, cwd=ROOT)
-    assert a.returncode == 1
-    audited = {(v["rule"], v["urn"].rsplit("::", 1)[-1]) for v in json.loads(a.stdout)["violations"]}
-    assert audited == pack
+    rc, pack = program.pack()
+    assert rc != 0
+    assert {(f.rule, f.urn.rsplit("::", 1)[-1]) for f in pack} == {
+        ("secgroup-no-public-ssh", "r-world-ssh"), ("secgroup-no-public-ingress", "r-world-ssh"),
+        ("mynumber-ingress-only-listed", "r-world-ssh")}
+    audit_rc, audit = program.audit()
+    assert audit_rc == 1
+    assert audit == pack
 
 
 def test_advisory_config_lets_the_preview_through(program, tmp_path):
-    cfg = json.loads((ROOT / "policies/config.local.json").read_text())
+    from engine_project import PACK_CONFIG
+
+    cfg = json.loads(PACK_CONFIG.read_text())
     cfg["all"] = "advisory"
     (tmp_path / "advisory.json").write_text(json.dumps(cfg))
-    p = _sh(f"pulumi preview --policy-pack {ROOT}/policies --policy-pack-config {tmp_path}/advisory.json", program)
-    assert p.returncode == 0, p.stdout + p.stderr
-    assert "[advisory]" in p.stdout and "secgroup-no-public-ssh" in p.stdout
+    rc, pack = program.pack(tmp_path / "advisory.json")
+    assert rc == 0
+    assert ("secgroup-no-public-ssh", "advisory") in {(f.rule, f.level) for f in pack}
+    assert program.audit(tmp_path / "advisory.json") == (0, pack)
