@@ -205,6 +205,48 @@ def test_stack_config_secrets_both_modes():
     assert run(from_model([stack]), {}, {"app:dbPassword": "[secret]"}, only=rule_.id) == set()
 
 
+def test_structured_stack_config_reads_the_same_from_preview_and_engine():
+    from shuyaku.policy import loader
+    from shuyaku.policy.context import Index
+
+    # `pulumi config set --path --secret db.pw x` + `db.user`: preview JSON masks the leaf, the engine marks the key.
+    preview = loader.stack_config_from_preview({"app:db": '{"pw":"[secret]","user":"a"}',
+                                                "app:backup": '{"adminPassword":"plain1","host":"h"}'})
+    engine = loader.stack_config_from_engine({"app:db": '{"pw":"x","user":"a"}',
+                                              "app:backup": '{"adminPassword":"plain1","host":"h"}'}, ["app:db"])
+    assert preview == engine
+    stack = R(C.T_STACK, "s")
+    found = get("stack-config-no-plaintext-secrets").check_stack(Index([stack], preview), {})
+    assert [v.message.en for v in found] == [
+        "stack config app:backup.adminPassword holds a secret (secret-named key) in plain text."]
+
+
+def test_default_provider_is_read_from_stack_config():
+    from shuyaku.policy import loader
+
+    prov = "urn:pulumi:s::p::pulumi:providers:openstack::default_5_5_3"
+    sg = R(C.T_SG, "sg", {})
+    sg.provider = prov + "::04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+    config = {"openstack:password": ("[secret]", True), "openstack:token": ("t0ken-plain", False),
+              "app:x": ("y", False)}
+    out = loader.with_default_providers([sg], config)
+    (p,) = [r for r in out if r.urn == prov]
+    assert p.props == {"password": SecretValue(None), "token": "t0ken-plain"}
+    messages = {v.message.en for v in get("provider-no-inline-credentials").check_stack(out, {})}
+    assert messages == {"the OpenStack provider has password set.",
+                        "the OpenStack provider has token set in plain text."}
+    assert loader.with_default_providers([sg], None) == [sg]  # no config seen: nothing to say
+
+
+def test_a_secret_in_user_data_counts_whether_readable_or_not():
+    """The pack reads a secret's value, preview JSON shows "[secret]": the rule judges the mark alone."""
+    rule_ = get("no-plaintext-secrets")
+    for value in (SecretValue("#cloud-config\nssh_pwauth: false\n"), SecretValue(None)):
+        vm = R(C.T_INSTANCE, "vm", userData=value, metadata={"api_token": value, "role": "app"})
+        assert [v.message.en for v in rule_.check(vm, {})] == [
+            "userData contains a secret (Pulumi secret).", "metadata.api_token contains a secret (Pulumi secret)."]
+
+
 def test_alpha_prime_allows_the_listed_breakout():
     res = [*W, rule("r", "sg-zeimu", "egress", port=443, remote="52.94.1.0/24")]
     s = {**settings_for("lgwan-no-direct-internet"), "separation_model": "α'"}
