@@ -179,7 +179,7 @@ def summary_table(result: RunResult) -> Table:
 def run_playbook(playbook: Path, inventory: Path, *, limit: str | None = None, check: bool = False,
                  extravars: dict[str, Any] | None = None, artifacts_dir: Path | None = None,
                  console: Console | None = None, live: bool | None = None, forks: int = 20,
-                 addresses: dict[str, str] | None = None) -> RunResult:
+                 addresses: dict[str, str] | None = None, ansible_env: dict[str, str] | None = None) -> RunResult:
     import ansible_runner
 
     console = console or Console(highlight=False)
@@ -191,7 +191,7 @@ def run_playbook(playbook: Path, inventory: Path, *, limit: str | None = None, c
     env = venv_env()
     os.environ["PATH"] = env["PATH"]
     envvars = {"ANSIBLE_CONFIG": env["ANSIBLE_CONFIG"], "ANSIBLE_FORCE_COLOR": "0",
-               "ANSIBLE_NOCOLOR": "1", "PATH": env["PATH"]}
+               "ANSIBLE_NOCOLOR": "1", "PATH": env["PATH"], **(ansible_env or {})}
     progress = Progress(console, live)
     progress.addresses = addresses or {}
     cmdline = "--check --diff" if check else None

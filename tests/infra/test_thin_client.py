@@ -92,23 +92,28 @@ def test_a_person_at_the_kiosk_opens_a_desktop_on_the_vdi_host(env, tc):
     install = tc.run("DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends xdotool")
     assert install.rc == 0, install.stdout[-2000:] + install.stderr[-2000:]
     x = "env DISPLAY=:0 XAUTHORITY=/home/kiosk/.Xauthority xdotool"
-    log = "/var/log/xrdp-sesman.log"
+    log = "/var/log/xrdp.log"
     start = int(vdi.run(f"stat -c %s {log}").stdout.strip() or 0)
+    uid = vdi.run(f"id -u {user}").stdout.strip()
     try:
         # The login screen has the user-name field first; it is empty (the kiosk sends no user name).
         secret = env.creds["password"] + unused_code(env)
         for keys in (f"type --delay 50 {user}", "key Tab", f"type --delay 50 {secret}", "key Return"):
             r = tc.run(f"{x} {keys}")
             assert r.rc == 0, r.stderr
-        pattern = (rf"created session \(access granted\): username {re.escape(user)}, "
-                   rf"ip ::ffff:{re.escape(tc_addr)}:{port}\b")
-        deadline, new = time.monotonic() + 60, ""
-        while time.monotonic() < deadline:
+        # xrdp ties the kiosk's very connection (address and source port) to the user's X server, whether
+        # sesman created a desktop or gave back the user's disconnected one.
+        pattern = (rf"lib_mod_log_peer: xrdp_pid=\d+ connected to X11rdp_pid=(\d+) X11rdp_uid={uid} "
+                   rf"X11rdp_gid=\d+ client_ip=::ffff:{re.escape(tc_addr)} client_port={port}\b")
+        deadline, new, m = time.monotonic() + 60, "", None
+        while time.monotonic() < deadline and not m:
             new = vdi.run(f"tail -c +{start + 1} {log}").stdout
-            if re.search(pattern, new) or "AUTHFAIL" in new:
-                break
+            m = re.search(pattern, new)
             time.sleep(1)
-        assert re.search(pattern, new), f"no session from the kiosk's connection :{port}:\n{new[-2000:]}"
+        sesman = vdi.run("tail -n 20 /var/log/xrdp-sesman.log").stdout
+        assert m, f"no desktop for {user} on the kiosk's connection :{port}:\n{new[-1500:]}\n{sesman}"
+        xorg = vdi.run(f"ps -o user=,args= -p {m.group(1)}").stdout
+        assert xorg.startswith(user) and "Xorg :" in xorg, xorg
         deadline, procs = time.monotonic() + 30, ""
         while time.monotonic() < deadline:
             procs = vdi.run(f"ps -u {user} -o args=").stdout

@@ -20,7 +20,6 @@ from vdi_env import (
     TYPE_RDP_NEG_RSP,
     RdpTlsBridge,
     VdiEnv,
-    current_code,
     get_env,
     rdp_login,
     s_client,
@@ -232,7 +231,10 @@ def test_wrong_code_refused(env):
 
 
 def test_code_with_wrong_password_refused(env):
-    out = rdp_login(env, env.creds["user"], "not-the-password" + current_code(env.creds["totp_secret"]))
+    # A fresh code, recorded as used: pam_google_authenticator checks the code before the password
+    # (forward_pass), so it spends the code even though the login fails, and a later login (the kiosk
+    # test's) must not pick the same one.
+    out = rdp_login(env, env.creds["user"], "not-the-password" + unused_code(env))
     assert out.verdict == "refused", out.sesman_log
 
 

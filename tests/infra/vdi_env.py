@@ -359,10 +359,6 @@ def cert_sha256(cert_file: str) -> str:
     return ":".join(f"{b:02x}" for b in hashlib.sha256(der).digest())
 
 
-def current_code(secret: str) -> str:
-    return pyotp.TOTP(secret).now()
-
-
 def unused_code(env: VdiEnv) -> str:
     """The current code, unless an earlier test run already logged in with it: pam_google_authenticator
     refuses a code twice (DISALLOW_REUSE), so then wait for the next 30 s step."""

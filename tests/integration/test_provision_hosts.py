@@ -197,7 +197,9 @@ def test_bad_inventory_file_is_input_error(tmp_path):
 def test_test_hosts_reach_only_the_apt_proxy(inventory, hostvars):
     """scripts/test-hosts promise: a container reaches its apt proxy and nothing outside its set.
 
-    Runs after the baseline converged, so a peer's SSH (not from the management address) is dropped too."""
+    The bridge lets the set's hosts talk to each other (the VDI tests' kiosk reaches its VDI host); here the
+    baseline has converged, so the peer's own firewall drops SSH that does not come from the management
+    address."""
     key = hostvars["all"]["ansible_ssh_private_key_file"]
     gw = hostvars["all"]["test_hosts_gateway"]
     h1 = hostvars["hosts"][f"{NAME}-1"]["ansible_host"]
