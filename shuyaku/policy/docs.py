@@ -41,10 +41,14 @@ def markdown() -> str:
         "`shuyaku policy config policies/settings.local.json` (its JSON Schema: `policies/settings.schema.json`, "
         "written by `shuyaku policy schema`).",
         "",
-        "Stack config is checked from what the change carries: in the pack, the config and secret keys the engine "
-        "sends the pack; in the audit, the `config` of `pulumi preview --json` output (a stack export holds no "
-        "config, so there `stack-config-no-plaintext-secrets` has nothing to check). A structured key with any "
-        "secret part counts as secret as a whole, as the engine reports it.",
+        "Both modes report the same (rule, resource, message) for the same preview; tests/policy/"
+        "test_policy_engine_parity.py checks it with the real engine on every corpus file. They read the same facts: "
+        "stack config from the config and secret keys the engine sends the pack, and from the `config` of "
+        "`pulumi preview --json` (a stack export holds no config, so there `stack-config-no-plaintext-secrets` has "
+        "nothing to check; a structured key with any secret part counts as secret as a whole, as the engine reports "
+        "it); the engine's default provider from the `openstack:*` stack config; a value marked secret by its mark "
+        "(preview JSON shows every secret as `[secret]`); each resource's inputs laid over its outputs, an unknown "
+        "output the program left to the cloud counting as unset.",
         "",
         "## 一覧 / Rules",
         "",
