@@ -119,8 +119,13 @@ def zone_inventory(env) -> Path:
     return d
 
 
-PROBE = ("import socket,sys\nfor a in sys.argv[1:]:\n h,p=a.rsplit(':',1)\n s=socket.socket(); s.settimeout(3)\n"
-         " try:\n  s.connect((h,int(p))); print(a,'open')\n except OSError as e:\n  print(a,type(e).__name__)\n")
+# TCP targets print "open" or the error; "udp:" targets send one datagram: a packet the host's own
+# output policy drops fails at once with PermissionError (EPERM), one that leaves prints "sent". (A
+# dropped TCP SYN would only time out, indistinguishable from a drop at the far end.)
+PROBE = ("import socket,sys\nfor a in sys.argv[1:]:\n u=a.startswith('udp:'); h,p=a.removeprefix('udp:').rsplit(':',1)\n"
+         " s=socket.socket(type=socket.SOCK_DGRAM if u else socket.SOCK_STREAM); s.settimeout(3)\n"
+         " try:\n  s.sendto(b'x',(h,int(p))) if u else s.connect((h,int(p))); print(a,'sent' if u else 'open')\n"
+         " except OSError as e:\n  print(a,type(e).__name__)\n")
 
 
 def test_with_baseline_site_converges_twice_and_vdi_still_verifies(env, second_runs, tmp_path):
@@ -147,12 +152,14 @@ def test_with_baseline_site_converges_twice_and_vdi_still_verifies(env, second_r
     )
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
 
-    # The thin client's own firewall: RDP to the VDI host and the patch mirror pass; anything else is
-    # refused on the thin client itself (connect() fails at once with EPERM, no packet leaves).
+    # The thin client's own firewall: RDP to the VDI host, the patch mirror and NTP leave it; anything
+    # else is stopped on the thin client itself.
     gw = env.inventory_vars()["test_hosts_gateway"]
     vdi, web = env.addr("vdi_hosts"), env.addr("vdi_web")
-    targets = [f"{vdi}:3389", f"{gw}:3142", f"{vdi}:22", f"{web}:6080", f"{gw}:2024"]
+    targets = [f"{vdi}:3389", f"{gw}:3142", f"udp:{gw}:123", f"udp:{vdi}:3389", f"udp:{web}:6080",
+               f"udp:{gw}:53"]
     out = env.host("thin_clients").run(f"python3 -c {shlex.quote(PROBE)} {' '.join(targets)}").stdout
     result = dict(line.split(" ", 1) for line in out.splitlines())
-    assert result == {f"{vdi}:3389": "open", f"{gw}:3142": "open", f"{vdi}:22": "PermissionError",
-                      f"{web}:6080": "PermissionError", f"{gw}:2024": "PermissionError"}, out
+    assert result == {f"{vdi}:3389": "open", f"{gw}:3142": "open", f"udp:{gw}:123": "sent",
+                      f"udp:{vdi}:3389": "PermissionError", f"udp:{web}:6080": "PermissionError",
+                      f"udp:{gw}:53": "PermissionError"}, out
