@@ -38,7 +38,8 @@ def _fail(message: str) -> typer.Exit:
 
 @app.command()
 def audit(
-    file: Annotated[Path, typer.Argument(help="pulumi stack export または pulumi preview --json の出力（- は標準入力）")],
+    file: Annotated[Path, typer.Argument(
+        help="pulumi stack export または pulumi preview --json --show-sames の出力（- は標準入力）")],
     config: Annotated[Path | None, typer.Option("--config", "-c", help="ポリシー設定（policy-pack-config 形式）")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.text,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="出力先ファイル（既定: 標準出力）")] = None,
@@ -61,6 +62,12 @@ def audit(
         cfg = cfgmod.load(config, rule_ids()) if config else cfgmod.PolicyConfig()
     except cfgmod.ConfigError as e:
         raise _fail(t(f"ポリシー設定が不正です:\n{e}", f"invalid policy config:\n{e}")) from None
+    if loaded.missing:
+        typer.echo(t(f"注意: プレビューが参照先のリソース {loaded.missing} 件を含みません。変更のないリソースも含めるには "
+                     "`pulumi preview --json --show-sames` で作成してください（スタック全体の規則が一部しか確認できません）",
+                     f"warning: the preview lacks {loaded.missing} resources its resources refer to; make it with "
+                     "`pulumi preview --json --show-sames` so unchanged resources are included (stack-wide rules "
+                     "check only part of the stack)"), err=True)
     for rule_id, keys in missing_settings(cfg).items():
         typer.echo(t(f"注意: {rule_id} は設定 {', '.join(keys)} が空のため一部しか確認できません（--config を指定）",
                      f"warning: {rule_id} checks only part of its rule: {', '.join(keys)} not set (use --config)"),

@@ -22,7 +22,7 @@ def markdown() -> str:
         "",
         "The same rule objects run in the CrossGuard pack (`pulumi preview --policy-pack policies "
         "--policy-pack-config policies/config.local.json`) and in `shuyaku policy audit FILE --config "
-        "policies/config.local.json` over `pulumi stack export` or `pulumi preview --json` output.",
+        "policies/config.local.json` over `pulumi stack export` or `pulumi preview --json --show-sames` output.",
         "",
         "## 使い方 / Usage",
         "",
@@ -34,6 +34,9 @@ def markdown() -> str:
         "# 既存スタックの監査 / audit existing state (exit 1 on a mandatory violation, 2 on an unreadable file)",
         "pulumi stack export -s onprem --file state.json",
         "shuyaku policy audit state.json --config policies/config.onprem.json --format sarif -o policy.sarif",
+        "# 変更の監査（パックと同じ結果）/ audit a change, as the pack sees it (--show-sames: unchanged resources too)",
+        "pulumi preview -s onprem --json --show-sames > preview.json",
+        "shuyaku policy audit preview.json --config policies/config.onprem.json",
         "```",
         "",
         "Enforcement levels are per stack: `\"all\": \"advisory\"` or `\"<rule id>\": \"disabled\"` in the config file. "

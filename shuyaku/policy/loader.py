@@ -42,6 +42,9 @@ class Loaded:
     kind: str  # "export" | "preview" | "crossguard"
     # Stack config seen by the change: key -> (value, is_secret); None when the input carries none.
     stack_config: dict[str, tuple[Any, bool]] | None = None
+    # Resources the document's resources refer to but does not hold (a preview made without --show-sames
+    # leaves out every unchanged resource; rules that follow references then see less than the pack).
+    missing: int = 0
 
 
 def engine_value(v: Any) -> Any:
@@ -156,8 +159,8 @@ def from_document(doc: Any, where: str, normalised: bool = False) -> Loaded:
             states.append(s["newState"])
         # The engine leaves "config" out when the stack has none.
         config = stack_config_from_preview(doc["config"] if isinstance(doc.get("config"), dict) else {})
-        resources = from_state(states, f"{where}: steps[].newState", normalised)
-        return Loaded(with_default_providers(resources, config), "preview", config)
+        resources = with_default_providers(from_state(states, f"{where}: steps[].newState", normalised), config)
+        return Loaded(resources, "preview", config, _missing(resources))
     dep = doc
     if "checkpoint" in dep and isinstance(dep["checkpoint"], dict):
         dep = dep["checkpoint"].get("latest") or {}
@@ -312,6 +315,13 @@ def stack_config_from_preview(config: Mapping[str, Any]) -> StackConfig:
         data = _structured(v)
         out[k] = (PREVIEW_SECRET, True) if _holds_secret(data) else (data, False)
     return out
+
+
+def _missing(resources: list[Resource]) -> int:
+    have = {r.urn for r in resources}
+    refs = {u for r in resources for urns in r.deps.values() for u in urns}
+    refs |= {r.parent for r in resources if r.parent}
+    return len(refs - have)
 
 
 def with_default_providers(resources: list[Resource], config: StackConfig | None) -> list[Resource]:

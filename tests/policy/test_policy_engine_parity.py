@@ -49,6 +49,24 @@ def test_pack_and_audit_agree_on_a_real_preview(corpus_project, name):
     assert (pack_rc != 0) == (audit_rc == 1)
 
 
+@pytest.mark.parametrize("name", FILES)
+def test_pack_and_audit_agree_on_an_existing_stack(tmp_path, name):
+    """The corpus stack already deployed (its export imported as state), previewed again: unchanged
+    resources are `same` steps, in the preview JSON only with --show-sames."""
+    doc = json.loads((CORPUS / name).read_text(encoding="utf-8"))
+    stack = doc["deployment"]["resources"][0]["urn"].split("::")[0].rsplit(":", 1)[-1]
+    project = Project(tmp_path, "polpar-existing", "polpar-existing", (HERE / "corpus_program.py").read_text())
+    (project.dir / "spec.json").write_text(json.dumps(doc))
+    project.provider_config(policy_harness.default_provider_config(doc))
+    project.import_state(doc, stack, "shuyaku")
+    _, pack = project.pack()
+    _, audit = project.audit()
+    assert pack == audit
+    want = {(rule, "STACK" if "::pulumi:pulumi:Stack::" in urn else urn.rsplit("::", 1)[-1])
+            for rule, urn in EXPECTED[name]}
+    assert _names(pack) == want | policy_harness.FROM_PROVIDER_CONFIG.get(name, set())
+
+
 CONFIG_PROGRAM = "import pulumi\n\npulumi.export('site', pulumi.get_stack())\n"
 
 
