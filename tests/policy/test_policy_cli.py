@@ -217,3 +217,15 @@ def test_settings_schema_is_current_and_checks_the_example():
     typo = {"settings": {"layer_cidr": {}}, "enforcement": {"secgroup-no-public-shh": "advisory"}}
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(typo))
     assert len(errors) == 2
+
+
+def test_preview_without_unchanged_resources_is_flagged(tmp_path):
+    """`pulumi preview --json` without --show-sames leaves out unchanged resources; the audit says so."""
+    doc = json.loads((CORPUS / "preview-new-open-ssh.json").read_text())
+    full = cli("audit", str(CORPUS / "preview-new-open-ssh.json"), "--config", str(CONFIG))
+    assert "--show-sames" not in full.stderr
+    doc["steps"] = [s for s in doc["steps"] if s["op"] != "same" or s["urn"].endswith("::shuyaku-onprem")]
+    (tmp_path / "changes-only.json").write_text(json.dumps(doc))
+    p = cli("audit", str(tmp_path / "changes-only.json"), "--config", str(CONFIG), "--lang", "en")
+    assert p.returncode == 1  # the new open SSH rule is still caught
+    assert "make it with `pulumi preview --json --show-sames`" in p.stderr
