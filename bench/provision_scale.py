@@ -6,17 +6,20 @@ slowest tasks, so the scaling figure comes with where the time went.
 
 Each size starts from fresh hosts (scripts/test-hosts up N --name NAME). A warm-up converge on one host fills
 the set's apt-cacher-ng first, so the figures compare Ansible work, not the first download from Debian.
-CPU is the whole machine's busy time during the converge (/proc/stat), less the busy rate measured just
-before it (other jobs); with 2 cores, "CPU / 2" is the shortest wall time the work could take.
+CPU is counted for our own processes only (other jobs share the machine): everything that ran inside the
+set's containers, and the controller (this process and ansible-playbook with its workers and ssh). With 2
+cores, "CPU / cores" is the shortest wall time the work could take.
 Not a test: it prints figures and does not pass or fail.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -35,18 +38,41 @@ SCRIPT = REPO / "scripts" / "test-hosts"
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_busy() -> float:
-    """Busy CPU-seconds of the whole machine since boot (all cores)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle + iowait
-    return (sum(fields[:8]) - idle) / TICK
+CACHE = Path(os.environ.get("SHUYAKU_CACHE", "/var/cache/shuyaku")) / "test-hosts"
 
 
-def background_rate(seconds: float = 5.0) -> float:
-    """CPU-seconds per second other jobs use right now (measured while nothing of ours runs)."""
-    b0, t0 = cpu_busy(), time.monotonic()
-    time.sleep(seconds)
-    return (cpu_busy() - b0) / (time.monotonic() - t0)
+def _proc_cpu(stat: str) -> float:
+    # utime, stime, cutime, cstime: the process and every child it has reaped.
+    fields = stat.rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / TICK
+
+
+def containers_cpu(name: str) -> float:
+    """CPU-seconds used so far by everything that ran inside the set's containers.
+
+    Summed over the live processes of each container's PID namespace, children included once reaped:
+    every process that ever ran there is counted by itself or by the live ancestor that reaped it."""
+    namespaces = set()
+    for pidfile in (CACHE / "run" / name / "hosts").glob("*/nspawn.pid"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            nspawn = pidfile.read_text().strip()
+            leader = Path(f"/proc/{nspawn}/task/{nspawn}/children").read_text().split()[0]
+            namespaces.add(os.readlink(f"/proc/{leader}/ns/pid"))
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if os.readlink(proc / "ns" / "pid") in namespaces:
+                total += _proc_cpu((proc / "stat").read_text())
+    return total
+
+
+def controller_cpu() -> float:
+    """CPU-seconds of this process (ansible-runner's event threads) and its reaped children (ansible-playbook,
+    its workers, ssh)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def hosts(name: str, n: int) -> tuple[Path, float]:
@@ -72,16 +98,17 @@ def task_times(run: RunResult) -> list[tuple[str, float, float, float]]:
     return sorted(rows, key=lambda r: -r[1])
 
 
-def converge(inv: Path, book: Path, artifacts: Path, forks: int, env: dict[str, str]) -> tuple[RunResult, float]:
+def converge(name: str, inv: Path, book: Path, artifacts: Path, forks: int,
+             env: dict[str, str]) -> tuple[RunResult, float, float]:
+    """One run; returns it with the CPU-seconds the containers and the controller used meanwhile."""
     quiet = Console(file=io.StringIO())
-    rate = background_rate()
-    b0 = cpu_busy()
+    c0, k0 = containers_cpu(name), controller_cpu()
     r = run_playbook(book, inv, console=quiet, live=False, artifacts_dir=artifacts, forks=forks, ansible_env=env)
-    cpu = cpu_busy() - b0 - rate * r.duration
+    hosts_cpu, ctl_cpu = containers_cpu(name) - c0, controller_cpu() - k0
     bad = sum(h.failed + h.unreachable for h in r.hosts.values())
     if bad:
         raise SystemExit(f"converge failed: {[(f.host, f.task, f.msg) for f in r.failures]}")
-    return r, max(cpu, 0.0)
+    return r, hosts_cpu, ctl_cpu
 
 
 def main() -> None:
@@ -101,16 +128,18 @@ def main() -> None:
     try:
         inv, _ = hosts(args.name, 1)
         print("warm-up (fills the apt proxy cache) ...", flush=True)
-        converge(inv, book, args.artifacts, args.forks, env)
+        converge(args.name, inv, book, args.artifacts, args.forks, env)
         for n in args.sizes:
             inv, up_s = hosts(args.name, n)
-            first, cpu1 = converge(inv, book, args.artifacts, args.forks, env)
+            time.sleep(5)  # let the fresh containers finish booting before counting
+            first, hcpu1, ccpu1 = converge(args.name, inv, book, args.artifacts, args.forks, env)
             assert len(first.hosts) == n, f"expected {n} hosts in the run, saw {len(first.hosts)}"
-            second, cpu2 = converge(inv, book, args.artifacts, args.forks, env)
-            rows.append((n, up_s, first, cpu1, second, cpu2))
-            print(f"{n} host(s): up {up_s:.1f} s, converge {first.duration:.1f} s (CPU {cpu1:.0f} s, "
-                  f"{first.changed_total} changes), second run {second.duration:.1f} s (CPU {cpu2:.0f} s, "
-                  f"{second.changed_total} changes)", flush=True)
+            second, hcpu2, ccpu2 = converge(args.name, inv, book, args.artifacts, args.forks, env)
+            rows.append((n, up_s, first, hcpu1, ccpu1, second, hcpu2, ccpu2))
+            print(f"{n} host(s): up {up_s:.1f} s, converge {first.duration:.1f} s (CPU hosts {hcpu1:.0f} s + "
+                  f"controller {ccpu1:.0f} s, {first.changed_total} changes), second run {second.duration:.1f} s "
+                  f"(CPU hosts {hcpu2:.0f} s + controller {ccpu2:.0f} s, {second.changed_total} changes), "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)
             print(f"  slowest tasks ({n} host(s), first run): wall / sum over hosts / slowest host, s")
             for task, wall, total, worst in task_times(first)[:args.top]:
                 print(f"    {wall:6.1f} {total:7.1f} {worst:6.1f}  {task}")
@@ -121,14 +150,13 @@ def main() -> None:
     base = rows[0][2].duration
     print()
     print(f"strategy {args.strategy}, forks {args.forks}, {cores} cores, playbook {book.name}")
-    print("| hosts | test-hosts up (s) | converge (s) | × one host | CPU used (s) | CPU / cores (s) | "
+    print("| hosts | up (s) | converge (s) | × one host | CPU hosts + controller (s) | CPU / cores (s) | "
           "second run (s) | second-run CPU (s) | changes (1st / 2nd) |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    for n, up_s, first, cpu1, second, cpu2 in rows:
-        print(f"| {n} | {up_s:.1f} | {first.duration:.1f} | {first.duration / base:.2f} | {cpu1:.0f} | "
-              f"{cpu1 / cores:.0f} | {second.duration:.1f} | {cpu2:.0f} | "
+    for n, up_s, first, h1, c1, second, h2, c2 in rows:
+        print(f"| {n} | {up_s:.1f} | {first.duration:.1f} | {first.duration / base:.2f} | {h1:.0f} + {c1:.0f} | "
+              f"{(h1 + c1) / cores:.0f} | {second.duration:.1f} | {h2:.0f} + {c2:.0f} | "
               f"{first.changed_total} / {second.changed_total} |")
-
 
 if __name__ == "__main__":
     main()
