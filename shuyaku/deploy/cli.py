@@ -36,6 +36,13 @@ def deploy_cmd(
     site_data: Annotated[Path | None, typer.Option("--site-data", help="shuyaku plan の site-*.json")] = None,
     policy_pack: Annotated[Path | None, typer.Option("--policy-pack", help="CrossGuard pack to apply")] = None,
     destroy: Annotated[bool, typer.Option("--destroy", help="削除する / tear the stack down")] = False,
+    refresh: Annotated[bool, typer.Option(
+        "--refresh", help="先にクラウドの実際の状態を読み直す（手作業の変更やクラウドの再作成の後に）/ "
+        "read the cloud's real state first (after out-of-band changes or a rebuilt cloud)")] = False,
+    fresh_if_rebuilt: Annotated[bool, typer.Option(
+        "--fresh-if-cloud-rebuilt", help="状態のプロジェクトがクラウドに一つもなければ（開発クラウドの作り直し後）、"
+        "状態を退避して新しく構築する / when the cloud knows none of the state's projects (a rebuilt dev cloud), "
+        "set the state aside and deploy afresh")] = False,
     lang: Annotated[str | None, typer.Option("--lang")] = None,
 ) -> None:
     """基盤を構築します（pulumi up）/ deploy the platform stack with the locally built engine."""
@@ -58,11 +65,21 @@ def deploy_cmd(
         st.ensure()
         if site_data is not None:
             st.set_config("shuyaku:siteData", str(site_data.resolve()))
+        if fresh_if_rebuilt and st.describes_a_rebuilt_cloud():
+            aside = st.set_aside()
+            out.print(t(f"状態のプロジェクトはこのクラウドにありません（クラウドが作り直されています）。"
+                        f"古い状態を {aside} に退避し、新しく構築します。",
+                        f"None of the state's projects exist in this cloud (it was rebuilt). The old state is kept in "
+                        f"{aside}; deploying afresh."))
+            if site_data is not None:
+                st.set_config("shuyaku:siteData", str(site_data.resolve()))
         if destroy:
             st.destroy()
             out.print(t(f"スタック {stack} を削除しました。", f"Stack {stack} destroyed."))
             return
         extra = ["--policy-pack", str(policy_pack)] if policy_pack else []
+        if refresh:
+            extra.append("--refresh")
         st.up(*extra)
         resources = st.resources()
     except EngineError as exc:

@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,13 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+QUOTA_TYPES = {
+    "openstack:compute/quotaSetV2:QuotaSetV2",
+    "openstack:networking/quotaV2:QuotaV2",
+    "openstack:blockstorage/quoteSetV3:QuoteSetV3",
+}
 
 
 class EngineError(RuntimeError):
@@ -144,3 +152,35 @@ class Stack:
     def resources(self) -> list[dict[str, Any]]:
         return [r for r in self.export().get("deployment", {}).get("resources", []) or []
                 if not r["type"].startswith("pulumi:")]
+
+    def describes_a_rebuilt_cloud(self) -> bool:
+        """True when the projects this stack made (and the quotas it set on them) are all unknown to the cloud
+        (OS_CLOUD): the cloud was rebuilt (e.g. `scripts/dev-cloud up --reset`) and the state describes resources
+        that are gone. `pulumi refresh` cannot repair that: Nova answers 400, not 404, for a quota of an unknown
+        project, and a refresh that stops part way leaves quotas pointing at projects it has already dropped."""
+        made: set[str] = set()
+        for r in self.resources():
+            if r["type"] == "openstack:identity/project:Project" and r.get("id"):
+                made.add(r["id"])
+            elif r["type"] in QUOTA_TYPES and (r.get("inputs") or {}).get("projectId"):
+                made.add(r["inputs"]["projectId"])
+        import openstack.config
+        import openstack.connection
+
+        env = self.env()  # the stack's own cloud settings, which may differ from this process's environment
+        files = [env["OS_CLIENT_CONFIG_FILE"]] if env.get("OS_CLIENT_CONFIG_FILE") else None
+        region = openstack.config.OpenStackConfig(config_files=files).get_one(env.get("OS_CLOUD"))
+        conn = openstack.connection.Connection(config=region)
+        made.discard(conn.current_project_id)  # the operator's own project: the stack sizes it, never makes it
+        if not made:
+            return False
+        known = {p.id for p in conn.identity.projects()}  # type: ignore[union-attr]  # Keystone v3 only here
+        return not made & known
+
+    def set_aside(self) -> Path:
+        """Move the whole state directory out of the way (kept for the record) and start an empty one."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = self.state_dir.with_name(f"{self.state_dir.name}.stale-{stamp}")
+        self.state_dir.rename(aside)
+        self.ensure()
+        return aside

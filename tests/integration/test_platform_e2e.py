@@ -13,6 +13,7 @@ import ipaddress
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -407,10 +408,16 @@ def test_vendor_cannot_widen_another_tenants_reach(admin: Any, deployed: Any, wo
 def test_zz_destroy_leaves_nothing(admin: Any, deployed: Any) -> None:
     st, outputs = deployed
     project_ids = [t["project_id"] for t in outputs["tenants"].values()]
+    # `shuyaku deploy --fresh-if-cloud-rebuilt` (the main job) must tell a live state from one whose cloud lost
+    # everything: keep a copy of the live state, destroy, and ask both.
+    assert not st.describes_a_rebuilt_cloud()
+    before = st.state_dir.with_name("state-before-destroy")
+    shutil.copytree(st.state_dir, before)
     with timed("pulumi destroy"):
         proc = st.destroy(capture=True)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert st.resources() == []
+    assert Stack(st.name, before, config_source=st.config_source, env_extra=CLOUD_ENV).describes_a_rebuilt_cloud()
     for pid in project_ids:
         assert admin.identity.find_project(pid) is None
     leftovers = [n.name for n in admin.network.networks() if any(t.startswith("shuyaku:") for t in n.tags or [])]
