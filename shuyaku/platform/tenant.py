@@ -12,7 +12,7 @@ import pulumi_openstack as openstack
 
 from shuyaku import sitedata
 from shuyaku.platform import naming
-from shuyaku.platform.config import PlatformConfig
+from shuyaku.platform.config import PlatformConfig, Rule
 from shuyaku.platform.rules import deny_by_default_group
 from shuyaku.platform.zone import Zone, dns_servers
 
@@ -140,17 +140,12 @@ class Tenant(pulumi.ComponentResource):
                 subnet_id=self.subnet.id,
                 opts=child,
             )
-        rules = cfg.layout.tenant_rules[sid]
-        self.security_group = deny_by_default_group(
-            f"{name}-sg",
-            group_name=f"{sid}-tenant",
-            tags=tags,
-            tenant_id=pid,
-            rules=rules,
-            opts=after_quota,
-            description=f"{sid}: deny by default; only planned links ({len(rules)} rules)",
-        )
+        def own_group(resource: str, kind: str, rules: list[Rule], description: str) -> openstack.networking.SecGroup:
+            return deny_by_default_group(f"{name}-{resource}", group_name=f"{sid}-{kind}", tags=tags, tenant_id=pid,
+                                         rules=rules, opts=after_quota, description=description)
 
+        rules = cfg.layout.tenant_rules[sid]
+        self.security_group = own_group("sg", "tenant", rules, f"{sid}: deny by default; only planned links ({len(rules)} rules)")
         security_groups: dict[str, pulumi.Input[str]] = {"tenant": self.security_group.id}
         # The layer's baseline (egress to the shared services; the proxy for the internet layer) is copied into a
         # group the tenant owns. A group shared through Neutron RBAC would let every tenant of the layer add rules
@@ -158,15 +153,9 @@ class Tenant(pulumi.ComponentResource):
         self.base_security_group: openstack.networking.SecGroup | None = None
         base_rules = cfg.layout.base_rules.get(tenant.layer, [])
         if base_rules:
-            self.base_security_group = deny_by_default_group(
-                f"{name}-base",
-                group_name=f"{sid}-base",
-                tags=tags,
-                tenant_id=pid,
-                rules=base_rules,
-                opts=after_quota,
-                description=f"{sid}: {tenant.layer} baseline ({len(base_rules)} rules: shared services"
-                + (", proxy)" if tenant.layer == "internet" else ")"),
+            reach = "shared services, proxy" if tenant.layer == "internet" else "shared services"
+            self.base_security_group = own_group(
+                "base", "base", base_rules, f"{sid}: {tenant.layer} baseline ({len(base_rules)} rules: {reach})"
             )
             security_groups["base"] = self.base_security_group.id
 
