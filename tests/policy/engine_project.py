@@ -52,7 +52,10 @@ class Project:
         assert p.returncode == 0, p.stderr
 
     def sh(self, *argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        full = {**os.environ, **OFFLINE_CLOUD, **(env or {}),
+        # The shell's own OS_* (scripts/test exports the dev cloud's) must not reach the provider: OS_CLOUD wins
+        # over the settings here.
+        ambient = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        full = {**ambient, **OFFLINE_CLOUD, **(env or {}),
                 "PULUMI_BACKEND_URL": f"file://{self.dir}/state", "PULUMI_CONFIG_PASSPHRASE": "policy-parity",
                 "PULUMI_STACK": self.stack, "SHUYAKU_LANG": "ja",
                 "OS_CLIENT_CONFIG_FILE": str(self.dir / "clouds.yaml")}
