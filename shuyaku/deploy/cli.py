@@ -65,7 +65,14 @@ def deploy_cmd(
         st.ensure()
         if site_data is not None:
             st.set_config("shuyaku:siteData", str(site_data.resolve()))
-        if fresh_if_rebuilt and st.describes_a_rebuilt_cloud():
+        try:
+            rebuilt = fresh_if_rebuilt and st.describes_a_rebuilt_cloud()
+        except EngineError:
+            raise
+        except Exception as exc:  # any failure to ask the cloud is the same instruction to the user
+            raise EngineError(t(f"クラウドに接続できません（{exc}）。OS_CLOUD と clouds.yaml を確認してください。",
+                                f"cannot reach the cloud ({exc}); check OS_CLOUD and clouds.yaml.")) from None
+        if rebuilt:
             aside = st.set_aside()
             out.print(t(f"状態のプロジェクトはこのクラウドにありません（クラウドが作り直されています）。"
                         f"古い状態を {aside} に退避し、新しく構築します。",
