@@ -895,10 +895,23 @@ def wait_port(svc: Svc, timeout: float = 120) -> None:
     wait_for(svc.name, lambda: basic_check(svc)[0], timeout, svc)
 
 
-def stamp_rabbit(sec: dict[str, str]) -> str:
-    import hashlib
+def rabbit_login_works(sec: dict[str, str]) -> bool:
+    # The broker's users live in /var/lib/rabbitmq, shared by every cache directory (a CI clone and a working copy
+    # each have their own secrets), so a stamp in this cache cannot say whether our password is the current one.
+    import amqp
 
-    return "rabbit-user-" + hashlib.sha256(sec["rabbit_password"].encode()).hexdigest()[:12]
+    conn = amqp.Connection(host="127.0.0.1:5672", userid="openstack", password=sec["rabbit_password"],
+                           connect_timeout=5)
+    try:
+        conn.connect()
+        return True
+    except Exception:  # refused login, or no such user yet
+        return False
+    finally:
+        try:
+            conn.collect()
+        except Exception:
+            pass
 
 
 GOLDEN = CACHE / "golden"
@@ -995,8 +1008,7 @@ def cmd_up(reset: bool) -> int:
         restored = golden_matches(sec)
         if not restored:
             for f in STATE.glob("*.done"):
-                if not f.name.startswith("rabbit-user-"):
-                    f.unlink()
+                f.unlink()
             for f in Path("/var/lib/glance/images").glob("*"):
                 f.unlink()
 
@@ -1008,9 +1020,8 @@ def cmd_up(reset: bool) -> int:
             restore_golden(sec)  # the databases exactly as a fresh set-up left them
         else:
             setup_databases(sec, reset)
-        if not done(stamp_rabbit(sec)):
+        if not rabbit_login_works(sec):
             setup_rabbit(sec)
-            mark(stamp_rabbit(sec))
     fresh = not done("dbsync-keystone")
     with timed(phases, "db sync"):
         db_syncs()
