@@ -908,10 +908,8 @@ def rabbit_login_works(sec: dict[str, str]) -> bool:
     except Exception:  # refused login, or no such user yet
         return False
     finally:
-        try:
+        with contextlib.suppress(Exception):
             conn.collect()
-        except Exception:
-            pass
 
 
 GOLDEN = CACHE / "golden"
