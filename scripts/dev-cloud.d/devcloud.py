@@ -16,6 +16,7 @@ import json
 import os
 import pwd
 import secrets
+import shutil
 import signal
 import socket
 import string
@@ -928,10 +929,17 @@ def fingerprint(sec: dict[str, str]) -> str:
     return h.hexdigest()[:16]
 
 
+GLANCE_STORE = Path("/var/lib/glance/images")
+
+
 def golden_matches(sec: dict[str, str]) -> bool:
+    # Glance's store is shared by every cache directory, so the golden copy keeps its own image files; a golden
+    # copy from before that (no images/ beside it) is not trusted.
     try:
-        return (GOLDEN / "fingerprint").read_text() == fingerprint(sec) and (GOLDEN / "db.sql").exists()
-    except OSError:
+        images = json.loads((GOLDEN / "images.json").read_text())
+        return ((GOLDEN / "fingerprint").read_text() == fingerprint(sec) and (GOLDEN / "db.sql").exists()
+                and all((GOLDEN / "images" / name).is_file() for name in images))
+    except (OSError, ValueError):
         return False
 
 
@@ -947,7 +955,10 @@ def save_golden(sec: dict[str, str]) -> None:
     if p.returncode != 0:
         raise Failure(msg("cmd_fail", rc=p.returncode, cmd="mariadb-dump", out=p.stderr[-2000:]))
     tmp.replace(GOLDEN / "db.sql")
-    images = sorted(f.name for f in Path("/var/lib/glance/images").iterdir())
+    images = sorted(f.name for f in GLANCE_STORE.iterdir())
+    (GOLDEN / "images").mkdir(exist_ok=True)
+    for name in images:
+        shutil.copy2(GLANCE_STORE / name, GOLDEN / "images" / name)
     (GOLDEN / "images.json").write_text(json.dumps(images))
     (GOLDEN / "fingerprint").write_text(fingerprint(sec))
 
@@ -960,9 +971,13 @@ def restore_golden(sec: dict[str, str]) -> None:
     if p.returncode != 0:
         raise Failure(msg("cmd_fail", rc=p.returncode, cmd="mariadb < golden/db.sql", out=p.stdout[-2000:]))
     keep = set(json.loads((GOLDEN / "images.json").read_text()))
-    for f in Path("/var/lib/glance/images").iterdir():
+    for f in GLANCE_STORE.iterdir():
         if f.name not in keep:
             f.unlink()
+    glance = pwd.getpwnam("glance")
+    for name in keep:
+        shutil.copy2(GOLDEN / "images" / name, GLANCE_STORE / name)
+        os.chown(GLANCE_STORE / name, glance.pw_uid, glance.pw_gid)
 
 
 def cmd_up(reset: bool) -> int:
@@ -1007,7 +1022,7 @@ def cmd_up(reset: bool) -> int:
         if not restored:
             for f in STATE.glob("*.done"):
                 f.unlink()
-            for f in Path("/var/lib/glance/images").glob("*"):
+            for f in GLANCE_STORE.glob("*"):
                 f.unlink()
 
     with timed(phases, "infra"):

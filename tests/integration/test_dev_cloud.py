@@ -191,6 +191,8 @@ def test_roles_flavors_image_and_provider_networks(admin, vendor_a):
     assert {"m1.nano", "m1.tiny", "m1.small"} <= {f.name for f in admin.compute.flavors()}
     image = admin.image.find_image("debian-12-tiny")
     assert (image.disk_format, image.size, image.visibility) == ("raw", 1024 * 1024, "public")
+    # Glance's store is shared by every cache directory: after a --reset the data must still be there
+    assert len(admin.image.download_image(image).content) == image.size
     public = admin.network.find_network("public")
     lgwan = admin.network.find_network("lgwan")
     assert (public.is_router_external, public.provider_network_type, public.provider_physical_network) == (
