@@ -247,6 +247,15 @@ def test_a_secret_in_user_data_counts_whether_readable_or_not():
             "userData contains a secret (Pulumi secret).", "metadata.api_token contains a secret (Pulumi secret)."]
 
 
+def test_nested_metadata_is_checked_under_its_own_key():
+    """Values are judged by the nearest key above them, lists included; harmless keys and values pass."""
+    vm = R(C.T_INSTANCE, "vm", metadata={"app": {"db_passwords": ["hunter22"], "hosts": ["db1", "db2"]},
+                                         "notes": ["export API_TOKEN=abcdef123"], "port": 5432})
+    assert [v.message.en for v in get("no-plaintext-secrets").check(vm, {})] == [
+        "metadata.app.db_passwords[0] contains a secret (secret-named key).",
+        "metadata.notes[0] contains a secret (password in environment)."]
+
+
 def test_alpha_prime_allows_the_listed_breakout():
     res = [*W, rule("r", "sg-zeimu", "egress", port=443, remote="52.94.1.0/24")]
     s = {**settings_for("lgwan-no-direct-internet"), "separation_model": "α'"}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("private key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")),
@@ -49,3 +51,23 @@ def find(text: str) -> str | None:
             if re.fullmatch(r"[a-z_][a-z0-9_-]*:(?!\$)\S{4,}", s) and not s.endswith(":"):
                 return "chpasswd entry"
     return None
+
+
+def leaves(path: str, value: Any, key: str | None = None) -> Iterator[tuple[str, str | None, Any]]:
+    """(path, key, leaf) for every value below `path` that is not a mapping or a list. `key` is the nearest
+    mapping key above the leaf (list items keep their list's key): it may name the value a secret."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from leaves(f"{path}.{k}", v, str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from leaves(f"{path}[{i}]", v, key)
+    else:
+        yield path, key, value
+
+
+def kind_in(key: str | None, text: str) -> str | None:
+    """The kind of secret a keyed text holds: any value of a secret-named key, else what `find` sees."""
+    if key is not None and SECRET_KEY_NAME.search(key) and text.strip():
+        return "secret-named key"
+    return find(text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shuyaku.policy.context import T_INSTANCE, T_VOLUME
-from shuyaku.policy.model import UNKNOWN, Rule, SecretValue, msg
+from shuyaku.policy.model import Rule, SecretValue, msg
 from shuyaku.policy.rules import _secrets
 
 T_IMAGE = "openstack:images/image:Image"
@@ -23,38 +23,13 @@ _FIELDS = {
 PULUMI_SECRET = "Pulumi secret"
 
 
-def _text(v: Any) -> str | None:
-    if v is None or v is UNKNOWN:
-        return None
-    return v if isinstance(v, str) else None
-
-
 def _scan(field: str, value: Any):
     """Yield (where, kind) for every secret-looking value below `field`."""
-    if isinstance(value, SecretValue):
-        yield field, PULUMI_SECRET
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            where = f"{field}.{k}"
-            text = _text(v)
-            if text is None:
-                yield from _scan(where, v)
-                continue
-            if _secrets.SECRET_KEY_NAME.search(str(k)) and text.strip():
-                yield where, "secret-named key"
-                continue
-            kind = _secrets.find(text)
-            if kind:
-                yield where, kind
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _scan(f"{field}[{i}]", v)
-    else:
-        text = _text(value)
-        if text:
-            kind = _secrets.find(text)
-            if kind:
-                yield field, kind
+    for where, key, leaf in _secrets.leaves(field, value):
+        if isinstance(leaf, SecretValue):
+            yield where, PULUMI_SECRET
+        elif isinstance(leaf, str) and (kind := _secrets.kind_in(key, leaf)):
+            yield where, kind
 
 
 def check(res, settings):

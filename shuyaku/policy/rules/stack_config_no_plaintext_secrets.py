@@ -7,18 +7,6 @@ from shuyaku.policy.model import Rule, msg
 from shuyaku.policy.rules import _secrets
 
 
-def _leaves(path: str, value):
-    """(dotted path, text) of every string in a config value; structured config nests."""
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _leaves(f"{path}.{k}", v)
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _leaves(f"{path}[{i}]", v)
-    elif isinstance(value, str) and value.strip():
-        yield path, value
-
-
 def check_stack(resources, settings):
     index = Index.ensure(resources)
     config = index.stack_config
@@ -27,10 +15,9 @@ def check_stack(resources, settings):
     for key, (value, secret) in sorted(config.items()):
         if secret:
             continue
-        for path, text in _leaves(key, value):
-            name = path.split(":", 1)[-1].rsplit(".", 1)[-1]
-            kind = "secret-named key" if _secrets.SECRET_KEY_NAME.search(name) else _secrets.find(text)
-            if kind:
+        # structured config nests: each value is checked under its own key
+        for path, name, leaf in _secrets.leaves(key, value, key.split(":", 1)[-1]):
+            if isinstance(leaf, str) and (kind := _secrets.kind_in(name, leaf)):
                 yield RULE.violation(index.stack_urn, f"スタック設定 {path} が暗号化されずに秘密情報（{kind}）を持っています。",
                                      f"stack config {path} holds a secret ({kind}) in plain text.")
 
