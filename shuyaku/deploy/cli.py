@@ -63,8 +63,6 @@ def deploy_cmd(
     st = Stack(stack, state or cache_dir() / "state")
     try:
         st.ensure()
-        if site_data is not None:
-            st.set_config("shuyaku:siteData", str(site_data.resolve()))
         try:
             rebuilt = fresh_if_rebuilt and st.describes_a_rebuilt_cloud()
         except EngineError:
@@ -78,8 +76,8 @@ def deploy_cmd(
                         f"古い状態を {aside} に退避し、新しく構築します。",
                         f"None of the state's projects exist in this cloud (it was rebuilt). The old state is kept in "
                         f"{aside}; deploying afresh."))
-            if site_data is not None:
-                st.set_config("shuyaku:siteData", str(site_data.resolve()))
+        if site_data is not None:  # after any set-aside: the stack config lives with the state
+            st.set_config("shuyaku:siteData", str(site_data.resolve()))
         if destroy:
             st.destroy()
             out.print(t(f"スタック {stack} を削除しました。", f"Stack {stack} destroyed."))
