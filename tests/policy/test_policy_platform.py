@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from shuyaku.platform import config as pconfig
+from shuyaku.platform import mocks
+from shuyaku.platform import program as platform
 from shuyaku.policy.audit import audit_resources
 from shuyaku.policy.config import expand
 from shuyaku.policy.model import Resource
 from shuyaku.policy.registry import all_rules
+from shuyaku.policy.sitecfg import settings_for_stack
 
 ROOT = Path(__file__).resolve().parents[2]
-platform = pytest.importorskip("shuyaku.platform.program")
-from shuyaku.platform import config as pconfig  # noqa: E402
-from shuyaku.platform import mocks  # noqa: E402
-from shuyaku.policy.sitecfg import settings_for_stack  # noqa: E402
 
 PRIMARY = "organization/shuyaku-platform/onprem"
 
