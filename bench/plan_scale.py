@@ -86,13 +86,13 @@ def synthetic(vms: int, seed: int = SEED) -> dict:
 
 def one(vms: int) -> dict:
     """Runs in the child: the planner and the FFD baseline on one synthetic inventory."""
+    from shuyaku.contracts.inventory import Inventory
     from shuyaku.inventory.load import Loaded, load_catalogue
-    from shuyaku.inventory.schema import Inventory
     from shuyaku.plan import placement
     from shuyaku.plan.build import _service_vms, make_plan
     from shuyaku.plan.sizing import host_capacity, vm_id
 
-    cat = load_catalogue(ROOT / "examples" / "cost-catalogue.yaml")
+    cat = load_catalogue(ROOT / "examples" / "sample-city" / "cost-catalogue.yaml")
     t0 = time.perf_counter()
     inv = Inventory.model_validate(synthetic(vms))
     t_build = time.perf_counter() - t0

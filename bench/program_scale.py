@@ -33,8 +33,8 @@ def one(size: str) -> dict:
 
     warnings.simplefilter("ignore", DeprecationWarning)
     t0 = time.perf_counter()
+    from shuyaku.contracts.sitedata import SiteData
     from shuyaku.platform import config, mocks, program, synthetic
-    from shuyaku.sitedata import SiteData
 
     t_import = time.perf_counter() - t0
     site = SiteData.model_validate_json(SAMPLE.read_text(encoding="utf-8")) if size == "sample" else synthetic.site(int(size))

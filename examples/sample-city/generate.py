@@ -192,7 +192,7 @@ def build() -> dict:
     ]
     return {
         "municipality": {"name": "さくら市（架空）", "name_en": "Sakura City (fictional)", "population": 432000,
-                         "separation_model": "alpha", "fiscal_year": FY, "catalogue": "../cost-catalogue.yaml"},
+                         "separation_model": "alpha", "fiscal_year": FY, "catalogue": "cost-catalogue.yaml"},
         "systems": systems,
         "terminals": terminals,
     }

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Literal
 
 from shuyaku.assess.checklist import CHECKLIST, REDUNDANCY_RTO_HOURS, os_name
-from shuyaku.assess.model import (
+from shuyaku.contracts.assessment import (
     COST_KEYS,
     Assessment,
     CheckResult,
@@ -20,10 +20,10 @@ from shuyaku.assess.model import (
     ServerAge,
     Summary,
 )
+from shuyaku.contracts.catalogue import Catalogue
+from shuyaku.contracts.inventory import LAYER_NAMES, Inventory, Layer, Redundancy, System
+from shuyaku.contracts.separation import link_path
 from shuyaku.inventory.load import os_lifecycle
-from shuyaku.inventory.schema import LAYER_NAMES, Inventory, Layer, Redundancy, System
-from shuyaku.plan.catalogue import Catalogue
-from shuyaku.separation import link_path
 
 DEFAULT_HARDWARE_LIFE_YEARS = 5
 WARNING_YEARS = 2

@@ -6,7 +6,7 @@ Each item is something an auditor can verify in the inventory alone. The score c
 
 from __future__ import annotations
 
-from shuyaku.assess.model import CheckDef
+from shuyaku.contracts.assessment import CheckDef
 
 # RTO at or under this many hours cannot be met by rebuilding from backup after a server fails.
 REDUNDANCY_RTO_HOURS = 24.0

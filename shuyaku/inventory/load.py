@@ -12,16 +12,16 @@ from typing import Any
 
 import yaml
 
-from shuyaku.i18n import t
-from shuyaku.inventory import source
-from shuyaku.inventory.schema import Inventory
-from shuyaku.inventory.source import Problem, ProblemsError, Source
-from shuyaku.plan.catalogue import Catalogue
+from shuyaku.contracts import checked, source
+from shuyaku.contracts.catalogue import Catalogue
+from shuyaku.contracts.inventory import Inventory
+from shuyaku.contracts.problems import Problem, ProblemsError, tx
+from shuyaku.contracts.source import Loc, Source, clip
 
 
 @cache
 def os_lifecycle() -> dict[str, dict[str, date]]:
-    text = resources.files("shuyaku.inventory").joinpath("os_lifecycle.yaml").read_text(encoding="utf-8")
+    text = resources.files("shuyaku.contracts").joinpath("os_lifecycle.yaml").read_text(encoding="utf-8")
     raw = yaml.safe_load(text)
     return {family: {str(v): d for v, d in versions.items()} for family, versions in raw.items()}
 
@@ -34,33 +34,33 @@ class Loaded:
     catalogue_path: Path | None
 
 
-def load_catalogue(path: str | Path) -> Catalogue:
-    src = source.load(path)
-    cat, problems = source.validate(Catalogue, src)
-    if problems or cat is None:
-        raise ProblemsError(problems)
-    return cat
+def load_catalogue(path: str | Path, *, inside: Path | None = None) -> Catalogue:
+    return checked.load_model(Catalogue, path, inside=inside)
 
 
 def load(path: str | Path, catalogue_path: str | Path | None = None) -> Loaded:
     """Parse, validate and cross-check; raise ProblemsError listing everything wrong in both files."""
     problems: list[Problem] = []
     src = source.load(path)
-    inv, found = source.validate(Inventory, src)
+    inv, found = checked.check(Inventory, src)
     problems += found
 
     cat: Catalogue | None = None
     cat_path: Path | None = None
+    inside: Path | None = None
     if catalogue_path is not None:
         cat_path = Path(catalogue_path)
     else:
         raw = src.data.get("municipality") if isinstance(src.data, dict) else None
         named = raw.get("catalogue") if isinstance(raw, dict) else None
         if isinstance(named, str) and named:
-            cat_path = Path(path).parent / named
+            # A path written in the inventory stays inside its folder: an inventory from elsewhere must
+            # not make the tool read (and quote) /etc/shadow.
+            inside = Path(path).parent
+            cat_path = inside / named
     if cat_path is not None:
         try:
-            cat = load_catalogue(cat_path)
+            cat = load_catalogue(cat_path, inside=inside)
         except ProblemsError as exc:
             problems += exc.problems
     problems += cross_check(src.data, src, cat)
@@ -98,9 +98,9 @@ def cross_check(data: Any, src: Source, cat: Catalogue | None) -> list[Problem]:
         if sid in first_seen:
             line = src.where(("systems", first_seen[sid], "id"))[0]
             problems.append(src.problem(("systems", i, "id"),
-                                        t(f"システムID「{sid}」が重複しています（{line} 行目と同じ）",
-                                          f"duplicate system id '{sid}' (same as line {line})"),
-                                        t("別のIDを付けてください", "give it a unique id")))
+                                        tx(f"システムID {clip(sid)} が重複しています（{line} 行目と同じ）",
+                                           f"duplicate system id {clip(sid)} (same as line {line})"),
+                                        tx("別のIDを付けてください", "give it a unique id"), code="inventory.duplicate_id"))
         else:
             first_seen[sid] = i
 
@@ -114,17 +114,20 @@ def cross_check(data: Any, src: Source, cat: Catalogue | None) -> list[Problem]:
             if not isinstance(target, str):
                 continue
             if target == s.get("id"):
-                problems.append(src.problem(loc, t("自分自身への連携です", "a link to the system itself"),
-                                            t("連携先に別のシステムIDを書いてください", "name another system")))
+                problems.append(src.problem(loc, tx("自分自身への連携です", "a link to the system itself"),
+                                            tx("連携先に別のシステムIDを書いてください", "name another system"),
+                                            code="inventory.link_to_self"))
             elif target not in ids:
-                problems.append(src.problem(loc, t(f"連携先「{target}」は台帳にありません",
-                                                   f"link target '{target}' is not in the inventory"),
-                                            t("systems の id のいずれかにしてください", "use an id listed under systems")))
+                problems.append(src.problem(loc, tx(f"連携先 {clip(target)} は台帳にありません",
+                                                    f"link target {clip(target)} is not in the inventory"),
+                                            tx("systems の id のいずれかにしてください", "use an id listed under systems"),
+                                            code="inventory.unknown_link_target"))
             key = (target, str(link.get("protocol", "tcp")), link.get("port"))
             if key in seen_links:
                 problems.append(src.problem(("systems", i, "links", j),
-                                            t("同じ連携が重複しています", "the same link is listed twice"),
-                                            t("重複を削除してください", "remove the duplicate")))
+                                            tx("同じ連携が重複しています", "the same link is listed twice"),
+                                            tx("重複を削除してください", "remove the duplicate"),
+                                            code="inventory.duplicate_link"))
             seen_links.add(key)
         for k, srv in _items(s.get("servers")):
             problems += _check_server(src, ("systems", i, "servers", k), srv, lifecycle, fy, cat)
@@ -136,26 +139,24 @@ def cross_check(data: Any, src: Source, cat: Catalogue | None) -> list[Problem]:
     return problems
 
 
-def _check_server(src: Source, base: source.Loc, srv: dict, lifecycle: dict[str, dict[str, date]],
+def _check_server(src: Source, base: Loc, srv: dict, lifecycle: dict[str, dict[str, date]],
                   fy: float | None, cat: Catalogue | None) -> list[Problem]:
     problems: list[Problem] = []
     family, version = srv.get("os"), srv.get("os_version")
-    if isinstance(family, str):
-        versions = lifecycle.get(family)
-        if versions is None:
-            problems.append(src.problem((*base, "os"), t(f"未知のOS系列「{family}」", f"unknown OS family '{family}'"),
-                                        t(f"次のいずれか: {', '.join(lifecycle)}", f"one of: {', '.join(lifecycle)}")))
-        elif version is not None and str(version) not in versions:
-            problems.append(src.problem((*base, "os_version"),
-                                        t(f"{family} のバージョン「{version}」は未登録です",
-                                          f"{family} version '{version}' is not known"),
-                                        t(f"次のいずれか: {', '.join(versions)}", f"one of: {', '.join(versions)}")))
+    versions = lifecycle.get(family) if isinstance(family, str) else None  # an unknown family: the schema says so
+    if versions is not None and version is not None and str(version) not in versions:
+        problems.append(src.problem((*base, "os_version"),
+                                    tx(f"{family} のバージョン {clip(str(version))} は未登録です",
+                                       f"{family} version {clip(str(version))} is not known"),
+                                    tx(f"次のいずれか: {', '.join(versions)}", f"one of: {', '.join(versions)}"),
+                                    code="inventory.unknown_os_version"))
     year = _num(srv.get("purchase_year"))
     if year is not None and fy is not None and year > fy:
         problems.append(src.problem((*base, "purchase_year"),
-                                    t(f"購入年度が評価年度 {int(fy)} より後です", f"bought after the fiscal year {int(fy)}"),
-                                    t("購入年度か municipality.fiscal_year を直してください",
-                                      "correct the year or municipality.fiscal_year")))
+                                    tx(f"購入年度が評価年度 {int(fy)} より後です", f"bought after the fiscal year {int(fy)}"),
+                                    tx("購入年度か municipality.fiscal_year を直してください",
+                                       "correct the year or municipality.fiscal_year"),
+                                    code="inventory.bought_after_fiscal_year"))
     if cat is not None:
         h = cat.host
         caps = {"vcpu": h.vcpu - h.reserved_vcpu, "ram_gb": h.ram_gb - h.reserved_ram_gb, "disk_gb": h.disk_gb}
@@ -163,21 +164,26 @@ def _check_server(src: Source, base: source.Loc, srv: dict, lifecycle: dict[str,
             value = _num(srv.get(name))
             if value is not None and value > cap:
                 problems.append(src.problem((*base, name),
-                                            t(f"{value:g} はカタログのホスト（{h.name}）の上限 {cap} を超えます",
+                                            tx(f"{value:g} はカタログのホスト（{h.name}）の上限 {cap} を超えます",
                                               f"{value:g} exceeds what one catalogue host ({h.name}) offers: {cap}"),
-                                            t("サーバを分割するか、カタログのホスト機種を見直してください",
-                                              "split the server or choose a larger host model in the catalogue")))
+                                            tx("サーバを分割するか、カタログのホスト機種を見直してください",
+                                               "split the server or choose a larger host model in the catalogue"),
+                                            code="inventory.server_larger_than_host"))
     return problems
 
 
-def _check_cidr(src: Source, loc: source.Loc, cidr: str, supernet: str | None) -> list[Problem]:
+def _check_cidr(src: Source, loc: Loc, cidr: str, supernet: str | None) -> list[Problem]:
     try:
-        net = ipaddress.ip_network(cidr, strict=True)
+        net = ipaddress.IPv4Network(cidr, strict=True)
     except ValueError:
-        return [src.problem(loc, t(f"CIDR の形式が正しくありません: {cidr}", f"not a valid network: {cidr}"),
-                            t("例: 10.10.12.0/24（ホスト部は0）", "e.g. 10.10.12.0/24 (host bits zero)"))]
-    if supernet is not None and not net.subnet_of(ipaddress.ip_network(supernet)):  # type: ignore[arg-type]
-        return [src.problem(loc, t(f"{cidr} はこの系のアドレス空間 {supernet} の外です",
+        if ":" in cidr:  # the schema names IPv6 already
+            return []
+        return [src.problem(loc, tx(f"CIDR の形式が正しくありません: {clip(cidr)}", f"not a valid network: {clip(cidr)}"),
+                            tx("例: 10.10.12.0/24（ホスト部は0）", "e.g. 10.10.12.0/24 (host bits zero)"),
+                            code="inventory.cidr_host_bits")]
+    if supernet is not None and not net.subnet_of(ipaddress.IPv4Network(supernet)):
+        return [src.problem(loc, tx(f"{cidr} はこの系のアドレス空間 {supernet} の外です",
                                    f"{cidr} is outside this layer's range {supernet}"),
-                            t(f"{supernet} の中のネットワークにしてください", f"use a network inside {supernet}"))]
+                            tx(f"{supernet} の中のネットワークにしてください", f"use a network inside {supernet}"),
+                            code="inventory.cidr_outside_layer")]
     return []

@@ -10,20 +10,13 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from shuyaku.i18n import t
-from shuyaku.inventory.load import Loaded
-from shuyaku.inventory.schema import Direction, Inventory, Layer, System
-from shuyaku.inventory.source import Problem, ProblemsError
-from shuyaku.plan import dr as dr_mod
-from shuyaku.plan import flavors, images, placement
-from shuyaku.plan.catalogue import Catalogue
-from shuyaku.plan.cost import Footprint, cost_case, vdi_hosts_for
-from shuyaku.plan.model import HostLoad, LinkPlan, Plan, Resources, Sizing, ZonePlan
-from shuyaku.plan.services import SERVICES, Service
-from shuyaku.plan.sizing import host_capacity, size, vm_id
-from shuyaku.plan.waves import plan_waves
-from shuyaku.separation import SCREEN_PORTS, link_path
-from shuyaku.sitedata import (
+from shuyaku.contracts.catalogue import Catalogue
+from shuyaku.contracts.i18n import t
+from shuyaku.contracts.inventory import Direction, Inventory, Layer, System
+from shuyaku.contracts.plan import HostLoad, LinkPlan, Plan, Resources, Sizing, ZonePlan
+from shuyaku.contracts.problems import Problem, ProblemsError
+from shuyaku.contracts.separation import SCREEN_PORTS, link_path
+from shuyaku.contracts.sitedata import (
     DrPlan,
     Flavor,
     Flow,
@@ -35,6 +28,13 @@ from shuyaku.sitedata import (
     VdiPlan,
     Zone,
 )
+from shuyaku.inventory.load import Loaded
+from shuyaku.plan import dr as dr_mod
+from shuyaku.plan import flavors, images, placement
+from shuyaku.plan.cost import Footprint, cost_case, vdi_hosts_for
+from shuyaku.plan.services import SERVICES, Service
+from shuyaku.plan.sizing import host_capacity, size, vm_id
+from shuyaku.plan.waves import plan_waves
 
 LAYERS = [layer.value for layer in Layer]  # mynumber, lgwan, internet, shared
 

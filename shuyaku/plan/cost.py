@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from shuyaku.inventory.schema import Inventory
-from shuyaku.plan.catalogue import Catalogue
-from shuyaku.plan.model import CostCase, CostLine, CostYear, ThinClientCase
+from shuyaku.contracts.catalogue import Catalogue
+from shuyaku.contracts.inventory import Inventory
+from shuyaku.contracts.plan import CostCase, CostLine, CostYear, ThinClientCase
 
 BASELINE_KEYS = [
     ("hardware", "ハードウェア（リース・償却）", "Hardware (lease or amortisation)"),

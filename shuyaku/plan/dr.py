@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from shuyaku.i18n import t
-from shuyaku.inventory.schema import Inventory, System
-from shuyaku.plan.model import DrSitePlan, DrTier, Sizing
+from shuyaku.contracts.i18n import t
+from shuyaku.contracts.inventory import Inventory, System
+from shuyaku.contracts.plan import DrSitePlan, DrTier, Sizing
 
 WARM_MAX_RTO_H = 24.0
 BACKUP_MAX_RTO_H = 168.0

@@ -15,9 +15,9 @@ PLATFORM_DIR = ROOT / "examples/sample-city/platform"
 
 
 def expected() -> dict[str, str]:
+    from shuyaku.cli.plan import site_files
     from shuyaku.inventory.load import load
     from shuyaku.plan.build import make_plan
-    from shuyaku.plan.cli import site_files
 
     loaded = load(INVENTORY)
     return site_files(make_plan(loaded), loaded)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from shuyaku.inventory.schema import Inventory, Redundancy
+from shuyaku.contracts.catalogue import Catalogue, Overcommit
+from shuyaku.contracts.inventory import Inventory, Redundancy
+from shuyaku.contracts.plan import Resources, Sizing
 from shuyaku.plan import flavors
-from shuyaku.plan.catalogue import Catalogue, Overcommit
-from shuyaku.plan.model import Resources, Sizing
 
 
 @dataclass(frozen=True)

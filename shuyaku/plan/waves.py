@@ -22,10 +22,10 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import date
 
-from shuyaku.i18n import t
+from shuyaku.contracts.i18n import t
+from shuyaku.contracts.inventory import Inventory, System
+from shuyaku.contracts.plan import Wave
 from shuyaku.inventory.load import os_lifecycle
-from shuyaku.inventory.schema import Inventory, System
-from shuyaku.plan.model import Wave
 
 MAX_WAVE_SYSTEMS = 8
 OS_LABEL = {"windows_server": "Windows Server", "rhel": "RHEL", "centos": "CentOS", "almalinux": "AlmaLinux",

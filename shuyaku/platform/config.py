@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shuyaku.i18n import t
-from shuyaku.inventory import source
-from shuyaku.inventory.source import Problem, ProblemsError
+from shuyaku.contracts import checked, source
+from shuyaku.contracts.i18n import t
+from shuyaku.contracts.problems import Problem, ProblemsError
+from shuyaku.contracts.separation import link_path
+from shuyaku.contracts.sitedata import Flow, Quotas, SiteData, Tenant
 from shuyaku.platform import naming
-from shuyaku.separation import link_path
-from shuyaku.sitedata import Flow, Quotas, SiteData, Tenant
 
 NAMESPACE = "shuyaku"
 
@@ -234,7 +234,7 @@ def load(values: Mapping[str, Any], *, stack: str, project_root: Path, config_fi
     if isinstance(out.get("siteData"), Path):
         try:
             site_src = source.load(out["siteData"])
-            site, found = source.validate(SiteData, site_src)
+            site, found = checked.check(SiteData, site_src)
             c.problems += found
         except ProblemsError as exc:
             c.problems += exc.problems

@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from shuyaku.i18n import lang, set_lang
+from shuyaku.contracts.i18n import lang, set_lang
 from shuyaku.platform import config, program
 
 

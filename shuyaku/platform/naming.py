@@ -10,8 +10,8 @@ import hashlib
 import ipaddress
 import re
 
-from shuyaku import tags
-from shuyaku.sitedata import Tenant
+from shuyaku.contracts import tags
+from shuyaku.contracts.sitedata import Tenant
 
 LAYERS = ("mynumber", "lgwan", "internet", "shared")
 # Layers whose servers may reach the outside through a provider network. The My Number layer is

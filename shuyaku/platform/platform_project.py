@@ -11,8 +11,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_openstack as openstack
 
+from shuyaku.contracts.sitedata import Flavor
 from shuyaku.platform.config import PlatformConfig
-from shuyaku.sitedata import Flavor
 
 
 def _room(need: int) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from shuyaku.sitedata import (
+from shuyaku.contracts.sitedata import (
     DrPlan,
     Flavor,
     Flow,

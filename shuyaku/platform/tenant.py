@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_openstack as openstack
 
-from shuyaku import sitedata
+from shuyaku.contracts import sitedata
 from shuyaku.platform import naming
 from shuyaku.platform.config import PlatformConfig, Rule
 from shuyaku.platform.rules import deny_by_default_group

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_openstack as openstack
 
-from shuyaku import sitedata
+from shuyaku.contracts import sitedata
 from shuyaku.platform import naming
 from shuyaku.platform.config import PlatformConfig
 

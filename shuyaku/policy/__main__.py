@@ -1,5 +1,5 @@
 """`python -m shuyaku.policy` runs the same commands as `shuyaku policy`."""
 
-from shuyaku.policy.cli import main
+from shuyaku.cli.policy import main
 
 main()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shuyaku.i18n import t
+from shuyaku.contracts.i18n import t
 
 _STR_LIST = {"type": "array", "items": {"type": "string"}}
 _CIDR_LIST = {"type": "array", "items": {"type": "string"}, "description": "CIDR blocks"}

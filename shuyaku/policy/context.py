@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from shuyaku import tags as tagvocab
+from shuyaku.contracts import tags as tagvocab
 from shuyaku.policy.model import Resource, plain
 
 T_PROJECT = "openstack:identity/project:Project"

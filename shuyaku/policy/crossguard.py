@@ -13,7 +13,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from shuyaku.i18n import t
+from shuyaku.contracts.i18n import t
 from shuyaku.policy import config as cfgmod
 from shuyaku.policy import loader
 from shuyaku.policy.context import Index

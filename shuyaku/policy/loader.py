@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shuyaku.i18n import t
+from shuyaku.contracts.i18n import t
 from shuyaku.policy.model import UNKNOWN, Resource, SecretValue
 
 SIG = "4dabf18193072939515e22adb298388d"

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from shuyaku.i18n import t
+from shuyaku.contracts.i18n import t
 
 Severity = Literal["low", "medium", "high", "critical"]
 Enforcement = Literal["mandatory", "advisory", "disabled"]

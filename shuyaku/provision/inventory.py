@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from shuyaku.i18n import t
+from shuyaku.contracts.i18n import t
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from shuyaku.i18n import t
+from shuyaku.contracts.i18n import t
 
 ARG_SPEC_TASK = re.compile(r"Validating arguments against arg spec '(?P<entry>[^']+)'")
 MISSING_REQ = re.compile(r"missing required arguments?: (?P<names>[A-Za-z0-9_, ]+?)(?: found in (?P<role>[\w.]+))?(?=$|\s*\||\n)",

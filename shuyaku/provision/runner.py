@@ -16,7 +16,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from shuyaku.i18n import t
+from shuyaku.contracts.i18n import t
 from shuyaku.provision.inventory import ROOT, venv_env
 from shuyaku.provision.messages import ARG_SPEC_TASK, Failure, format_failure, is_input_error, result_message
 

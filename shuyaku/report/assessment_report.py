@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shuyaku.assess.model import COST_KEYS, Assessment
+from shuyaku.contracts.assessment import COST_KEYS, Assessment
 from shuyaku.report import charts, fmt
 from shuyaku.report.charts import PALETTE, Series
 from shuyaku.report.messages import Messages

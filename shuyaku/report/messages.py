@@ -7,9 +7,9 @@ Format strings use str.format fields and are filled with `m.f("key", ...)`.
 from __future__ import annotations
 
 from shuyaku.assess.checklist import OS_NAMES
-from shuyaku.inventory.schema import LAYER_NAMES, MODEL_NAMES, Layer, SeparationModel
-from shuyaku.inventory.standard_ops import STANDARD_OPS
-from shuyaku.separation import describe
+from shuyaku.contracts.inventory import LAYER_NAMES, MODEL_NAMES, Layer, SeparationModel
+from shuyaku.contracts.separation import describe
+from shuyaku.contracts.standard_ops import STANDARD_OPS
 
 MESSAGES: dict[str, tuple[str, str]] = {
     # common

@@ -10,9 +10,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from shuyaku.inventory.schema import Inventory, System
-from shuyaku.inventory.standard_ops import STANDARD_OPS
-from shuyaku.plan.model import Plan
+from shuyaku.contracts.inventory import Inventory, System
+from shuyaku.contracts.plan import Plan
+from shuyaku.contracts.standard_ops import STANDARD_OPS
 from shuyaku.report import charts, fmt
 from shuyaku.report.charts import PALETTE, Ref, Series
 from shuyaku.report.messages import Messages

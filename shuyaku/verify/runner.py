@@ -12,7 +12,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from shuyaku.i18n import lang, t
+from shuyaku.contracts.i18n import lang, t
 from shuyaku.provision.inventory import ROOT, venv_env
 
 SUITE_DIR = ROOT / "tests" / "infra"

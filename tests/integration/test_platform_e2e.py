@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
+from shuyaku.contracts.sitedata import SiteData
 from shuyaku.deploy.engine import ROOT, Stack, engine_bin
-from shuyaku.sitedata import SiteData
 
 pytestmark = pytest.mark.integration
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from shuyaku.assess import Assessment
+from shuyaku.contracts.plan import Plan
 from shuyaku.inventory.load import load
-from shuyaku.plan.model import Plan
 from shuyaku.report import fmt, plan_report
 
 pytestmark = pytest.mark.browser
@@ -130,7 +130,7 @@ def test_assessment_report_in_chromium(assessment_dir: Path, tmp_path: Path, lan
 
 def _plan(tmp: Path) -> tuple[Plan, str]:
     """The planner's plan.json once `shuyaku plan` exists; until then the hand-built fixture plan."""
-    if importlib.util.find_spec("shuyaku.plan.cli") is not None:
+    if importlib.util.find_spec("shuyaku.cli.plan") is not None:
         out = tmp / "plan-cli"
         r = subprocess.run([sys.executable, "-m", "shuyaku.cli", "plan", str(SAMPLE), "--out", str(out)],
                            capture_output=True, text=True, cwd=ROOT, timeout=300)

@@ -14,13 +14,13 @@ import yaml
 from shuyaku.assess import Assessment, assess
 from shuyaku.assess.analyse import classify_link, reference_date
 from shuyaku.assess.checklist import CHECK_IDS
-from shuyaku.assess.model import COST_KEYS
+from shuyaku.contracts.assessment import COST_KEYS
+from shuyaku.contracts.inventory import Inventory
 from shuyaku.inventory.load import load, load_catalogue
-from shuyaku.inventory.schema import Inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "examples" / "sample-city" / "inventory.yaml"
-CATALOGUE = ROOT / "examples" / "cost-catalogue.yaml"
+CATALOGUE = ROOT / "examples" / "sample-city" / "cost-catalogue.yaml"
 
 
 def server(**over: object) -> dict:

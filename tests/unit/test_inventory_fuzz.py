@@ -8,10 +8,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shuyaku.inventory import source
+from shuyaku.contracts import checked, source
+from shuyaku.contracts.inventory import Inventory
+from shuyaku.contracts.problems import Problem, ProblemsError
 from shuyaku.inventory.load import cross_check
-from shuyaku.inventory.schema import Inventory
-from shuyaku.inventory.source import Problem, ProblemsError
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample-city" / "inventory.yaml"
 
@@ -28,7 +28,7 @@ def check(text: str) -> None:
     except ProblemsError as exc:
         assert exc.problems and all(isinstance(p, Problem) for p in exc.problems)
         return
-    _, problems = source.validate(Inventory, src)
+    _, problems = checked.check(Inventory, src)
     problems += cross_check(src.data, src, None)
     for p in problems:
         assert p.line >= 0 and p.field and p.message and p.fix

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from shuyaku.contracts.problems import ProblemsError
 from shuyaku.inventory.load import load
-from shuyaku.inventory.source import ProblemsError
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "examples" / "sample-city" / "inventory.yaml"
-CATALOGUE = ROOT / "examples" / "cost-catalogue.yaml"
+CATALOGUE = ROOT / "examples" / "sample-city" / "cost-catalogue.yaml"
 
 
 @pytest.fixture(autouse=True)

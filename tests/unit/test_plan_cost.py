@@ -6,16 +6,16 @@ from pathlib import Path
 
 import yaml
 
+from shuyaku.contracts.catalogue import Catalogue
+from shuyaku.contracts.inventory import Inventory
 from shuyaku.inventory.load import load
-from shuyaku.inventory.schema import Inventory
-from shuyaku.plan.catalogue import Catalogue
 from shuyaku.plan.cost import Footprint, cost_case
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def catalogue(**over: float) -> Catalogue:
-    raw = yaml.safe_load((ROOT / "examples" / "cost-catalogue.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load((ROOT / "examples" / "sample-city" / "cost-catalogue.yaml").read_text(encoding="utf-8"))
     raw["host"]["price"]["yen"] = 1_000_000
     raw["host"]["amortisation_years"]["value"] = 5
     raw["maintenance_rate"]["value"] = 0.1

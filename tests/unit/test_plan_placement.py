@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from shuyaku.contracts.plan import Plan, ZonePlan
 from shuyaku.inventory.load import load
 from shuyaku.plan import placement
 from shuyaku.plan.build import make_plan
-from shuyaku.plan.model import Plan, ZonePlan
 from shuyaku.plan.placement import Cap, Items, plan_zone
 
 ROOT = Path(__file__).resolve().parents[2]

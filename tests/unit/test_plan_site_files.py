@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from shuyaku.contracts.inventory import Inventory
+from shuyaku.contracts.sitedata import SiteData
 from shuyaku.inventory.load import load
-from shuyaku.inventory.schema import Inventory
 from shuyaku.plan import regen
 from shuyaku.plan.build import make_plan, make_site_data, tenant_cidrs
-from shuyaku.sitedata import SiteData
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "examples" / "sample-city" / "inventory.yaml"

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from shuyaku.contracts.inventory import Inventory
 from shuyaku.inventory.load import load, load_catalogue
-from shuyaku.inventory.schema import Inventory
 from shuyaku.plan import flavors
 from shuyaku.plan.dr import tier_of
 from shuyaku.plan.sizing import size
 
 ROOT = Path(__file__).resolve().parents[2]
-CAT = load_catalogue(ROOT / "examples" / "cost-catalogue.yaml")
+CAT = load_catalogue(ROOT / "examples" / "sample-city" / "cost-catalogue.yaml")
 
 
 def inventory(servers: list[dict], layer: str = "lgwan", rpo: float = 24, rto: float = 48) -> Inventory:

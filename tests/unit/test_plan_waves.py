@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from shuyaku.contracts.inventory import Inventory
 from shuyaku.inventory.load import load
-from shuyaku.inventory.schema import Inventory
 from shuyaku.plan.waves import deadline, plan_waves
 
 ROOT = Path(__file__).resolve().parents[2]

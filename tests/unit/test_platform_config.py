@@ -10,7 +10,7 @@ import pulumi
 import pytest
 import yaml
 
-from shuyaku.i18n import set_lang
+from shuyaku.contracts.i18n import set_lang
 from shuyaku.platform import config, entry, mocks, synthetic
 
 ROOT = Path(__file__).resolve().parents[2]

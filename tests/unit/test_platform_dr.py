@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from shuyaku.contracts.sitedata import SiteData
 from shuyaku.platform import config, mocks, program, synthetic
-from shuyaku.sitedata import SiteData
 
 PRIMARY = "organization/shuyaku-platform/onprem"
 

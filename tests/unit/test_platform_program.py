@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from shuyaku.contracts.sitedata import SiteData
 from shuyaku.platform import config, mocks, naming, program, synthetic
-from shuyaku.sitedata import SiteData
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "examples/sample-city/platform/site-onprem.json"

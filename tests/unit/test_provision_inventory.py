@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shuyaku.i18n import set_lang
+from shuyaku.contracts.i18n import set_lang
 from shuyaku.provision.inventory import InventoryError, outputs_to_inventory, resolve
 
 SAMPLE = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shuyaku.i18n import set_lang
+from shuyaku.contracts.i18n import set_lang
 from shuyaku.provision.messages import Failure, format_failure, is_input_error, result_message
 from shuyaku.provision.runner import Progress
 from shuyaku.verify.runner import host_of

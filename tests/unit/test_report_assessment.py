@@ -9,9 +9,9 @@ import pytest
 from test_report_fixture import SAMPLE, Element, number, parse_html
 
 from shuyaku.assess import Assessment, assess
-from shuyaku.assess.model import COST_KEYS
+from shuyaku.contracts.assessment import COST_KEYS
+from shuyaku.contracts.inventory import Inventory
 from shuyaku.inventory.load import load
-from shuyaku.inventory.schema import Inventory
 from shuyaku.report import assessment_report
 from shuyaku.report.messages import MESSAGES
 

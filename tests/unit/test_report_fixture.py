@@ -10,9 +10,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from shuyaku.assess.analyse import classify_link
-from shuyaku.inventory.schema import Inventory
-from shuyaku.plan.catalogue import Catalogue
-from shuyaku.plan.model import (
+from shuyaku.contracts.catalogue import Catalogue
+from shuyaku.contracts.inventory import Inventory
+from shuyaku.contracts.plan import (
     CostCase,
     CostLine,
     CostYear,

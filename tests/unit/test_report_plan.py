@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from test_report_fixture import SAMPLE, Element, fixture_plan, number, parse_html
 
+from shuyaku.contracts.inventory import Inventory
+from shuyaku.contracts.plan import Plan
+from shuyaku.contracts.standard_ops import STANDARD_OPS
 from shuyaku.inventory.load import load
-from shuyaku.inventory.schema import Inventory
-from shuyaku.inventory.standard_ops import STANDARD_OPS
-from shuyaku.plan.model import Plan
 from shuyaku.report import plan_report
 
 

@@ -14,9 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from shuyaku.cli import app as shuyaku_app
+from shuyaku.cli import vendor as cli
+from shuyaku.contracts.sitedata import SiteData
 from shuyaku.platform import config, mocks, program, synthetic
-from shuyaku.sitedata import SiteData
-from shuyaku.vendor import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples/vendor-juki"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shuyaku import tags as vocab
+from shuyaku.contracts import tags as vocab
 from shuyaku.policy.context import LAYERS, T_PROJECT, tags_of
 from shuyaku.policy.model import UNKNOWN, Rule, msg, plain
 

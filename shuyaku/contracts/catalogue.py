@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shuyaku.inventory.schema import Layer
+from shuyaku.contracts.inventory import Layer
 
 
 class Strict(BaseModel):

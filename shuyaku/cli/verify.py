@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from shuyaku.i18n import set_lang, t
+from shuyaku.contracts.i18n import set_lang, t
 from shuyaku.provision.inventory import InventoryError, resolve
 from shuyaku.provision.runner import artifacts_root
 from shuyaku.verify.runner import run_verify

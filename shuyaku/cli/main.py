@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from shuyaku.i18n import set_lang, t
-from shuyaku.inventory.source import ProblemsError
+from shuyaku.cli import assess, deploy, plan, policy, provision, vendor, verify
+from shuyaku.cli.common import LangOpt, err, fail_on_problems, out
+from shuyaku.contracts.i18n import set_lang, t
+from shuyaku.contracts.problems import ProblemsError
 
 app = typer.Typer(
     name="shuyaku",
@@ -24,12 +25,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
-
-LangOpt = Annotated[str | None, typer.Option("--lang", help="ja (既定) / en")]
-
-
 class SchemaName(StrEnum):
     inventory = "inventory"
     catalogue = "catalogue"
@@ -40,10 +35,10 @@ class SchemaName(StrEnum):
 def json_schema(name: SchemaName) -> dict:
     from pydantic import BaseModel
 
-    from shuyaku.inventory.schema import Inventory
-    from shuyaku.plan.catalogue import Catalogue
-    from shuyaku.plan.model import Plan
-    from shuyaku.sitedata import SiteData
+    from shuyaku.contracts.catalogue import Catalogue
+    from shuyaku.contracts.inventory import Inventory
+    from shuyaku.contracts.plan import Plan
+    from shuyaku.contracts.sitedata import SiteData
 
     models: dict[str, type[BaseModel]] = {"inventory": Inventory, "catalogue": Catalogue, "plan": Plan, "site": SiteData}
     model = models[name.value]
@@ -56,18 +51,6 @@ def json_schema(name: SchemaName) -> dict:
 def schema_cmd(name: Annotated[SchemaName, typer.Argument(help="inventory | catalogue | plan | site")]) -> None:
     """JSON Schema を出力します（エディタ補完用）/ print a JSON Schema for editors."""
     print(json.dumps(json_schema(name), ensure_ascii=False, indent=2))
-
-
-def fail_on_problems(exc: ProblemsError, fmt: str = "text") -> None:
-    """Print every problem and exit 2; shared by all commands that read user files."""
-    if fmt == "json":
-        print(json.dumps({"ok": False, "problems": [p.as_dict() for p in exc.problems]}, ensure_ascii=False, indent=2))
-    else:
-        for p in exc.problems:
-            err.print(p.render(), markup=False, soft_wrap=True)
-        err.print(t(f"{len(exc.problems)} 件の問題があります。修正して再実行してください。",
-                    f"{len(exc.problems)} problem(s) found. Fix them and run again."), soft_wrap=True)
-    raise typer.Exit(2)
 
 
 @app.command("validate")
@@ -99,30 +82,13 @@ def validate_cmd(
 
 
 def _register_stage_commands() -> None:
-    """Stage CLIs live beside their code; a stage that is not importable yet is simply not offered."""
-    import importlib
-
-    for module, name in [
-        ("shuyaku.assess.cli", None),
-        ("shuyaku.plan.cli", None),
-        ("shuyaku.deploy.cli", None),
-        ("shuyaku.vendor.cli", "vendor"),
-        ("shuyaku.policy.cli", "policy"),
-        ("shuyaku.provision.cli", None),
-        ("shuyaku.verify.cli", None),
-    ]:
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name and module.startswith(exc.name):
-                continue
-            raise
-        sub = mod.app
+    """Each stage keeps its commands in its own module of this package; this wires them into one command."""
+    for mod, name in [(assess, None), (plan, None), (deploy, None), (vendor, "vendor"), (policy, "policy"),
+                      (provision, None), (verify, None)]:
         if name:
-            app.add_typer(sub, name=name)
+            app.add_typer(mod.app, name=name)
         else:
-            for cmd in sub.registered_commands:
-                app.registered_commands.append(cmd)
+            app.registered_commands.extend(mod.app.registered_commands)
 
 
 _register_stage_commands()

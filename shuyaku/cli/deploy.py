@@ -10,8 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shuyaku.contracts import checked
+from shuyaku.contracts.i18n import set_lang, t
 from shuyaku.deploy.engine import ROOT, EngineError, Stack, cache_dir
-from shuyaku.i18n import set_lang, t
 
 app = typer.Typer()
 out = Console(highlight=False)
@@ -49,13 +50,13 @@ def deploy_cmd(
     set_lang(lang)
     if site_data is not None:
         # Bad data is the user's to fix (exit 2, file:line:field), not an engine failure (exit 1).
-        from shuyaku.cli import fail_on_problems
+        from shuyaku.cli.common import fail_on_problems
+        from shuyaku.contracts.problems import ProblemsError
+        from shuyaku.contracts.sitedata import SiteData
         from shuyaku.inventory import source
-        from shuyaku.inventory.source import ProblemsError
-        from shuyaku.sitedata import SiteData
 
         try:
-            _, problems = source.validate(SiteData, source.load(site_data))
+            _, problems = checked.check(SiteData, source.load(site_data))
             if problems:
                 raise ProblemsError(problems)
         except ProblemsError as exc:

@@ -6,50 +6,29 @@ Every model forbids unknown keys, so a misspelt key is an error rather than a si
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shuyaku.inventory.standard_ops import STANDARD_OPS
+from shuyaku.contracts.standard_ops import STANDARD_OPS
+from shuyaku.contracts.vocabulary import (
+    LAYER_NAMES,
+    MODEL_NAMES,
+    Cidr4,
+    Layer,
+    Name,
+    OsFamily,
+    SeparationModel,
+    SystemId,
+    Text255,
+)
+
+__all__ = ["LAYER_NAMES", "MODEL_NAMES", "Inventory", "Layer", "SeparationModel", "System"]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=False)
-
-
-class Layer(StrEnum):
-    mynumber = "mynumber"
-    lgwan = "lgwan"
-    internet = "internet"
-    shared = "shared"
-
-
-LAYER_NAMES = {
-    Layer.mynumber: ("マイナンバー利用事務系", "My Number layer"),
-    Layer.lgwan: ("LGWAN接続系", "LGWAN layer"),
-    Layer.internet: ("インターネット接続系", "Internet layer"),
-    Layer.shared: ("共通基盤（管理）", "Shared management zone"),
-}
-
-
-class SeparationModel(StrEnum):
-    """三層の対策 models. α: terminals in LGWAN; β: groupware and some terminals in the internet layer;
-    β': business systems too; α': LGWAN breakout to allow-listed cloud services (2024 guideline)."""
-
-    alpha = "alpha"
-    beta = "beta"
-    beta_prime = "beta_prime"
-    alpha_prime = "alpha_prime"
-
-
-MODEL_NAMES = {
-    SeparationModel.alpha: "αモデル",
-    SeparationModel.beta: "βモデル",
-    SeparationModel.beta_prime: "β'モデル",
-    SeparationModel.alpha_prime: "α'モデル",
-}
 
 
 class Redundancy(StrEnum):
@@ -70,14 +49,13 @@ class Protocol(StrEnum):
 
 
 StandardOp = Literal[tuple(STANDARD_OPS)]  # type: ignore[valid-type]
-SYSTEM_ID = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,31}$")
 
 Yen = Annotated[int, Field(ge=0, description="円/年 (yen per year)")]
 
 
 class Municipality(Strict):
-    name: str = Field(min_length=1, description="自治体名 / municipality name")
-    name_en: str | None = Field(default=None, description="English name")
+    name: Name = Field(description="自治体名 / municipality name")
+    name_en: Name | None = Field(default=None, description="English name")
     population: int = Field(gt=0, description="人口 / population")
     separation_model: SeparationModel = Field(
         description="三層分離モデル (alpha / beta / beta_prime / alpha_prime)"
@@ -85,19 +63,20 @@ class Municipality(Strict):
     fiscal_year: int = Field(
         ge=2000, le=2100, description="評価基準年度 / fiscal year the assessment is made for (ages are counted to it)"
     )
-    catalogue: str | None = Field(
-        default=None, description="費用カタログへの相対パス / path to the cost catalogue, relative to this file"
+    catalogue: Text255 | None = Field(
+        default=None,
+        description="費用カタログへの相対パス（台帳と同じフォルダの中）/ path to the cost catalogue, inside this file's folder",
     )
 
 
 class Server(Strict):
-    role: str = Field(min_length=1, description="役割 (db, ap, web, batch…) / role")
+    role: Name = Field(description="役割 (db, ap, web, batch…) / role")
     count: int = Field(ge=1, le=64, description="台数 / number of identical servers")
     vcpu: int = Field(ge=1, description="vCPU（物理サーバはスレッド数）/ vCPUs (threads for physical)")
     ram_gb: float = Field(gt=0, description="メモリ GB / RAM in GB")
     disk_gb: float = Field(gt=0, description="ディスク GB / disk in GB")
-    os: str = Field(description="OS系列 (windows_server, rhel, centos, almalinux, ubuntu, debian)")
-    os_version: str = Field(description="OSバージョン / OS version, e.g. '2012 R2', '7', '22.04'")
+    os: OsFamily = Field(description="OS系列 (windows_server, rhel, centos, almalinux, ubuntu, debian)")
+    os_version: Name = Field(description="OSバージョン / OS version, e.g. '2012 R2', '7', '22.04'")
     purchase_year: int = Field(ge=1990, le=2100, description="ハードウェア購入年度 / hardware purchase year")
     p95_cpu_pct: float | None = Field(default=None, ge=0, le=100, description="CPU使用率 p95 (%)")
     p95_ram_pct: float | None = Field(default=None, ge=0, le=100, description="メモリ使用率 p95 (%)")
@@ -125,46 +104,36 @@ class Costs(Strict):
 
 
 class Link(Strict):
-    target: str = Field(description="連携先システムID / target system id")
+    target: SystemId = Field(description="連携先システムID / target system id")
     protocol: Protocol = Field(default=Protocol.tcp, description="tcp / udp")
     port: int = Field(ge=1, le=65535, description="ポート / port")
     direction: Direction = Field(
         default=Direction.outbound, description="outbound: 本システムから接続 / inbound / both"
     )
-    purpose: str | None = Field(default=None, description="連携内容 / what the link carries")
+    purpose: Text255 | None = Field(default=None, description="連携内容 / what the link carries")
 
 
 class System(Strict):
-    id: str = Field(description="システムID (英数字とハイフン) / system id")
-    name: str = Field(min_length=1, description="システム名 / name (Japanese)")
-    name_en: str | None = None
-    department: str = Field(min_length=1, description="所管課 / owning department")
+    id: SystemId
+    name: Name = Field(description="システム名 / name (Japanese)")
+    name_en: Name | None = None
+    department: Name = Field(description="所管課 / owning department")
     layer: Layer = Field(description="配置する系 / layer: mynumber, lgwan, internet, shared")
     standard_op: StandardOp | None = Field(  # type: ignore[valid-type]
         default=None, description="標準化対象20業務のコード、対象外なら省略 / one of the 20 standard operations"
     )
-    vendor: str = Field(min_length=1, description="ベンダー / vendor")
+    vendor: Name = Field(description="ベンダー / vendor")
     users: int = Field(ge=0, description="利用者数 / users")
     rpo_hours: float = Field(ge=0, description="目標復旧時点 RPO (時間)")
     rto_hours: float = Field(ge=0, description="目標復旧時間 RTO (時間)")
-    cidr: str | None = Field(default=None, description="固定するテナントネットワーク / pinned tenant CIDR")
+    cidr: Cidr4 | None = Field(default=None, description="固定するテナントネットワーク（IPv4）/ pinned tenant CIDR (IPv4)")
     servers: list[Server] = Field(min_length=1, description="サーバ構成 / servers")
     costs: Costs = Field(description="年間費用（円）/ annual costs in yen")
     links: list[Link] = Field(default_factory=list, description="データ連携 / data links")
 
-    @field_validator("id")
-    @classmethod
-    def _id_shape(cls, v: str) -> str:
-        if not SYSTEM_ID.match(v):
-            raise ValueError(
-                "システムIDは英字で始まる英数字・ハイフン2〜32文字 / "
-                "a system id is 2-32 letters, digits or hyphens starting with a letter"
-            )
-        return v
-
 
 class Terminals(Strict):
-    department: str = Field(min_length=1, description="部署 / department")
+    department: Name = Field(description="部署 / department")
     layer: Layer = Field(description="端末の系 / layer the terminals sit in")
     count: int = Field(ge=0, description="台数 / number of terminals")
 

@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from shuyaku import i18n
-from shuyaku.i18n import t
+from shuyaku.contracts import i18n
+from shuyaku.contracts.i18n import t
 
 app = typer.Typer(help="ポリシー（三層分離・テナント・秘密情報）の確認 / policy checks", no_args_is_help=True,
                   add_completion=False)

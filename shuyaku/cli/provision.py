@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from shuyaku.i18n import set_lang, t
+from shuyaku.contracts.i18n import set_lang, t
 from shuyaku.provision.inventory import InventoryError, ResolvedInventory, resolve
 from shuyaku.provision.runner import artifacts_root, playbook_path, report, run_playbook
 

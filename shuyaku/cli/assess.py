@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from shuyaku.i18n import lang as current_lang
-from shuyaku.i18n import set_lang, t
+from shuyaku.contracts.i18n import lang as current_lang
+from shuyaku.contracts.i18n import set_lang, t
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 _out = Console(highlight=False)
@@ -32,14 +32,14 @@ def assess_cmd(
     """現状を評価します（OS・機器の老朽化、系間連携、マイナンバー適合、費用）/ assess the current state."""
     set_lang(lang)
     from shuyaku.assess.analyse import assess
+    from shuyaku.contracts.problems import ProblemsError
     from shuyaku.inventory.load import load
-    from shuyaku.inventory.source import ProblemsError
     from shuyaku.report import assessment_report
 
     try:
         loaded = load(file, catalogue)
     except ProblemsError as exc:
-        from shuyaku.cli import fail_on_problems
+        from shuyaku.cli.common import fail_on_problems
 
         fail_on_problems(exc)
         return

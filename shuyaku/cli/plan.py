@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from shuyaku.i18n import lang as current_lang
-from shuyaku.i18n import set_lang, t
+from shuyaku.contracts.i18n import lang as current_lang
+from shuyaku.contracts.i18n import set_lang, t
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 _out = Console(highlight=False)
@@ -58,14 +58,14 @@ def plan_cmd(
 ) -> None:
     """集約計画を作成します（サイジング・配置・DR・移行ウェーブ・費用）/ make the consolidation plan."""
     set_lang(lang)
+    from shuyaku.contracts.problems import ProblemsError
     from shuyaku.inventory.load import load
-    from shuyaku.inventory.source import ProblemsError
 
     try:
         loaded = load(file, catalogue)
         plan, paths = write_outputs(loaded, out, years)
     except ProblemsError as exc:
-        from shuyaku.cli import fail_on_problems
+        from shuyaku.cli.common import fail_on_problems
 
         fail_on_problems(exc)
         return
@@ -85,8 +85,8 @@ def plan_cmd(
 
 
 def _summary(plan: object) -> None:
-    from shuyaku.inventory.schema import LAYER_NAMES, Layer
-    from shuyaku.plan.model import Plan
+    from shuyaku.contracts.inventory import LAYER_NAMES, Layer
+    from shuyaku.contracts.plan import Plan
 
     assert isinstance(plan, Plan)
     c = plan.cost

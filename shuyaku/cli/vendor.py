@@ -16,11 +16,11 @@ import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from rich.console import Console
 
-from shuyaku.i18n import set_lang, t
-from shuyaku.inventory import source
-from shuyaku.inventory.source import ProblemsError
+from shuyaku.contracts import checked, source
+from shuyaku.contracts.i18n import set_lang, t
+from shuyaku.contracts.problems import ProblemsError
+from shuyaku.contracts.sitedata import SiteData, Tenant
 from shuyaku.platform import naming
-from shuyaku.sitedata import SiteData, Tenant
 
 app = typer.Typer(help="ベンダー向けプロジェクト / vendor projects", no_args_is_help=True)
 out = Console(highlight=False)
@@ -110,7 +110,7 @@ def find_site_data(ref: StackRef, start: Path) -> tuple[Path, dict[str, object]]
 
 def load_site(path: Path) -> SiteData:
     src = source.load(path)
-    site, problems = source.validate(SiteData, src)
+    site, problems = checked.check(SiteData, src)
     if problems or site is None:
         raise ProblemsError(problems)
     return site

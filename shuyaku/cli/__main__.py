@@ -1,0 +1,3 @@
+from shuyaku.cli.main import main
+
+main()
