@@ -127,7 +127,7 @@ def main(sizes: list[int]) -> None:
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu0 = usage.ru_utime + usage.ru_stime
         t0 = time.perf_counter()
-        p = subprocess.run([sys.executable, "-m", "shuyaku.policy", "audit", str(export), "--config", str(cfg),
+        p = subprocess.run([sys.executable, "-m", "shuyaku.cli", "policy", "audit", str(export), "--config", str(cfg),
                             "--format", "json"], capture_output=True, text=True, cwd=ROOT)
         elapsed = time.perf_counter() - t0
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)

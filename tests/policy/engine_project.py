@@ -115,7 +115,7 @@ class Project:
         p = self.sh("pulumi", "preview", "--json", "--show-sames")
         assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
         (self.dir / "preview.json").write_text(p.stdout)
-        a = subprocess.run([sys.executable, "-m", "shuyaku.policy", "audit", str(self.dir / "preview.json"),
+        a = subprocess.run([sys.executable, "-m", "shuyaku.cli", "policy", "audit", str(self.dir / "preview.json"),
                             "--config", str(pack_config), "--format", "json"],
                            capture_output=True, text=True, cwd=ROOT, timeout=120, env={**os.environ,
                                                                                         "SHUYAKU_LANG": "ja"})

@@ -24,7 +24,7 @@ CONFIG = ROOT / "policies/config.local.json"
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "shuyaku.policy", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "shuyaku.cli", "policy", *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=120, env={**os.environ, **(env or {})})
 
 
@@ -202,7 +202,7 @@ def test_audit_without_settings_warns_what_it_cannot_check():
 
 def test_audit_reads_a_pipe():
     data = (CORPUS / "preview-new-open-ssh.json").read_text()
-    p = subprocess.run([sys.executable, "-m", "shuyaku.policy", "audit", "-", "--config", str(CONFIG), "-f", "json"],
+    p = subprocess.run([sys.executable, "-m", "shuyaku.cli", "policy", "audit", "-", "--config", str(CONFIG), "-f", "json"],
                        input=data, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert p.returncode == 1
     assert json.loads(p.stdout)["summary"]["violations"] == 4

@@ -18,7 +18,7 @@ EXPECTED = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))
 
 
 def audit(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "shuyaku.policy", "audit", *args],
+    return subprocess.run([sys.executable, "-m", "shuyaku.cli", "policy", "audit", *args],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 

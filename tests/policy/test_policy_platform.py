@@ -125,13 +125,13 @@ def test_missing_standby_is_caught_in_the_dr_stack():
 
 
 def test_policy_config_for_a_stack_from_the_cli():
-    p = subprocess.run([sys.executable, "-m", "shuyaku.policy", "config", "--stack", "onprem"], cwd=ROOT,
+    p = subprocess.run([sys.executable, "-m", "shuyaku.cli", "policy", "config", "--stack", "onprem"], cwd=ROOT,
                        capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert {k: v for k, v in doc.items() if k != "all"} == {k: v for k, v in pack_config("onprem").items()
                                                            if k != "all"}
     assert doc["mynumber-volume-encrypted"]["encrypted_volume_types"] == ["encrypted"]
-    bad = subprocess.run([sys.executable, "-m", "shuyaku.policy", "config", "--stack", "nosuch"], cwd=ROOT,
+    bad = subprocess.run([sys.executable, "-m", "shuyaku.cli", "policy", "config", "--stack", "nosuch"], cwd=ROOT,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr

@@ -11,7 +11,7 @@ import yaml
 from shuyaku.contracts.inventory import Inventory
 from shuyaku.contracts.sitedata import SiteData
 from shuyaku.inventory.load import load
-from shuyaku.plan import regen
+from shuyaku.cli import regen
 from shuyaku.plan.build import make_plan, make_site_data, tenant_cidrs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +22,7 @@ SMALL = ROOT / "examples" / "small-town" / "inventory.yaml"
 def test_committed_sample_city_site_files_are_current() -> None:
     for name, text in regen.expected().items():
         committed = (regen.PLATFORM_DIR / name).read_text(encoding="utf-8")
-        assert committed == text, f"{name} is stale: run .venv/bin/python -m shuyaku.plan.regen"
+        assert committed == text, f"{name} is stale: run .venv/bin/python -m shuyaku.cli.regen"
         SiteData.model_validate_json(committed)
 
 

@@ -1,7 +1,7 @@
 """Regenerate the committed per-site data of the sample city (the Pulumi stacks point at it).
 
 Run after changing the sample inventory, the catalogue or the planner:
-    .venv/bin/python -m shuyaku.plan.regen
+    .venv/bin/python -m shuyaku.cli.regen
 tests/unit/test_plan_site_files.py fails while the committed files are stale.
 """
 

@@ -1,5 +1,0 @@
-"""`python -m shuyaku.policy` runs the same commands as `shuyaku policy`."""
-
-from shuyaku.cli.policy import main
-
-main()
