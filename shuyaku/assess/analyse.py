@@ -22,14 +22,12 @@ from shuyaku.contracts.assessment import (
 )
 from shuyaku.contracts.catalogue import Catalogue
 from shuyaku.contracts.inventory import LAYER_NAMES, Inventory, Layer, Redundancy, System
-from shuyaku.contracts.separation import link_path
+from shuyaku.inventory.links import PATH_ORDER, classify_link
 from shuyaku.inventory.load import os_lifecycle
 
 DEFAULT_HARDWARE_LIFE_YEARS = 5
 WARNING_YEARS = 2
 LAYER_ORDER = [layer.value for layer in Layer]
-PATH_ORDER = ["forbidden", "hub", "relay", "screen", "direct"]  # most restrictive first
-_SEVERITY = {p: len(PATH_ORDER) - i for i, p in enumerate(PATH_ORDER)}
 
 
 def reference_date(fiscal_year: int) -> date:
@@ -72,18 +70,6 @@ def server_ages(inv: Inventory, life_years: int, warning_years: int = WARNING_YE
                 purchase_year=srv.purchase_year, hardware_age_years=age, hardware_status=hw,
             ))
     return out
-
-
-def classify_link(model: str, source_layer: str, target_layer: str, direction: str, port: int) -> str:
-    """The path a link must take. `direction` says who opens connections; a link carried both ways
-    must satisfy both directions, so the stricter path wins."""
-    flows: list[tuple[str, str]] = []
-    if direction in ("outbound", "both"):
-        flows.append((source_layer, target_layer))
-    if direction in ("inbound", "both"):
-        flows.append((target_layer, source_layer))
-    paths = [link_path(model, a, b, port) for a, b in flows]
-    return max(paths, key=lambda p: _SEVERITY[p])
 
 
 def link_findings(inv: Inventory) -> list[LinkFinding]:

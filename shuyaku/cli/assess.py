@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from shuyaku.cli.common import StrictOpt, exit_if_strict, print_links
 from shuyaku.contracts.i18n import lang as current_lang
 from shuyaku.contracts.i18n import set_lang, t
 
@@ -27,6 +28,7 @@ def assess_cmd(
     file: Annotated[Path, typer.Argument(help="inventory YAML (現行システム台帳)")],
     catalogue: Annotated[Path | None, typer.Option("--catalogue", "-c", help="cost catalogue YAML")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="output directory / 出力先")] = Path("."),
+    strict: StrictOpt = False,
     lang: Annotated[str | None, typer.Option("--lang", help="ja (既定) / en")] = None,
 ) -> None:
     """現状を評価します（OS・機器の老朽化、系間連携、マイナンバー適合、費用）/ assess the current state."""
@@ -80,3 +82,6 @@ def assess_cmd(
         f"  annual cost: {_yen(a.cost.total.total)} (¥{a.cost.per_resident_yen:,.0f} per resident)",
     ), markup=False, soft_wrap=True)
     _out.print(f"→ {html_path}\n→ {json_path}", markup=False, soft_wrap=True)
+    from shuyaku.inventory.links import cross_layer
+
+    exit_if_strict(strict, print_links(cross_layer(loaded.inventory, loaded.source, str(file)), notes=False))

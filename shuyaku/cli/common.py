@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from shuyaku.contracts.i18n import t
-from shuyaku.contracts.problems import ProblemsError
+from shuyaku.contracts.problems import Problem, ProblemsError
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -30,3 +30,27 @@ def fail_on_problems(exc: ProblemsError, fmt: str = "text") -> None:
         err.print(t(f"{len(exc.problems)} 件の問題があります。修正して再実行してください。",
                     f"{len(exc.problems)} problem(s) found. Fix them and run again."), soft_wrap=True)
     raise typer.Exit(2)
+
+
+StrictOpt = Annotated[bool, typer.Option(
+    "--strict", help="禁止された系間連携があれば終了コード 1 / exit 1 on forbidden cross-layer links")]
+
+
+def print_links(findings: list[Problem], *, notes: bool = True) -> int:
+    """Name every forbidden link (and, with `notes`, every mediated one) on stderr; return how many are forbidden."""
+    forbidden = [p for p in findings if p.code == "link.forbidden"]
+    shown = findings if notes else forbidden
+    for p in shown:
+        mark = t("禁止", "FORBIDDEN") if p.code == "link.forbidden" else t("経由", "via")
+        err.print(f"  [{mark}] {p.file}:{p.line}: {p.message}", markup=False, soft_wrap=True)
+    if forbidden:
+        err.print(t(f"禁止された系間連携が {len(forbidden)} 件あります（計画には含めません）",
+                    f"{len(forbidden)} forbidden cross-layer link(s); the plan leaves them out"), markup=False, soft_wrap=True)
+    return len(forbidden)
+
+
+def exit_if_strict(strict: bool, forbidden: int) -> None:
+    if strict and forbidden:
+        err.print(t("--strict: 禁止された連携があるため終了コード 1 で終わります",
+                    "--strict: exiting 1 because of forbidden links"), markup=False)
+        raise typer.Exit(1)

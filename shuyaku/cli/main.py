@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from shuyaku.cli import assess, deploy, plan, policy, provision, vendor, verify
-from shuyaku.cli.common import LangOpt, err, fail_on_problems, out
+from shuyaku.cli.common import LangOpt, StrictOpt, err, exit_if_strict, fail_on_problems, out, print_links
 from shuyaku.contracts.i18n import set_lang, t
 from shuyaku.contracts.problems import ProblemsError
 
@@ -58,10 +58,12 @@ def validate_cmd(
     file: Annotated[Path, typer.Argument(help="inventory YAML")],
     catalogue: Annotated[Path | None, typer.Option("--catalogue", "-c", help="cost catalogue YAML")] = None,
     fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+    strict: StrictOpt = False,
     lang: LangOpt = None,
 ) -> None:
-    """台帳を検証します / validate an inventory (exit 0 valid, 2 invalid)."""
+    """台帳を検証します / validate an inventory (exit 0 valid, 1 forbidden links with --strict, 2 invalid)."""
     set_lang(lang)
+    from shuyaku.inventory.links import cross_layer
     from shuyaku.inventory.load import load
 
     try:
@@ -71,14 +73,21 @@ def validate_cmd(
         return
     inv = loaded.inventory
     servers = sum(s.count for sys_ in inv.systems for s in sys_.servers)
+    links = cross_layer(inv, loaded.source, str(file))
+    forbidden = sum(1 for p in links if p.code == "link.forbidden")
     if fmt == "json":
-        print(json.dumps({"ok": True, "systems": len(inv.systems), "servers": servers}, ensure_ascii=False))
+        print(json.dumps({"ok": True, "systems": len(inv.systems), "servers": servers,
+                          "problems": [p.as_dict() for p in links]}, ensure_ascii=False, indent=2))
+        exit_if_strict(strict, forbidden)
+        return
     else:
         out.print(t(f"OK: {file} — {len(inv.systems)} システム、{servers} サーバ",
                     f"OK: {file} — {len(inv.systems)} systems, {servers} servers"))
         if loaded.catalogue is None:
             out.print(t("注意: 費用カタログが指定されていないため、ホスト容量との比較は行っていません（--catalogue）",
                         "note: no cost catalogue given, so server sizes were not checked against a host (--catalogue)"))
+        print_links(links)
+        exit_if_strict(strict, forbidden)
 
 
 def _register_stage_commands() -> None:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from shuyaku.cli.common import StrictOpt, exit_if_strict, print_links
 from shuyaku.contracts.i18n import lang as current_lang
 from shuyaku.contracts.i18n import set_lang, t
 
@@ -54,6 +55,7 @@ def plan_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="output directory / 出力先")],
     catalogue: Annotated[Path | None, typer.Option("--catalogue", "-c", help="cost catalogue YAML")] = None,
     years: Annotated[int, typer.Option("--years", min=1, max=30, help="years in the cost case / 費用比較の年数")] = 5,
+    strict: StrictOpt = False,
     lang: Annotated[str | None, typer.Option("--lang", help="ja (既定) / en")] = None,
 ) -> None:
     """集約計画を作成します（サイジング・配置・DR・移行ウェーブ・費用）/ make the consolidation plan."""
@@ -82,6 +84,9 @@ def plan_cmd(
         paths.append(plan_report.render(plan, loaded.inventory, out, current_lang()))  # type: ignore[arg-type]
     _summary(plan)
     _out.print("\n".join(f"→ {p}" for p in paths), markup=False, soft_wrap=True)
+    from shuyaku.inventory.links import cross_layer
+
+    exit_if_strict(strict, print_links(cross_layer(loaded.inventory, loaded.source, str(file)), notes=False))
 
 
 def _summary(plan: object) -> None:

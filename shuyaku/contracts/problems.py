@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from shuyaku.contracts.i18n import lang, t
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "info"]
 
 
 @dataclass(frozen=True)

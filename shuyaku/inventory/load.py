@@ -32,6 +32,7 @@ class Loaded:
     catalogue: Catalogue | None
     inventory_path: Path
     catalogue_path: Path | None
+    source: Source | None = None  # positions, for later findings that name a line
 
 
 def load_catalogue(path: str | Path, *, inside: Path | None = None) -> Catalogue:
@@ -66,7 +67,7 @@ def load(path: str | Path, catalogue_path: str | Path | None = None) -> Loaded:
     problems += cross_check(src.data, src, cat)
     if problems or inv is None:
         raise ProblemsError(problems)
-    return Loaded(inv, cat, Path(path), cat_path)
+    return Loaded(inv, cat, Path(path), cat_path, src)
 
 
 def _items(value: Any) -> list[tuple[int, dict]]:

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from shuyaku.assess import Assessment, assess
-from shuyaku.assess.analyse import classify_link, reference_date
+from shuyaku.assess.analyse import reference_date
+from shuyaku.inventory.links import classify_link
 from shuyaku.assess.checklist import CHECK_IDS
 from shuyaku.contracts.assessment import COST_KEYS
 from shuyaku.contracts.inventory import Inventory

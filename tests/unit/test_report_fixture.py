@@ -9,7 +9,7 @@ import math
 from html.parser import HTMLParser
 from pathlib import Path
 
-from shuyaku.assess.analyse import classify_link
+from shuyaku.inventory.links import classify_link
 from shuyaku.contracts.catalogue import Catalogue
 from shuyaku.contracts.inventory import Inventory
 from shuyaku.contracts.plan import (
