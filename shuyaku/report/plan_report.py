@@ -7,6 +7,7 @@ cost more than PCs the report says so, and lists what they buy instead (security
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,23 +33,9 @@ class GovRow:
     systems: list[System]
 
 
-def context(plan: Plan, inv: Inventory, lang: str) -> dict:
-    m = Messages(lang)
-    systems = {s.id: s for s in inv.systems}
-
-    def ys(v: float) -> str:
-        return fmt.yen_short(v, lang)
-
-    def name(sid: str) -> str:
-        s = systems.get(sid)
-        return (s.name_en or s.name) if s and lang == "en" else (s.name if s else sid)
-
+def _zone_charts(plan: Plan, m: Messages) -> dict:
     zones = plan.zones
     zone_labels = [m.layer_short(z.layer) for z in zones]
-    total_hosts = sum(z.hosts for z in zones)
-    total_vms = sum(z.vms for z in zones)
-    servers_before = sum(srv.count for s in inv.systems for srv in s.servers)
-    vph = total_vms / total_hosts if total_hosts else 0.0
     hosts_chart = charts.bars(
         "chart-hosts", m.p_hosts_chart, m.table_beside, zone_labels,
         [Series(m.hosts, [z.hosts for z in zones], PALETTE[0]),
@@ -63,7 +50,10 @@ def context(plan: Plan, inv: Inventory, lang: str) -> dict:
          Series(m.util_ram, [z.utilisation_pct.ram_gb for z in zones], PALETTE[1]),
          Series(m.util_disk, [z.utilisation_pct.disk_gb for z in zones], PALETTE[2])],
         lambda v: f"{v:.0f}%", ymax=100, width=640)
+    return {"hosts_chart": hosts_chart, "vph_chart": vph_chart, "util_chart": util_chart}
 
+
+def _cost_charts(plan: Plan, m: Messages, ys: Callable[[float], str]) -> dict:
     c = plan.cost
     verdict = m.p_goal_met if c.goal_met else m.p_goal_missed
     if c.reduction_pct >= 0:
@@ -91,7 +81,27 @@ def context(plan: Plan, inv: Inventory, lang: str) -> dict:
     thin_chart = charts.hbars(
         "chart-thin", m.p_thin_chart, m.table_beside, [m.p_thin_pc, m.p_thin_tc],
         [Series(m.annual, [tc.pc_annual_yen, tc.thin_client_annual_yen], PALETTE[4])], ys, width=520)
+    return {"ratio_text": ratio_text, "ratio_chart": ratio_chart, "year_chart": year_chart, "cum_chart": cum_chart,
+            "thin_chart": thin_chart}
 
+
+def context(plan: Plan, inv: Inventory, lang: str) -> dict:
+    m = Messages(lang)
+    systems = {s.id: s for s in inv.systems}
+
+    def ys(v: float) -> str:
+        return fmt.yen_short(v, lang)
+
+    def name(sid: str) -> str:
+        s = systems.get(sid)
+        return (s.name_en or s.name) if s and lang == "en" else (s.name if s else sid)
+
+    zones = plan.zones
+    total_hosts = sum(z.hosts for z in zones)
+    total_vms = sum(z.vms for z in zones)
+    servers_before = sum(srv.count for s in inv.systems for srv in s.servers)
+    vph = total_vms / total_hosts if total_hosts else 0.0
+    c = plan.cost
     wave_rows = [(m.f("wave_n", n=w.number), w.number, m.f("systems_n", n=len(w.systems))) for w in plan.waves]
     waves_chart = charts.timeline("chart-waves", m.p_waves_chart, m.table_beside, wave_rows,
                                   lambda n: m.f("wave_n", n=n), width=860)
@@ -107,15 +117,14 @@ def context(plan: Plan, inv: Inventory, lang: str) -> dict:
     link_counts = Counter(lk.path for lk in plan.links)
 
     return {
-        "m": m, "plan": plan, "inv": inv, "c": c, "tc": tc, "systems": systems, "name": name,
+        "m": m, "plan": plan, "inv": inv, "c": c, "tc": c.thin_client, "systems": systems, "name": name,
         "zones": zones, "total_hosts": total_hosts, "total_vms": total_vms, "servers_before": servers_before,
-        "vph": vph, "machida_vph": MACHIDA_VMS_PER_HOST, "hosts_chart": hosts_chart, "vph_chart": vph_chart,
-        "util_chart": util_chart, "ratio_chart": ratio_chart, "year_chart": year_chart, "cum_chart": cum_chart,
-        "thin_chart": thin_chart, "waves_chart": waves_chart, "gov_rows": gov_rows, "gov_other": gov_other, "gov": gov,
+        "vph": vph, "machida_vph": MACHIDA_VMS_PER_HOST, **_zone_charts(plan, m), **_cost_charts(plan, m, ys),
+        "waves_chart": waves_chart, "gov_rows": gov_rows, "gov_other": gov_other, "gov": gov,
         "tiers": TIERS, "tier_counts": tier_counts, "links": links, "link_counts": link_counts, "paths": PATHS,
         "baseline_lines_total": sum(line.annual_yen for line in c.baseline_lines),
         "consolidated_lines_total": sum(line.annual_yen for line in c.consolidated_lines),
-        "ratio_text": ratio_text, "goal_ratio": GOAL_RATIO_PCT, "machida_ratio": MACHIDA_RATIO_PCT,
+        "goal_ratio": GOAL_RATIO_PCT, "machida_ratio": MACHIDA_RATIO_PCT,
     }
 
 
