@@ -10,10 +10,12 @@ from typing import Any
 import pulumi
 import pulumi_openstack as openstack
 
-from shuyaku.contracts import sitedata
+from shuyaku.contracts import sitedata, tenant_outputs
+from shuyaku.contracts.problems import tx
+from shuyaku.contracts.tenant_outputs import TenantOutputs
 from shuyaku.platform import naming
 from shuyaku.platform.config import PlatformConfig
-from shuyaku.platform.tenant import Tenant
+from shuyaku.platform.tenant import Tenant, export_outputs
 from shuyaku.platform.zone import Zone
 
 
@@ -36,19 +38,23 @@ class DrSite(pulumi.ComponentResource):
         primary_tenants = self.primary.get_output("tenants")
         by_id = {t.system_id: t for t in cfg.site.tenants}
 
+        def primary_of(sid: str) -> pulumi.Output[TenantOutputs]:
+            return primary_tenants.apply(functools.partial(_primary_tenant, sid=sid, stack=cfg.primary_stack))
+
         self.standby: dict[str, Tenant] = {}
-        self.tenant_outputs: dict[str, dict[str, Any]] = {}
+        self.tenant_outputs: dict[str, pulumi.Output[dict[str, Any]]] = {}
         for sid in cfg.site.dr.warm_systems:
             ten = by_id[sid]
-            quotas = primary_tenants.apply(functools.partial(_field, sid=sid, key="quotas"))
+            primary = primary_of(sid)
+            quotas = primary.apply(lambda p: p.quotas.model_dump())
             standby = Tenant(
                 f"standby-{sid}", cfg=cfg, tenant=ten, zone=zones[ten.layer], role_id=role_id, quota_source=quotas, opts=child
             )
             self.standby[sid] = standby
-            out = dict(standby.outputs)
-            out["primary_project_id"] = primary_tenants.apply(functools.partial(_field, sid=sid, key="project_id"))
-            out["server_group_ids"] = self._server_groups(f"standby-{sid}", ten, standby, operator_user_id, role_id, child)
-            self.tenant_outputs[sid] = out
+            fields = dict(standby.output_fields)
+            fields["primary_project_id"] = primary.apply(lambda p: p.project_id)
+            fields["server_group_ids"] = self._server_groups(f"standby-{sid}", ten, standby, operator_user_id, role_id, child)
+            self.tenant_outputs[sid] = export_outputs(fields)
 
         self.restore_type = openstack.blockstorage.VolumeTypeV3(
             f"{name}-restore-type",
@@ -59,8 +65,7 @@ class DrSite(pulumi.ComponentResource):
         )
         self.backup_targets: dict[str, dict[str, Any]] = {}
         for sid in cfg.site.dr.backup_systems:
-            primary = primary_tenants.apply(functools.partial(_field, sid=sid, key=None))
-            self.backup_targets[sid] = self._backup_target(f"restore-{sid}", cfg, sid, primary, role_id, child)
+            self.backup_targets[sid] = self._backup_target(f"restore-{sid}", cfg, sid, primary_of(sid), role_id, child)
         self.register_outputs(
             {"standby": list(self.standby), "backup_targets": list(self.backup_targets), "primary_stack": cfg.primary_stack}
         )
@@ -99,7 +104,7 @@ class DrSite(pulumi.ComponentResource):
         name: str,
         cfg: PlatformConfig,
         sid: str,
-        primary: pulumi.Output[dict[str, Any]],
+        primary: pulumi.Output[TenantOutputs],
         role_id: pulumi.Input[str],
         child: pulumi.ResourceOptions,
     ) -> dict[str, Any]:
@@ -113,16 +118,14 @@ class DrSite(pulumi.ComponentResource):
         restore = f"{site}-restore"
 
         def quota(key: str, default: int = 0) -> pulumi.Output[int]:
-            return primary.apply(lambda p: int(((p.get("quotas") or {}).get(key)) or default))
+            return primary.apply(lambda p: getattr(p.quotas, key) or default)
 
-        def per_type(p: dict[str, Any]) -> dict[str, str]:
-            q = p.get("quotas") or {}
-            if p.get("layer") != "mynumber":
+        def per_type(p: TenantOutputs) -> dict[str, str]:
+            if p.layer != "mynumber":
                 return {}
             # My Number data is restored only onto encrypted volumes.
-            # Stack outputs carry numbers as JSON floats; Cinder wants whole numbers.
             # Every type is named (volumes, gigabytes, snapshots), as Cinder reports them all back.
-            out = {f"volumes_{enc}": str(int(q.get("volumes", 0))), f"gigabytes_{enc}": str(int(q.get("gigabytes", 0))),
+            out = {f"volumes_{enc}": str(p.quotas.volumes), f"gigabytes_{enc}": str(p.quotas.gigabytes),
                    f"snapshots_{enc}": "-1"}
             for vt in [*cfg.plain_volume_types, restore]:
                 out[f"volumes_{vt}"] = "0"
@@ -131,19 +134,19 @@ class DrSite(pulumi.ComponentResource):
             return out
 
         tags = primary.apply(
-            lambda p: [x for x in (p.get("tags") or []) if not x.startswith("shuyaku:site=")] + [f"shuyaku:site={site}"]
+            lambda p: [x for x in p.tags if not x.startswith("shuyaku:site=")] + [f"shuyaku:site={site}"]
         )
         project = openstack.identity.Project(
             f"{name}-project",
             name=naming.project_name(site, sid),
-            description=primary.apply(lambda p: f"{p.get('name', sid)} バックアップ・復元先 / backup and restore target"),
+            description=primary.apply(lambda p: f"{p.name} バックアップ・復元先 / backup and restore target"),
             enabled=True,
             tags=tags,
             opts=child,
         )
         group = openstack.identity.GroupV3(
             f"{name}-vendor",
-            name=primary.apply(lambda p: naming.dr_group_name(p.get("vendor_group") or f"vendor-unknown-{sid}", sid, site)),
+            name=primary.apply(lambda p: naming.dr_group_name(p.vendor_group, sid, site)),
             description=f"{sid} restore (DR)",
             opts=child,
         )
@@ -175,14 +178,26 @@ class DrSite(pulumi.ComponentResource):
         return {
             "project_id": project.id,
             "vendor_group": group.name,
-            "layer": primary.apply(lambda p: p.get("layer")),
-            "restore_volume_type": primary.apply(lambda p: enc if p.get("layer") == "mynumber" else restore),
+            "layer": primary.apply(lambda p: p.layer.value),
+            "restore_volume_type": primary.apply(lambda p: enc if p.layer == "mynumber" else restore),
             "backup_gigabytes": gigabytes.apply(lambda g: g * 2),
             "dr_tier": "backup",
         }
 
 
-def _field(tenants: Any, *, sid: str, key: str | None) -> Any:
-    """One tenant's exported value from the primary's `tenants` output (the tenant itself when key is None)."""
-    tenant = (tenants or {}).get(sid) or {}
-    return tenant if key is None else (tenant.get(key) or ({} if key == "quotas" else None))
+class PrimaryOutputsError(pulumi.RunError):
+    """The primary stack's outputs for a tenant are missing or do not match the contract; the engine prints
+    this text (both languages) without a Python traceback."""
+
+
+def _primary_tenant(tenants: Any, *, sid: str, stack: str | None) -> TenantOutputs:
+    """One tenant's outputs from the primary's `tenants` output, validated; never a guessed default."""
+    where = tx(f"主スタック {stack}", f"the primary stack {stack}")
+    if not isinstance(tenants, dict):
+        raise PrimaryOutputsError(
+            f"{where.ja} に tenants の出力がありません（主スタックを先にデプロイしてください）\n"
+            f"{where.en} exports no `tenants` (deploy the primary stack first)")
+    try:
+        return tenant_outputs.parse(tenants.get(sid), system_id=sid, where=where)
+    except tenant_outputs.TenantOutputsError as exc:
+        raise PrimaryOutputsError(str(exc)) from None

@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_openstack as openstack
 
-from shuyaku.contracts import sitedata
+from shuyaku.contracts import sitedata, tenant_outputs
 from shuyaku.platform import naming
 from shuyaku.platform.config import PlatformConfig, Rule
 from shuyaku.platform.rules import deny_by_default_group
@@ -159,15 +159,38 @@ class Tenant(pulumi.ComponentResource):
             )
             security_groups["base"] = self.base_security_group.id
 
+        quotas = {k: quota(k) for k in sitedata.Quotas.model_fields}
+        self.output_fields = self._outputs(cfg, tenant, zone, tags, security_groups, quotas)
+        self.outputs = export_outputs(self.output_fields)
+        self.register_outputs(
+            {
+                "project_id": pid,
+                "network_id": self.network.id,
+                "subnet_id": self.subnet.id,
+                "security_group_id": self.security_group.id,
+            }
+        )
+
+    def _outputs(
+        self,
+        cfg: PlatformConfig,
+        tenant: sitedata.Tenant,
+        zone: Zone,
+        tags: list[str],
+        security_groups: dict[str, pulumi.Input[str]],
+        quotas: dict[str, pulumi.Input[int]],
+    ) -> dict[str, Any]:
+        """The fields of this tenant's `TenantOutputs`, some still Pulumi Inputs (ids the cloud assigns)."""
+        site = cfg.site.site
         flavors = {f.name: f for f in next(z for z in cfg.site.zones if z.layer == tenant.layer).flavors}
-        self.outputs: dict[str, Any] = {
-            "system_id": sid,
+        return {
+            "system_id": tenant.system_id,
             "name": tenant.name,
             "layer": tenant.layer,
             "site": site,
-            "project_id": pid,
-            "project_name": naming.project_name(site, sid),
-            "vendor_group": naming.vendor_group(tenant, cfg.site.site),
+            "project_id": self.project.id,
+            "project_name": naming.project_name(site, tenant.system_id),
+            "vendor_group": naming.vendor_group(tenant, site),
             "network_id": self.network.id,
             "subnet_id": self.subnet.id,
             "cidr": tenant.cidr,
@@ -178,12 +201,12 @@ class Tenant(pulumi.ComponentResource):
             "volume_type": cfg.encrypted_volume_type if tenant.layer == "mynumber" else None,
             "floating_ips_allowed": tenant.layer != "mynumber",
             "tags": tags,
-            "quotas": {k: quota(k) for k in sitedata.Quotas.model_fields},
+            "quotas": quotas,
             "servers": [
                 {
                     "role": s.role,
                     "count": s.count,
-                    "flavor": naming.flavor_name(tenant.layer, s.flavor, cfg.site.site),
+                    "flavor": naming.flavor_name(tenant.layer, s.flavor, site),
                     "image": cfg.image(s.image),
                     "anti_affinity": s.anti_affinity,
                     "vcpus": flavors[s.flavor].vcpus,
@@ -193,11 +216,15 @@ class Tenant(pulumi.ComponentResource):
             ],
             "dr_tier": tenant.dr_tier,
         }
-        self.register_outputs(
-            {
-                "project_id": pid,
-                "network_id": self.network.id,
-                "subnet_id": self.subnet.id,
-                "security_group_id": self.security_group.id,
-            }
-        )
+
+
+def export_outputs(fields: dict[str, Any]) -> pulumi.Output[dict[str, Any]]:
+    """The tenant's exported hand-off, validated against `TenantOutputs` once every value is known.
+
+    The fields hold Pulumi Outputs (project, network, subnet and group ids) until the cloud answers, so the
+    model cannot be built when the program runs; it is built inside `apply`, over the resolved values, and
+    what is exported is its JSON dump. A field the contract does not know, or a value of the wrong type,
+    fails the deploy there, instead of reaching a vendor. (In a preview of new tenants the ids are unknown,
+    so the whole hand-off shows as unknown until the deploy.)
+    """
+    return pulumi.Output.from_input(fields).apply(tenant_outputs.export)
