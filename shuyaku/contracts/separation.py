@@ -1,40 +1,83 @@
-"""Three-layer separation (三層の対策): which path a data link between two layers must take.
+"""Three-layer separation (三層の対策): which path traffic between two layers must take, and what the
+separation model changes.
 
 One table serves the assessment (is a legacy link allowed?), the plan (which path it will take on the
-platform), the platform program (which security-group rule to write) and the policy pack.
+platform), the platform program (which security-group rule to write) and the policy pack (which rules
+between layers it refuses).
+
+A data link between two systems takes the same path under every model: the models differ in where
+terminals sit (which decides where the screen-transfer servers are) and, under α', in LGWAN breakout to
+allow-listed cloud services. Those two facts are separate functions here, not a hidden argument to
+`link_path`.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+from shuyaku.contracts.vocabulary import Layer, SeparationModel
+
 Path = Literal["direct", "hub", "relay", "screen", "forbidden"]
 
-# Between two layers, regardless of model: My Number data never meets the internet; My Number and LGWAN
-# exchange data only through the integration hub (a listed exception); internet and LGWAN only through
-# the sanitising relay (files) or screen transfer (VDI); the shared management zone serves every layer.
+# Between two layers: My Number data never meets the internet; My Number and LGWAN exchange data only
+# through the integration hub (a listed exception); internet and LGWAN only through the sanitising relay
+# (files) or screen transfer (VDI); the shared management zone serves every layer.
 _BASE: dict[frozenset[str], Path] = {
-    frozenset({"mynumber", "internet"}): "forbidden",
-    frozenset({"mynumber", "lgwan"}): "hub",
-    frozenset({"lgwan", "internet"}): "relay",
+    frozenset({Layer.mynumber.value, Layer.internet.value}): "forbidden",
+    frozenset({Layer.mynumber.value, Layer.lgwan.value}): "hub",
+    frozenset({Layer.lgwan.value, Layer.internet.value}): "relay",
 }
+
+# The zone every layer may use directly (NTP, DNS, logs, patch mirror, backup, bastion). It serves the
+# layers; it must not become a bridge between them.
+SERVICE_LAYER = Layer.shared
 
 # Ports that are screen transfer rather than data: RDP and TLS browser access to the VDI pool.
 SCREEN_PORTS = frozenset({3389, 443, 6080})
 
+# Where screen-transfer (VDI) servers sit, by model. α/α': terminals are in LGWAN and reach a virtual
+# browser / desktop in the internet layer. β/β': terminals are in the internet layer too, and reach their
+# LGWAN work through a desktop pool in the LGWAN layer.
+_SCREEN_SERVERS: dict[SeparationModel, frozenset[Layer]] = {
+    SeparationModel.alpha: frozenset({Layer.internet}),
+    SeparationModel.alpha_prime: frozenset({Layer.internet}),
+    SeparationModel.beta: frozenset({Layer.internet, Layer.lgwan}),
+    SeparationModel.beta_prime: frozenset({Layer.internet, Layer.lgwan}),
+}
 
-def link_path(model: str, src_layer: str, dst_layer: str, port: int | None = None) -> Path:
-    """The path a link from src to dst must take under the separation model.
+# Layers that may reach allow-listed cloud services on the internet directly, by model (α': 2024
+# guideline, LGWAN breakout). Every other model: none.
+_BREAKOUT: dict[SeparationModel, frozenset[Layer]] = {
+    SeparationModel.alpha_prime: frozenset({Layer.lgwan}),
+}
 
-    The models differ in where terminals and systems sit (which the inventory records), not in which
-    paths are allowed between layers, so `model` only matters through the layers it put systems in.
+
+def link_path(src_layer: str, dst_layer: str, port: int | None = None) -> Path:
+    """The path a data link from a system in `src_layer` to one in `dst_layer` must take.
+
+    Screen-transfer ports towards the internet layer are screen transfer (the VDI there), under every model.
     """
-    if src_layer == dst_layer or "shared" in (src_layer, dst_layer):
+    if src_layer == dst_layer or SERVICE_LAYER in (src_layer, dst_layer):
         return "direct"
-    path = _BASE[frozenset({src_layer, dst_layer})]
-    if path == "relay" and port in SCREEN_PORTS and dst_layer == "internet":
+    path = _BASE[frozenset({str(src_layer), str(dst_layer)})]
+    if path == "relay" and port in SCREEN_PORTS and dst_layer == Layer.internet:
         return "screen"
     return path
+
+
+def screen_servers(model: SeparationModel | str) -> frozenset[Layer]:
+    """The layers whose VDI servers may accept screen transfer from the other side of the relay pair."""
+    return _SCREEN_SERVERS[SeparationModel(model)]
+
+
+def breakout_layers(model: SeparationModel | str) -> frozenset[Layer]:
+    """Layers that may reach allow-listed cloud services directly under `model` (α': LGWAN)."""
+    return _BREAKOUT.get(SeparationModel(model), frozenset())
+
+
+def never_internet(layer: str) -> bool:
+    """A layer with no path to the internet at all: one forbidden to meet even the internet layer."""
+    return layer != Layer.internet and layer != SERVICE_LAYER and link_path(layer, Layer.internet) == "forbidden"
 
 
 def describe(path: Path) -> tuple[str, str]:

@@ -25,7 +25,7 @@ def classify_link(model: str, source_layer: str, target_layer: str, direction: s
         flows.append((source_layer, target_layer))
     if direction in ("inbound", "both"):
         flows.append((target_layer, source_layer))
-    paths = [link_path(model, a, b, port) for a, b in flows]
+    paths = [link_path(a, b, port) for a, b in flows]
     return max(paths, key=lambda p: _RANK[p])
 
 

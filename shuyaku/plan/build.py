@@ -104,7 +104,6 @@ def host_name(site: str, layer: str, k: int) -> str:
 def plan_links(inv: Inventory) -> list[LinkPlan]:
     """Every inventory link, oriented from the side that connects to the side that listens."""
     layer = {s.id: s.layer.value for s in inv.systems}
-    model = inv.municipality.separation_model.value
     out: list[LinkPlan] = []
     seen: set[tuple[str, str, str, int]] = set()
     for s in inv.systems:
@@ -120,7 +119,7 @@ def plan_links(inv: Inventory) -> list[LinkPlan]:
                 seen.add(key)
                 out.append(LinkPlan(source=src, target=dst, protocol=link.protocol.value, port=link.port,
                                     source_layer=layer[src], target_layer=layer[dst],  # type: ignore[arg-type]
-                                    path=link_path(model, layer[src], layer[dst], link.port)))
+                                    path=link_path(layer[src], layer[dst], link.port)))
     return out
 
 

@@ -693,7 +693,7 @@ def _check_site(c: _Collector, cfg: PlatformConfig, src: source.Source) -> None:
         if bad:
             continue
         s_layer, d_layer = tenants[f.source_system].layer, tenants[f.target_system].layer
-        want = link_path(site.separation_model, s_layer, d_layer, f.port)
+        want = link_path(s_layer, d_layer, f.port)
         if want == "forbidden":
             p.append(
                 src.problem(
