@@ -30,6 +30,7 @@ class SchemaName(StrEnum):
     catalogue = "catalogue"
     plan = "plan"
     site = "site"
+    tenant_outputs = "tenant-outputs"
 
 
 def json_schema(name: SchemaName) -> dict:
@@ -39,8 +40,10 @@ def json_schema(name: SchemaName) -> dict:
     from shuyaku.contracts.inventory import Inventory
     from shuyaku.contracts.plan import Plan
     from shuyaku.contracts.sitedata import SiteData
+    from shuyaku.contracts.tenant_outputs import TenantOutputs
 
-    models: dict[str, type[BaseModel]] = {"inventory": Inventory, "catalogue": Catalogue, "plan": Plan, "site": SiteData}
+    models: dict[str, type[BaseModel]] = {"inventory": Inventory, "catalogue": Catalogue, "plan": Plan, "site": SiteData,
+                                          "tenant-outputs": TenantOutputs}
     model = models[name.value]
     schema = model.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -48,7 +51,7 @@ def json_schema(name: SchemaName) -> dict:
 
 
 @app.command("schema")
-def schema_cmd(name: Annotated[SchemaName, typer.Argument(help="inventory | catalogue | plan | site")]) -> None:
+def schema_cmd(name: Annotated[SchemaName, typer.Argument(help="inventory | catalogue | plan | site | tenant-outputs")]) -> None:
     """JSON Schema を出力します（エディタ補完用）/ print a JSON Schema for editors."""
     print(json.dumps(json_schema(name), ensure_ascii=False, indent=2))
 
