@@ -22,7 +22,6 @@ from shuyaku.contracts.i18n import t
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-KNOWN_GROUPS = ("shared", "vdi_hosts", "vdi_web", "thin_clients", "servers")
 
 
 class InventoryError(Exception):
