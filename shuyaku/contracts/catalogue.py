@@ -12,7 +12,7 @@ from shuyaku.contracts.inventory import Layer
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Priced(Strict):
@@ -82,7 +82,7 @@ class Vdi(Strict):
 
 
 class Catalogue(Strict):
-    model_config = ConfigDict(extra="forbid", title="shuyaku cost catalogue (費用カタログ)")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, title="shuyaku cost catalogue (費用カタログ)")
     currency: str = Field(default="JPY")
     host: HostModel
     maintenance_rate: Assumed = Field(description="年間保守率（購入価格比）/ yearly maintenance rate")

@@ -28,7 +28,7 @@ __all__ = ["LAYER_NAMES", "MODEL_NAMES", "Inventory", "Layer", "SeparationModel"
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+    model_config = ConfigDict(extra="forbid", populate_by_name=False, allow_inf_nan=False)
 
 
 class Redundancy(StrEnum):
@@ -50,13 +50,15 @@ class Protocol(StrEnum):
 
 StandardOp = Literal[tuple(STANDARD_OPS)]  # type: ignore[valid-type]
 
-Yen = Annotated[int, Field(ge=0, description="円/年 (yen per year)")]
+# Upper bounds on every number: a mistyped 10**400 or .inf must be refused here, not overflow in the cost case.
+YEN_MAX = 10**13  # ten trillion yen a year, far above any municipality's whole budget
+Yen = Annotated[int, Field(ge=0, le=YEN_MAX, description="円/年 (yen per year)")]
 
 
 class Municipality(Strict):
     name: Name = Field(description="自治体名 / municipality name")
     name_en: Name | None = Field(default=None, description="English name")
-    population: int = Field(gt=0, description="人口 / population")
+    population: int = Field(gt=0, le=50_000_000, description="人口 / population")
     separation_model: SeparationModel = Field(
         description="三層分離モデル (alpha / beta / beta_prime / alpha_prime)"
     )
@@ -72,9 +74,9 @@ class Municipality(Strict):
 class Server(Strict):
     role: Name = Field(description="役割 (db, ap, web, batch…) / role")
     count: int = Field(ge=1, le=64, description="台数 / number of identical servers")
-    vcpu: int = Field(ge=1, description="vCPU（物理サーバはスレッド数）/ vCPUs (threads for physical)")
-    ram_gb: float = Field(gt=0, description="メモリ GB / RAM in GB")
-    disk_gb: float = Field(gt=0, description="ディスク GB / disk in GB")
+    vcpu: int = Field(ge=1, le=4096, description="vCPU（物理サーバはスレッド数）/ vCPUs (threads for physical)")
+    ram_gb: float = Field(gt=0, le=65_536, description="メモリ GB / RAM in GB")
+    disk_gb: float = Field(gt=0, le=10_000_000, description="ディスク GB / disk in GB")
     os: OsFamily = Field(description="OS系列 (windows_server, rhel, centos, almalinux, ubuntu, debian)")
     os_version: Name = Field(description="OSバージョン / OS version, e.g. '2012 R2', '7', '22.04'")
     purchase_year: int = Field(ge=1990, le=2100, description="ハードウェア購入年度 / hardware purchase year")
@@ -123,9 +125,9 @@ class System(Strict):
         default=None, description="標準化対象20業務のコード、対象外なら省略 / one of the 20 standard operations"
     )
     vendor: Name = Field(description="ベンダー / vendor")
-    users: int = Field(ge=0, description="利用者数 / users")
-    rpo_hours: float = Field(ge=0, description="目標復旧時点 RPO (時間)")
-    rto_hours: float = Field(ge=0, description="目標復旧時間 RTO (時間)")
+    users: int = Field(ge=0, le=10_000_000, description="利用者数 / users")
+    rpo_hours: float = Field(ge=0, le=87_600, description="目標復旧時点 RPO (時間)")
+    rto_hours: float = Field(ge=0, le=87_600, description="目標復旧時間 RTO (時間)")
     cidr: Cidr4 | None = Field(default=None, description="固定するテナントネットワーク（IPv4）/ pinned tenant CIDR (IPv4)")
     servers: list[Server] = Field(min_length=1, description="サーバ構成 / servers")
     costs: Costs = Field(description="年間費用（円）/ annual costs in yen")
@@ -135,12 +137,13 @@ class System(Strict):
 class Terminals(Strict):
     department: Name = Field(description="部署 / department")
     layer: Layer = Field(description="端末の系 / layer the terminals sit in")
-    count: int = Field(ge=0, description="台数 / number of terminals")
+    count: int = Field(ge=0, le=1_000_000, description="台数 / number of terminals")
 
 
 class Inventory(Strict):
     model_config = ConfigDict(
         extra="forbid",
+        allow_inf_nan=False,
         title="shuyaku inventory (現行システム台帳)",
         json_schema_extra={"$id": "https://shuyaku.invalid/schema/inventory.json"},
     )

@@ -9,6 +9,7 @@ beyond a short, clipped value.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,9 @@ from shuyaku.contracts.problems import Problem, ProblemsError, Text, tx
 
 Loc = tuple[str | int, ...]
 
-MAX_BYTES = 16 * 1024 * 1024  # far above any city's inventory (a 1,000-system file is ~1 MB)
-MAX_NODES = 500_000  # values built, aliases counted each time they are used
-MAX_DEPTH = 64
+MAX_BYTES = 4 * 1024 * 1024  # far above any city's inventory (80 systems are 52 KB; 1,000 about 0.7 MB)
+MAX_NODES = 100_000  # values built, aliases counted each time they are used (80 systems are ~3,300)
+MAX_DEPTH = 64  # an inventory is 6 levels deep
 
 
 def dotted(loc: Loc) -> str:
@@ -73,30 +74,38 @@ def read_text(path: str | Path, *, inside: Path | None = None) -> str:
     p = Path(path)
     if inside is not None:
         try:
-            resolved = p.resolve()
-        except (OSError, RuntimeError):
-            resolved = p
-        if not resolved.is_relative_to(inside.resolve()):
+            resolved, folder = p.resolve(), inside.resolve()
+        except (OSError, RuntimeError):  # a symlink loop
+            resolved, folder = p, inside
+        if not resolved.is_relative_to(folder):
+            # Said before anything about the file is looked at: no hint whether it exists, nothing of its content.
             raise ProblemsError([file_problem(p, "file.outside_folder",
-                                              tx(f"参照先が {inside} の外にあります", f"the file is outside {inside}"),
+                                              tx(f"参照先が台帳のフォルダ {folder} の外にあります",
+                                                 f"the file is outside the inventory's folder {folder}"),
                                               tx("台帳と同じフォルダ（またはその下）のファイルを指定してください",
                                                  "name a file in the inventory's folder or below it"))])
     if p.is_dir():
         raise ProblemsError([file_problem(p, "file.is_directory",
                                           tx("ファイルではなくフォルダです", "this is a folder, not a file"),
                                           tx("YAML ファイルのパスを指定してください", "give the path of a YAML file"))])
-    if not p.is_file():
+    if not p.exists():
         raise ProblemsError([file_problem(p, "file.not_found", tx("ファイルが見つかりません", "file not found"),
                                           tx("パスを確認してください（カレントディレクトリからの相対パス）",
                                              "check the path (relative to the current directory)"))])
+    if not p.is_file():  # a device, a pipe or a socket: reading it could block or never end
+        raise ProblemsError([file_problem(p, "file.not_regular",
+                                          tx("通常のファイルではありません（デバイス・パイプ等）",
+                                             "not a regular file (a device, a pipe...)"),
+                                          tx("YAML ファイルのパスを指定してください", "give the path of a YAML file"))])
     try:
-        if p.stat().st_size > MAX_BYTES:
+        with p.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)  # never more than the limit, whatever the size the file claims
+        if len(raw) > MAX_BYTES:
             raise ProblemsError([file_problem(p, "file.too_large",
                                               tx(f"ファイルが大きすぎます（上限 {MAX_BYTES // 1024 // 1024} MiB）",
                                                  f"the file is too large (limit {MAX_BYTES // 1024 // 1024} MiB)"),
                                               tx("台帳を分割するか、不要な部分を削除してください",
                                                  "split the file or remove what is not needed"))])
-        raw = p.read_bytes()[: MAX_BYTES + 1]
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ProblemsError([file_problem(p, "file.not_utf8",
@@ -106,7 +115,8 @@ def read_text(path: str | Path, *, inside: Path | None = None) -> str:
     except OSError as exc:
         raise ProblemsError([file_problem(p, "file.unreadable",
                                           tx(f"読み込めません（{exc.strerror}）", f"cannot read it ({exc.strerror})"),
-                                          tx("ファイルの権限と種類を確認してください", "check the file's permissions and type"))]) from None
+                                          tx("ファイルの権限と種類を確認してください",
+                                             "check the file's permissions and type"))]) from None
 
 
 def load(path: str | Path, *, inside: Path | None = None) -> Source:
@@ -120,15 +130,16 @@ def parse(text: str, path: Path) -> Source:
 
     src = Source(path=path, data=None)
     problems: list[Problem] = []
-    loader: yaml.SafeLoader | None = None
+    loader: _BoundedLoader | None = None
     try:
-        loader = yaml.SafeLoader(text)  # the reader rejects control characters already here
+        loader = _BoundedLoader(text, src)  # the reader rejects control characters already here
         node = loader.get_single_node()
         if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
             problems.append(Problem(str(path), 1, 1, "(document)", tx("ファイルが空です", "the file is empty"),
                                     tx("内容を書いてから保存してください（例は examples/ にあります）",
                                        "write its content first (examples/ has samples)"), "file.empty"))
         else:
+            _Measure(src).size(node, 0)  # refuse an alias bomb before a single value is built
             src.data = _Builder(loader, src, problems).build(node, ())
     except (yaml.MarkedYAMLError, yaml.reader.ReaderError) as exc:
         problems.append(yaml_hints.syntax_problem(text, path, exc))
@@ -137,7 +148,7 @@ def parse(text: str, path: Path) -> Source:
                                 tx("YAML として正しい形式で保存してください", "save it as valid YAML"), "yaml.syntax"))
     except _TooBig as exc:
         problems.append(exc.problem)
-    except RecursionError:
+    except RecursionError:  # not reached while MAX_DEPTH is far below Python's limit; kept as a last guard
         problems.append(Problem(str(path), 0, 0, "(syntax)", tx("入れ子が深すぎます", "nesting is too deep"),
                                 tx("構造を簡潔にしてください", "flatten the structure"), "yaml.too_deep"))
     finally:
@@ -153,6 +164,86 @@ class _TooBig(Exception):
         self.problem = problem
 
 
+def _too_big(src: Source, node: yaml.Node, kind: str) -> _TooBig:
+    line, col = node.start_mark.line + 1, node.start_mark.column + 1
+    texts = {
+        "yaml.too_deep": (tx(f"入れ子が深すぎます（上限 {MAX_DEPTH} 段）", f"nesting is too deep (limit {MAX_DEPTH})"),
+                          tx("構造を簡潔にしてください", "flatten the structure")),
+        "yaml.too_many_values": (tx(f"値が多すぎます（エイリアス * の展開を含め {MAX_NODES:,} 個まで）",
+                                    f"too many values (at most {MAX_NODES:,}, counting each use of an alias *)"),
+                                 tx("アンカー（&）とエイリアス（*）を使わずに書くか、ファイルを分割してください",
+                                    "write the values out without anchors (&) and aliases (*), or split the file")),
+        "yaml.recursive_alias": (tx("エイリアス（*）が自分自身を含んでいます",
+                                    "an alias (*) refers to a value containing itself"),
+                                 tx("アンカー（&）とエイリアス（*）を使わずに書いてください",
+                                    "write the values out without anchors (&) and aliases (*)")),
+    }
+    message, fix = texts[kind]
+    return _TooBig(Problem(str(src.path), line, col, "(document)", message, fix, kind))
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, counting nodes and depth while it composes: a file of a million tiny values or
+    a thousand nested brackets is refused before it fills memory or Python's stack."""
+
+    def __init__(self, text: str, src: Source):
+        super().__init__(text)
+        self._src, self._composed, self._depth = src, 0, 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._composed += 1
+        self._depth += 1
+        try:
+            if self._composed > MAX_NODES or self._depth > MAX_DEPTH:
+                event = self.peek_event()
+                stub = yaml.ScalarNode("tag:yaml.org,2002:null", "", event.start_mark, event.end_mark)
+                raise _too_big(self._src, stub, "yaml.too_deep" if self._depth > MAX_DEPTH else "yaml.too_many_values")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _Measure:
+    """The size and depth the node graph would have once its aliases are expanded, computed once per node."""
+
+    def __init__(self, src: Source):
+        self.src = src
+        self.sizes: dict[int, int] = {}
+        self.open: set[int] = set()
+
+    def size(self, node: yaml.Node, depth: int) -> int:
+        key = id(node)
+        if key in self.open:
+            raise _too_big(self.src, node, "yaml.recursive_alias")
+        if depth > MAX_DEPTH:
+            raise _too_big(self.src, node, "yaml.too_deep")
+        if key in self.sizes:
+            return self.sizes[key]
+        self.open.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(self.size(item, depth + 1) for item in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(1 + self.size(v, depth + 1) for _, v in node.value)
+        self.open.discard(key)
+        if total > MAX_NODES:
+            raise _too_big(self.src, node, "yaml.too_many_values")
+        self.sizes[key] = total
+        return total
+
+
+_GROUP = re.compile(r"[0-9]{3}")
+_LEADING = re.compile(r"[0-9]{1,3}")
+
+
+def _plain(node: yaml.Node, pattern: re.Pattern[str]) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.style is None and bool(pattern.fullmatch(node.value))
+
+
+def _empty(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.style is None and node.value == ""
+
+
 class _Builder:
     """Builds plain values from the node graph, counting every value built (an alias counts each time it is
     used) so that a document that expands beyond MAX_NODES is refused instead of filling memory."""
@@ -163,17 +254,7 @@ class _Builder:
     def _tick(self, node: yaml.Node, depth: int) -> None:
         self.count += 1
         if self.count > MAX_NODES or depth > MAX_DEPTH:
-            line, col = node.start_mark.line + 1, node.start_mark.column + 1
-            deep = depth > MAX_DEPTH
-            raise _TooBig(Problem(
-                str(self.src.path), line, col, "(document)",
-                tx(f"入れ子が深すぎます（上限 {MAX_DEPTH} 段）", f"nesting is too deep (limit {MAX_DEPTH})") if deep else
-                tx(f"値が多すぎます（エイリアス * の展開を含め {MAX_NODES:,} 個まで）",
-                   f"too many values (at most {MAX_NODES:,}, counting each use of an alias *)"),
-                tx("構造を簡潔にしてください", "flatten the structure") if deep else
-                tx("アンカー（&）とエイリアス（*）を使わずに書いてください",
-                   "write the values out without anchors (&) and aliases (*)"),
-                "yaml.too_deep" if deep else "yaml.too_many_values"))
+            raise _too_big(self.src, node, "yaml.too_deep" if depth > MAX_DEPTH else "yaml.too_many_values")
 
     def build(self, node: yaml.Node, loc: Loc, depth: int = 0) -> Any:
         self._tick(node, depth)
@@ -182,16 +263,71 @@ class _Builder:
             return self._mapping(node, loc, depth)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*loc, i), depth + 1) for i, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        return self._scalar(node, loc)
+
+    def _scalar(self, node: yaml.Node, loc: Loc) -> Any:
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError, TypeError, AttributeError, KeyError):
+            # PyYAML's constructors raise plain Python errors for `2020-13-45`, `!!float x`, `!!int 0x`...
+            line, col = node.start_mark.line + 1, node.start_mark.column + 1
+            tag = node.tag.rsplit(":", 1)[-1]
+            self.problems.append(Problem(str(self.src.path), line, col, dotted(loc),
+                                         tx(f"値を {tag} として読めません: {clip(node.value)}",
+                                            f"the value cannot be read as {tag}: {clip(node.value)}"),
+                                         tx("値を直すか、文字列なら引用符（\"）で囲んでください",
+                                            "correct it, or put it in double quotes if it is text"), "yaml.bad_value"))
+            return None
+
+    def _key(self, knode: yaml.Node, loc: Loc) -> str | None:
+        if not isinstance(knode, yaml.ScalarNode):
+            line, col = knode.start_mark.line + 1, knode.start_mark.column + 1
+            self.problems.append(Problem(str(self.src.path), line, col, dotted(loc),
+                                         tx("キーにリストやマッピングは使えません", "a key cannot be a list or a mapping"),
+                                         tx("キーは文字列で書いてください", "write the key as plain text"), "yaml.complex_key"))
+            return None
+        key = self._scalar(knode, loc)
+        # Keys are always text: `1:` or `yes:` or `2020-01-01:` keep what was typed, not what YAML makes of it.
+        return key if isinstance(key, str) else knode.value
+
+    def _commas(self, node: yaml.MappingNode, loc: Loc) -> set[int]:
+        """`{hardware: 6,200,000}` reads in YAML as hardware: 6 plus keys 200 and 000; say what was meant."""
+        skip: set[int] = set()
+        if not node.flow_style:
+            return skip
+        pairs = node.value
+        i = 0
+        while i < len(pairs):
+            k, v = pairs[i]
+            j = i + 1
+            while _plain(v, _LEADING) and j < len(pairs) and _plain(pairs[j][0], _GROUP) and _empty(pairs[j][1]):
+                j += 1
+            if j > i + 1:
+                typed = ",".join([v.value] + [pairs[n][0].value for n in range(i + 1, j)])
+                where = (*loc, k.value) if isinstance(k, yaml.ScalarNode) else loc
+                line, col = v.start_mark.line + 1, v.start_mark.column + 1
+                self.problems.append(Problem(
+                    str(self.src.path), line, col, dotted(where),
+                    tx(f"数値に桁区切りのカンマがあります: {clip(typed)}（{{ }} の中ではカンマが項目の区切りになります）",
+                       f"a number with thousands separators: {clip(typed)} (inside {{ }} a comma separates entries)"),
+                    tx(f"半角数字だけで {typed.replace(',', '')} と書いてください",
+                       f"write it as plain digits: {typed.replace(',', '')}"), "schema.number_as_text"))
+                skip.update(range(i + 1, j))
+            i = j
+        return skip
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc, depth: int) -> dict[Any, Any]:
         self.loader.flatten_mapping(node)
         out: dict[Any, Any] = {}
         src = self.src
-        for knode, vnode in node.value:
+        skip = self._commas(node, loc)
+        for n, (knode, vnode) in enumerate(node.value):
             self._tick(knode, depth + 1)
-            key = self.loader.construct_object(knode, deep=True) if isinstance(knode, yaml.ScalarNode) else None
-            key = key if isinstance(key, str) else str(key) if isinstance(key, int | float | bool) else "(?)"
+            if n in skip:
+                continue
+            key = self._key(knode, loc)
+            if key is None:
+                continue
             kloc = (*loc, key)
             kpos = (knode.start_mark.line + 1, knode.start_mark.column + 1)
             if key in out:

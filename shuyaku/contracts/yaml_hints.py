@@ -40,10 +40,22 @@ _PROBLEMS: list[tuple[str, Text]] = [
     ("found unknown escape character", tx("引用符内の \\ の使い方が正しくありません",
                                           "an unknown escape (\\) inside double quotes")),
     ("expected a single document", tx("文書区切り（---）が複数あります", "more than one document (---)")),
+    ("could not determine a constructor for the tag", tx("使えないタグ（! で始まる型指定）です",
+                                                         "a tag (!...) that is not allowed")),
+    ("found duplicate anchor", tx("同じ名前のアンカー（&）が2つあります", "two anchors (&) with the same name")),
+    ("expected a mapping node", tx("マージ（<<）の値がマッピングではありません", "a merge (<<) of something not a mapping")),
 ]
 
 
 def syntax_problem(text: str, path: Path, exc: yaml.YAMLError) -> Problem:
+    if isinstance(exc, yaml.reader.ReaderError) and isinstance(exc.character, int):
+        line, col = _reader_position(text, exc)
+        code = f"U+{exc.character:04X}"
+        return Problem(str(path), line, col, "(syntax)",
+                       tx(f"使えない制御文字（{code}）があります", f"a control character ({code}) is not allowed"),
+                       tx("その文字を削除してください（別のソフトからの貼り付けで混入しがちです）",
+                          "delete the character (it often comes with text pasted from another program)"),
+                       "yaml.control_character")
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line, col = (mark.line + 1, mark.column + 1) if mark else _reader_position(text, exc)
     fix_default = tx("インデント、コロンの後の空白、引用符の対応を確認してください",
