@@ -6,21 +6,24 @@ Exit status: 0 written, 2 bad input (unknown tenant, non-empty directory, unread
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib.metadata
+import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import yaml
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from rich.console import Console
 
-from shuyaku.contracts import checked, source
+from shuyaku.contracts import checked, source, tenant_outputs
 from shuyaku.contracts.i18n import set_lang, t
 from shuyaku.contracts.problems import ProblemsError
 from shuyaku.contracts.sitedata import SiteData, Tenant
 from shuyaku.platform import naming
+from shuyaku.vendor import escape
 
 app = typer.Typer(help="ベンダー向けプロジェクト / vendor projects", no_args_is_help=True)
 out = Console(highlight=False)
@@ -39,6 +42,7 @@ FILES = {
     "requirements.txt": "requirements.txt.j2",
     "README.md": "README.md.j2",
     ".gitignore": "gitignore.j2",
+    "tenant-outputs.schema.json": "tenant-outputs.schema.json.j2",
 }
 
 
@@ -142,13 +146,17 @@ def pick_tenant(site: SiteData, system_id: str, path: Path) -> Tenant:
     )
 
 
+def project_slug(system_id: str) -> str:
+    """The vendor's Pulumi project name: Pulumi allows letters, digits, hyphens, underscores and periods."""
+    slug = re.sub(r"[^a-z0-9._-]+", "-", system_id.lower()).strip("-.")
+    if not slug or slug != system_id.lower():
+        slug = (slug[:40] + "-" if slug else "") + hashlib.sha256(system_id.encode("utf-8")).hexdigest()[:8]
+    return f"vendor-{slug}"
+
+
 def render(ref: StackRef, site: SiteData, tenant: Tenant, target: Path, encrypted: str = "encrypted") -> dict[str, str]:
-    env = Environment(
-        loader=PackageLoader("shuyaku.vendor", "templates"),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
+    """Every file of the project. Values from the site data are escaped for where they land (escape.py)."""
+    env = escape.environment()
     zone = next(z for z in site.zones if z.layer == tenant.layer)
     servers = [
         {
@@ -160,14 +168,21 @@ def render(ref: StackRef, site: SiteData, tenant: Tenant, target: Path, encrypte
         }
         for s in tenant.servers
     ]
+    project_name = project_slug(tenant.system_id)
     ctx = {
         "tenant": tenant,
         "platform_stack": str(ref),
         "stack": ref.stack,
+        "command": f"shuyaku vendor init --platform-stack {shlex.quote(str(ref))} --tenant {shlex.quote(tenant.system_id)}",
         "servers": servers,
-        "project_name": f"vendor-{tenant.system_id.lower()}",
+        "pulumi_project": {
+            "name": project_name,
+            "description": f"{tenant.name}（{tenant.system_id}）— shuyaku 基盤上のベンダープロジェクト / "
+                           "vendor project on the shuyaku platform",
+            "runtime": {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}},
+        },
         "project_name_cloud": naming.project_name(site.site, tenant.system_id),
-        "vendor_group": naming.vendor_group(tenant),
+        "vendor_group": naming.vendor_group(tenant, site.site),
         "municipality": site.municipality,
         "layer_ja": LAYER_JA[tenant.layer],
         "availability_zone": zone.availability_zone,
@@ -175,15 +190,40 @@ def render(ref: StackRef, site: SiteData, tenant: Tenant, target: Path, encrypte
         "images": zone.images,
         "encrypted_volume_type": encrypted,
         "dir_name": target.name,
+        "tenant_outputs_schema": tenant_outputs.json_schema(),
         "pulumi_version": importlib.metadata.version("pulumi"),
         "openstack_version": importlib.metadata.version("pulumi-openstack"),
+        "jsonschema_version": importlib.metadata.version("jsonschema"),
     }
     return {name: env.get_template(tpl).render(**ctx) for name, tpl in FILES.items()}
 
 
+def write_project(target: Path, files: dict[str, str]) -> list[Path]:
+    """Write the files into a new (or empty) directory; any OS refusal is a plain message, never a traceback."""
+    written: list[Path] = []
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            p = target / name
+            with p.open("x", encoding="utf-8") as fh:  # never overwrite
+                fh.write(text)
+            written.append(p)
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        names = ", ".join(p.name for p in written)
+        partial = t(f"（書き込み済み: {names}）", f" (already written: {names})") if written else ""
+        raise InitError(
+            t(f"{target} にプロジェクトを作成できません: {reason}{partial}",
+              f"cannot create the project in {target}: {reason}{partial}")
+            + "\n  "
+            + t("書き込める新しいディレクトリを --dir で指定してください", "name a new directory you can write to with --dir")
+        ) from None
+    return written
+
+
 def init(platform_stack: str, tenant_id: str, target: Path, site_data: Path | None = None, cwd: Path | None = None) -> list[Path]:
     ref = StackRef.parse(platform_stack)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+    if not_empty(target):
         raise InitError(
             t(
                 f"{target} は空ではありません。既存のファイルは上書きしません",
@@ -200,13 +240,19 @@ def init(platform_stack: str, tenant_id: str, target: Path, site_data: Path | No
     site = load_site(path)
     tenant = pick_tenant(site, tenant_id, path)
     files = render(ref, site, tenant, target, str(values.get("shuyaku:encryptedVolumeType") or "encrypted"))
-    target.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in files.items():
-        p = target / name
-        p.write_text(text, encoding="utf-8")
-        written.append(p)
-    return written
+    return write_project(target, files)
+
+
+def not_empty(target: Path) -> bool:
+    try:
+        return target.exists() and (not target.is_dir() or any(target.iterdir()))
+    except OSError as exc:
+        raise InitError(
+            t(f"{target} を確認できません: {exc.strerror or exc.__class__.__name__}",
+              f"cannot inspect {target}: {exc.strerror or exc.__class__.__name__}")
+            + "\n  "
+            + t("書き込める新しいディレクトリを --dir で指定してください", "name a new directory you can write to with --dir")
+        ) from None
 
 
 @app.command("init")

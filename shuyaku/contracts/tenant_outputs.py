@@ -95,6 +95,13 @@ class TenantOutputsError(ValueError):
         super().__init__(f"{text.ja}\n{text.en}")
 
 
+def json_schema() -> dict[str, Any]:
+    """The published JSON Schema (`shuyaku schema tenant-outputs`, schemas/tenant-outputs.json)."""
+    schema = TenantOutputs.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
 def export(fields: dict[str, Any]) -> dict[str, Any]:
     """Validate the platform's resolved values for one tenant and give the JSON it exports."""
     return TenantOutputs.model_validate(fields).model_dump(mode="json")
