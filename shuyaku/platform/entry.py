@@ -12,7 +12,6 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from shuyaku.contracts.i18n import lang, set_lang
 from shuyaku.platform import config, program
 
 
@@ -30,18 +29,8 @@ def load(project_root: Path, values: dict[str, Any] | None = None, stack: str | 
     try:
         return config.load(values, stack=stack, project_root=project_root, config_file=config_file)
     except config.ConfigError as exc:
-        # Both languages: the engine's output is often pasted into a ticket read by someone else.
-        first = lang()
-        other = "en" if first == "ja" else "ja"
-        set_lang(other)
-        try:
-            config.load(values, stack=stack, project_root=project_root, config_file=config_file)
-            second = ""
-        except config.ConfigError as again:
-            second = str(again)
-        finally:
-            set_lang(first)
-        raise pulumi.RunError(f"{exc}\n\n{second}".rstrip()) from None
+        # Both languages from the one load: the engine's output is often pasted into a ticket read by someone else.
+        raise pulumi.RunError(exc.render_both()) from None
 
 
 def main(project_root: Path) -> program.Platform:

@@ -12,8 +12,8 @@ import re
 
 from shuyaku.contracts import tags
 from shuyaku.contracts.sitedata import Tenant
+from shuyaku.contracts.vocabulary import LAYERS as LAYERS
 
-LAYERS = ("mynumber", "lgwan", "internet", "shared")
 # Layers whose servers may reach the outside through a provider network. The My Number layer is
 # absent on purpose: it never gets an external gateway, whatever the data or config says.
 GATEWAY_LAYERS = ("lgwan", "internet")

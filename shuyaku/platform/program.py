@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_openstack as openstack
 
+from shuyaku.contracts.vocabulary import Layer
 from shuyaku.platform.config import PlatformConfig
 from shuyaku.platform.dr_site import DrSite
 from shuyaku.platform.platform_project import PlatformProject
@@ -19,7 +20,8 @@ from shuyaku.platform.tenant import Tenant
 from shuyaku.platform.vdi_pool import VdiPool
 from shuyaku.platform.zone import Zone
 
-LAYER_ORDER = ("shared", "mynumber", "lgwan", "internet")
+# The shared zone first: every other zone's router reaches it; then the vocabulary's order.
+LAYER_ORDER: tuple[Layer, ...] = (Layer.shared, *(layer for layer in Layer if layer is not Layer.shared))
 
 
 @dataclass
@@ -80,9 +82,9 @@ def build(cfg: PlatformConfig) -> Platform:
             p.tenants[ten.system_id] = tenant
             tenants_out[ten.system_id] = tenant.outputs
 
-    for layer, zone in p.zones.items():
-        projects: dict[str, pulumi.Input[str]] = {sid: t.project.id for sid, t in p.tenants.items() if t.layer == layer}
-        if layer in platform_layers(cfg):
+    for zone_layer, zone in p.zones.items():
+        projects: dict[str, pulumi.Input[str]] = {sid: t.project.id for sid, t in p.tenants.items() if t.layer == zone_layer}
+        if zone_layer in platform_layers(cfg):
             projects["platform"] = scope.project_id
         zone.isolate(projects)
 

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from shuyaku.contracts.i18n import set_lang
+from shuyaku.contracts.problems import Problem
 from shuyaku.platform import config, entry, mocks, synthetic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,9 +65,18 @@ def test_missing_site_data_file_fails_before_any_resource(tmp_path: Path) -> Non
     stack_file = "config:\n  shuyaku:lgwanNetwork: lgwan\n  shuyaku:siteData: nowhere/site-onprem.json\n"
     text, registered = run_entry(tmp_path, values, stack_file)
     assert registered == 0
-    assert "Pulumi.test.yaml:3:3: shuyaku:siteData" in text
-    assert "サイトデータファイルが見つかりません" in text and "site data file not found" in text  # both languages
+    assert "Pulumi.test.yaml:3:3: shuyaku:siteData" in text and "[stack.file_not_found]" in text
+    # both languages, from one load: Japanese first (the user's language), then English
+    ja, en = text.index("サイトデータファイルが見つかりません"), text.index("site data file not found")
+    assert ja < en
     assert "shuyaku plan" in text
+
+
+def problems_of(values: dict, root: Path, **kw) -> dict[str, Problem]:
+    """field -> problem, for a config that must be refused."""
+    with pytest.raises(config.ConfigError) as exc:
+        config.load(values, stack="test", project_root=root, **kw)
+    return {p.field: p for p in exc.value.problems}
 
 
 def test_missing_inventory_file(tmp_path: Path) -> None:
@@ -74,6 +84,7 @@ def test_missing_inventory_file(tmp_path: Path) -> None:
     text, registered = run_entry(tmp_path, values)
     assert registered == 0
     assert "shuyaku:inventory" in text and "inventory file not found" in text
+    assert problems_of(values, tmp_path)["shuyaku:inventory"].code == "stack.file_not_found"
 
 
 def test_unknown_layer_in_config_and_in_site_data(tmp_path: Path) -> None:
@@ -82,11 +93,10 @@ def test_unknown_layer_in_config_and_in_site_data(tmp_path: Path) -> None:
         "isolatedLayers": json.dumps(["mynumbr"]),
         "zoneHosts": json.dumps({"dmz": ["host-1"]}),
     }
-    with pytest.raises(config.ConfigError) as exc:
-        config.load(values, stack="test", project_root=tmp_path)
-    text = str(exc.value)
-    assert "shuyaku:isolatedLayers[0]" in text and "'mynumbr'" in text and "(mynumber?)" in text
-    assert "shuyaku:zoneHosts.dmz" in text
+    fields = problems_of(values, tmp_path)
+    typo = fields["shuyaku:isolatedLayers[0]"]
+    assert typo.code == "schema.not_allowed" and "'mynumbr'" in typo.message and "(mynumber?)" in typo.fix.en
+    assert fields["shuyaku:zoneHosts.dmz"].code == "schema.not_allowed"
 
     data = synthetic.site(12).model_dump(mode="json")
     data["tenants"][3]["layer"] = "dmz"
@@ -108,15 +118,15 @@ def test_impossible_quotas_in_data_and_in_config(tmp_path: Path) -> None:
         **base_values(site),
         "quotaOverrides": json.dumps({"T0003": {"instances": 1}, "T0099": {"cores": 8}, "T0004": {"coers": 8}}),
     }
-    with pytest.raises(config.ConfigError) as exc:
-        config.load(values, stack="test", project_root=tmp_path)
-    fields = {p.field: p for p in exc.value.problems}
-    assert "needs 16" in fields["tenants[0].quotas.cores"].message or "必要 16" in fields["tenants[0].quotas.cores"].message
-    assert fields["tenants[0].quotas.cores"].line > 0
-    assert "tenants[1].quotas.security_group_rules" in fields
-    assert "shuyaku:quotaOverrides.T0003.instances" in fields
-    assert "shuyaku:quotaOverrides.T0099" in fields
-    assert "shuyaku:quotaOverrides.T0004.coers" in fields
+    fields = problems_of(values, tmp_path)
+    cores = fields["tenants[0].quotas.cores"]
+    assert cores.code == "quota.impossible" and "needs 16" in cores.message.en and "必要 16" in cores.message.ja
+    assert cores.line > 0 and cores.file == str(site)
+    assert fields["tenants[1].quotas.security_group_rules"].code == "quota.impossible"
+    assert fields["shuyaku:quotaOverrides.T0003.instances"].code == "quota.impossible"
+    assert fields["shuyaku:quotaOverrides.T0099"].code == "quota.unknown_system"
+    assert fields["shuyaku:quotaOverrides.T0004.coers"].code == "schema.unknown_key"
+    assert "cores" in fields["shuyaku:quotaOverrides.T0004.coers"].fix  # did you mean
 
 
 def test_my_number_floating_ips_and_forbidden_links_are_refused(tmp_path: Path) -> None:
@@ -130,9 +140,11 @@ def test_my_number_floating_ips_and_forbidden_links_are_refused(tmp_path: Path) 
     site.flows.append(bad_flow)
     with pytest.raises(config.ConfigError) as exc:
         config.from_site(site)
-    text = str(exc.value)
-    assert "フローティングIP" in text
-    assert "禁止" in text
+    codes = set(exc.value.codes())
+    assert {"quota.mynumber_floating_ip", "site.flow_forbidden"} <= codes
+    forbidden = next(p for p in exc.value.problems if p.code == "site.flow_forbidden")
+    assert forbidden.field == f"flows[{len(site.flows) - 1}]"
+    assert "禁止" in forbidden.message.ja and "forbidden" in forbidden.message.en
 
 
 def test_unknown_key_and_bad_values_are_all_reported_together(tmp_path: Path) -> None:
@@ -145,9 +157,16 @@ def test_unknown_key_and_bad_values_are_all_reported_together(tmp_path: Path) ->
     }
     with pytest.raises(config.ConfigError) as exc:
         config.load(values, stack="test", project_root=tmp_path)
-    fields = {p.field for p in exc.value.problems}
-    assert {"shuyaku:terminalCidr", "shuyaku:proxyCidr", "shuyaku:instances", "shuyaku:primaryStack"} <= fields
-    assert any("shuyaku:terminalCidrs" in p.fix for p in exc.value.problems)  # did you mean
+    found = {(p.field, p.code) for p in exc.value.problems}
+    assert {
+        ("shuyaku:terminalCidr", "schema.unknown_key"),
+        ("shuyaku:proxyCidr", "schema.cidr"),
+        ("shuyaku:instances", "schema.type"),
+        ("shuyaku:primaryStack", "stack.stack_reference"),
+        ("shuyaku:primaryStack", "site.primary_is_not_dr"),  # onprem site data: the site checks ran too
+    } <= found
+    fields = {p.field: p for p in exc.value.problems}
+    assert "shuyaku:terminalCidrs" in fields["shuyaku:terminalCidr"].fix  # did you mean
 
 
 @pytest.mark.parametrize("stack", ["local", "onprem", "dr"])
