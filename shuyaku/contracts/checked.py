@@ -89,6 +89,10 @@ def problem_from_error(model: type[BaseModel], src: Source, err: Any) -> Problem
                "less_than": ("<", "less than"), "less_than_equal": ("≦", "at most")}[kind]
         return src.problem(loc, tx(f"値が範囲外です: {clip(given)}", f"value out of range: {clip(given)}"),
                            tx(f"{rel[0]} {bound} の値にしてください", f"use a value {rel[1]} {bound}"), code="schema.range")
+    if kind == "finite_number":
+        return src.problem(loc, tx(f"値が範囲外です: {clip(given)}", f"value out of range: {clip(given)}"),
+                           tx("有限の数値を書いてください（.inf や .nan は使えません）",
+                              "write a finite number (not .inf or .nan)"), code="schema.range")
     if kind in ("too_short", "string_too_short"):
         return src.problem(loc, tx("空です", "empty"), tx("値を1つ以上入れてください", "give at least one value"),
                            code="schema.empty")
