@@ -137,7 +137,10 @@ def suggest_number(text: str) -> int | float | None:
     m = re.fullmatch(r"(?:(\d+(?:\.\d+)?)億)?(?:(\d+(?:\.\d+)?)万)?(\d+(?:\.\d+)?)?", s)
     if not s or not m or not any(m.groups()):
         return None
-    total = sum(float(g) * unit for g, unit in zip(m.groups(), (_KANJI_UNITS["億"], _KANJI_UNITS["万"], 1), strict=True) if g)
+    total = float(sum(float(g) * unit for g, unit in zip(m.groups(), (_KANJI_UNITS["億"], _KANJI_UNITS["万"], 1), strict=True)
+                      if g))
+    if not total < 1e16:  # a suggestion is only worth making for a plausible figure (and never for inf)
+        return None
     return int(total) if total.is_integer() else total
 
 

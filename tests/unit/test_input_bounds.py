@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,7 +199,7 @@ def test_catalogue_outside_the_inventory_folder_is_refused_unread(stage: str, wh
     (lambda p: None, "file.not_found"),
     (lambda p: p.symlink_to("/dev/zero"), "file.not_regular"),
 ])
-def test_files_that_are_not_an_inventory(make, code: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_files_that_are_not_an_inventory(make: Callable[[Path], object], code: str, tmp_path: Path) -> None:
     p = tmp_path / "inventory.yaml"
     make(p)
     run = refused(cli("validate", p, "--format", "json"))
