@@ -5,6 +5,7 @@ that admits exactly the planned data links, and its own copy of the layer's base
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pulumi
@@ -32,29 +33,42 @@ class Tenant(pulumi.ComponentResource):
         """`quota_source`: at the DR site, the primary's exported quotas for this tenant, so the standby holds
         exactly what production holds; the site data's quotas are the fallback."""
         super().__init__("shuyaku:platform:Tenant", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        site = cfg.site.site
-        sid = tenant.system_id
-        tags = naming.tenant_tags(tenant, site)
-        q = cfg.quotas(tenant)
-        self.system_id = sid
+        tags = naming.tenant_tags(tenant, cfg.site.site)
+        self.system_id = tenant.system_id
         self.layer = tenant.layer
+        quota = _quota_reader(cfg.quotas(tenant), quota_source)
+        self._identity(name, cfg, tenant, tags, role_id)
+        self.quota_resources = self._quotas(name, cfg, tenant, quota)
+        # Quotas first: Neutron counts the network, the groups and their rules against them.
+        after_quota = pulumi.ResourceOptions(parent=self, depends_on=[self.quota_resources[1]])
+        self._network(name, cfg, tenant, zone, tags, after_quota)
+        security_groups = self._groups(name, cfg, tenant, tags, after_quota)
+        pid = self.project.id
+        quotas = {k: quota(k) for k in sitedata.Quotas.model_fields}
+        self.output_fields = self._outputs(cfg, tenant, zone, tags, security_groups, quotas)
+        self.outputs = export_outputs(self.output_fields)
+        self.register_outputs(
+            {
+                "project_id": pid,
+                "network_id": self.network.id,
+                "subnet_id": self.subnet.id,
+                "security_group_id": self.security_group.id,
+            }
+        )
 
-        def quota(key: str) -> pulumi.Input[int]:
-            fallback = getattr(q, key)
-            if quota_source is None:
-                return fallback
-            return quota_source.apply(lambda src: int((src or {}).get(key, fallback)))
-
+    def _identity(self, name: str, cfg: PlatformConfig, tenant: sitedata.Tenant, tags: list[str],
+                  role_id: pulumi.Input[str]) -> None:
+        """The tagged project and the vendor's group, member on this project only."""
+        child = pulumi.ResourceOptions(parent=self)
+        sid = tenant.system_id
         self.project = openstack.identity.Project(
             f"{name}-project",
-            name=naming.project_name(site, sid),
+            name=naming.project_name(cfg.site.site, sid),
             description=f"{tenant.name}（{tenant.vendor}）",
             enabled=True,
             tags=tags,
             opts=child,
         )
-        pid = self.project.id
         self.group = openstack.identity.GroupV3(
             f"{name}-vendor",
             name=naming.vendor_group(tenant, cfg.site.site),
@@ -62,9 +76,14 @@ class Tenant(pulumi.ComponentResource):
             opts=child,
         )
         self.role_assignment = openstack.identity.RoleAssignment(
-            f"{name}-vendor-member", group_id=self.group.id, project_id=pid, role_id=role_id, opts=child
+            f"{name}-vendor-member", group_id=self.group.id, project_id=self.project.id, role_id=role_id, opts=child
         )
 
+    def _quotas(self, name: str, cfg: PlatformConfig, tenant: sitedata.Tenant,
+                quota: Callable[[str], pulumi.Input[int]]) -> list[pulumi.CustomResource]:
+        """Compute, network and volume quotas: [compute, network, volume]."""
+        child = pulumi.ResourceOptions(parent=self)
+        pid = self.project.id
         anti = sum(1 for s in tenant.servers if s.anti_affinity)
         compute_q = openstack.compute.QuotaSetV2(
             f"{name}-compute-quota",
@@ -90,31 +109,20 @@ class Tenant(pulumi.ComponentResource):
             rbac_policy=0,
             opts=child,
         )
-        per_type: dict[str, pulumi.Input[str]] | None = None
-        if tenant.layer == "mynumber" and cfg.plain_volume_types:
-            # Only the encrypted type has room: a My Number volume cannot be created unencrypted.
-            per_type = {}
-            # Cinder reports volumes/gigabytes/snapshots for every type and the provider reads all of them back,
-            # so every type the cloud has must be named here, or each `up` would show a change.
-            for vt in cfg.plain_volume_types:
-                per_type[f"volumes_{vt}"] = "0"
-                per_type[f"gigabytes_{vt}"] = "0"
-                per_type[f"snapshots_{vt}"] = "0"
-            per_type[f"volumes_{cfg.encrypted_volume_type}"] = pulumi.Output.from_input(quota("volumes")).apply(str)
-            per_type[f"gigabytes_{cfg.encrypted_volume_type}"] = pulumi.Output.from_input(quota("gigabytes")).apply(str)
-            per_type[f"snapshots_{cfg.encrypted_volume_type}"] = "-1"  # bounded by the project's snapshot quota
         volume_q = openstack.blockstorage.QuoteSetV3(
             f"{name}-volume-quota",
             project_id=pid,
             volumes=quota("volumes"),
             gigabytes=quota("gigabytes"),
-            volume_type_quota=per_type,
+            volume_type_quota=_volume_type_quota(cfg, tenant, quota),
             opts=child,
         )
-        self.quota_resources = [compute_q, network_q, volume_q]
-        # Quotas first: Neutron counts the network, the groups and their rules against them.
-        after_quota = pulumi.ResourceOptions(parent=self, depends_on=[network_q])
+        return [compute_q, network_q, volume_q]
 
+    def _network(self, name: str, cfg: PlatformConfig, tenant: sitedata.Tenant, zone: Zone, tags: list[str],
+                 after_quota: pulumi.ResourceOptions) -> None:
+        """The tenant's network and subnet in its zone, on the zone's router where the layer routes."""
+        sid, pid = tenant.system_id, self.project.id
         self.network = openstack.networking.Network(
             f"{name}-net", name=f"{sid}-net", tenant_id=pid, admin_state_up=True, tags=tags, opts=after_quota
         )
@@ -138,11 +146,17 @@ class Tenant(pulumi.ComponentResource):
                 f"{name}-router-if",
                 router_id=zone.router.id,  # type: ignore[union-attr]
                 subnet_id=self.subnet.id,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
+
+    def _groups(self, name: str, cfg: PlatformConfig, tenant: sitedata.Tenant, tags: list[str],
+                after_quota: pulumi.ResourceOptions) -> dict[str, pulumi.Input[str]]:
+        """The tenant's deny-by-default group (its planned links only) and its own copy of the layer's baseline."""
+        sid = tenant.system_id
+
         def own_group(resource: str, kind: str, rules: list[Rule], description: str) -> openstack.networking.SecGroup:
-            return deny_by_default_group(f"{name}-{resource}", group_name=f"{sid}-{kind}", tags=tags, tenant_id=pid,
-                                         rules=rules, opts=after_quota, description=description)
+            return deny_by_default_group(f"{name}-{resource}", group_name=f"{sid}-{kind}", tags=tags,
+                                         tenant_id=self.project.id, rules=rules, opts=after_quota, description=description)
 
         rules = cfg.layout.tenant_rules[sid]
         self.security_group = own_group("sg", "tenant", rules, f"{sid}: deny by default; only planned links ({len(rules)} rules)")
@@ -158,18 +172,7 @@ class Tenant(pulumi.ComponentResource):
                 "base", "base", base_rules, f"{sid}: {tenant.layer} baseline ({len(base_rules)} rules: {reach})"
             )
             security_groups["base"] = self.base_security_group.id
-
-        quotas = {k: quota(k) for k in sitedata.Quotas.model_fields}
-        self.output_fields = self._outputs(cfg, tenant, zone, tags, security_groups, quotas)
-        self.outputs = export_outputs(self.output_fields)
-        self.register_outputs(
-            {
-                "project_id": pid,
-                "network_id": self.network.id,
-                "subnet_id": self.subnet.id,
-                "security_group_id": self.security_group.id,
-            }
-        )
+        return security_groups
 
     def _outputs(
         self,
@@ -216,6 +219,38 @@ class Tenant(pulumi.ComponentResource):
             ],
             "dr_tier": tenant.dr_tier,
         }
+
+
+def _quota_reader(q: sitedata.Quotas, quota_source: pulumi.Output[dict[str, Any]] | None,
+                  ) -> Callable[[str], pulumi.Input[int]]:
+    """A quota by key: the primary's exported value at the DR site (`quota_source`), else the checked config's."""
+
+    def quota(key: str) -> pulumi.Input[int]:
+        fallback = getattr(q, key)
+        if quota_source is None:
+            return fallback
+        return quota_source.apply(lambda src: int((src or {}).get(key, fallback)))
+
+    return quota
+
+
+def _volume_type_quota(cfg: PlatformConfig, tenant: sitedata.Tenant,
+                       quota: Callable[[str], pulumi.Input[int]]) -> dict[str, pulumi.Input[str]] | None:
+    """Per-volume-type quotas: for the My Number layer only the encrypted type has room, so a My Number volume
+    cannot be created unencrypted."""
+    if tenant.layer != "mynumber" or not cfg.plain_volume_types:
+        return None
+    per_type: dict[str, pulumi.Input[str]] = {}
+    # Cinder reports volumes/gigabytes/snapshots for every type and the provider reads all of them back,
+    # so every type the cloud has must be named here, or each `up` would show a change.
+    for vt in cfg.plain_volume_types:
+        per_type[f"volumes_{vt}"] = "0"
+        per_type[f"gigabytes_{vt}"] = "0"
+        per_type[f"snapshots_{vt}"] = "0"
+    per_type[f"volumes_{cfg.encrypted_volume_type}"] = pulumi.Output.from_input(quota("volumes")).apply(str)
+    per_type[f"gigabytes_{cfg.encrypted_volume_type}"] = pulumi.Output.from_input(quota("gigabytes")).apply(str)
+    per_type[f"snapshots_{cfg.encrypted_volume_type}"] = "-1"  # bounded by the project's snapshot quota
+    return per_type
 
 
 def export_outputs(fields: dict[str, Any]) -> pulumi.Output[dict[str, Any]]:

@@ -31,11 +31,10 @@ class Zone(pulumi.ComponentResource):
         super().__init__("shuyaku:platform:Zone", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, depends_on=after or [])
         site, layer = cfg.site.site, zone.layer
-        lay = cfg.layout
         self.layer = layer
         self.cidr = zone.cidr
         self.availability_zone = zone.availability_zone
-        self.segment_cidr = lay.segments[layer]
+        self.segment_cidr = cfg.layout.segments[layer]
         self.gateway_ip = naming.gateway(self.segment_cidr)
 
         self._site = site
@@ -57,7 +56,30 @@ class Zone(pulumi.ComponentResource):
             )
         self.flavor_names = [naming.flavor_name(layer, f.name, site) for f in zone.flavors]
         self.images = list(dict.fromkeys(cfg.image(i) for i in zone.images))
+        self._segment(name, cfg, child)
 
+        self.routes = layer in cfg.layout.router_layers
+        self.router: openstack.networking.Router | None = None
+        self.segment_interface: openstack.networking.RouterInterface | None = None
+        children: dict[str, pulumi.Input[str]] = {}
+        if self.routes:
+            self._router(name, provider_network_ids, child)
+            if shared is not None and shared.router is not None and shared.segment_interface is not None and layer != "shared":
+                self._link_to_shared(name, cfg, shared, after or [], child)
+            assert self.router is not None
+            children["router_id"] = self.router.id
+        self._outputs: dict[str, pulumi.Input[object]] = {
+            "network_id": self.network.id,
+            "subnet_id": self.subnet.id,
+            "availability_zone": zone.availability_zone,
+            "flavors": self.flavor_names,
+            "images": self.images,
+            **children,
+        }
+
+    def _segment(self, name: str, cfg: PlatformConfig, child: pulumi.ResourceOptions) -> None:
+        """The zone's own segment: routers, shared services, VDI; Neutron hands out only its upper half."""
+        site, layer = self._site, self.layer
         self.network = openstack.networking.Network(
             f"{name}-segment",
             name=f"{site}-{layer}-segment",
@@ -72,70 +94,63 @@ class Zone(pulumi.ComponentResource):
             cidr=self.segment_cidr,
             ip_version=4,
             gateway_ip=self.gateway_ip,
-            allocation_pools=[openstack.networking.SubnetAllocationPoolArgs(**lay.pools[layer])],
+            allocation_pools=[openstack.networking.SubnetAllocationPoolArgs(**cfg.layout.pools[layer])],
             enable_dhcp=True,
             dns_nameservers=dns_servers(cfg, layer),
             tags=naming.layer_tags(layer, site, "segment"),
             opts=child,
         )
 
-        self.routes = layer in lay.router_layers
-        self.router: openstack.networking.Router | None = None
-        self.segment_interface: openstack.networking.RouterInterface | None = None
-        children: dict[str, pulumi.Input[str]] = {}
-        if self.routes:
-            gateway_net = provider_network_ids.get(layer) if layer in naming.GATEWAY_LAYERS else None
-            self.router = openstack.networking.Router(
-                f"{name}-router",
-                name=f"{site}-{layer}-router",
-                admin_state_up=True,
-                external_network_id=gateway_net,
-                tags=naming.layer_tags(layer, site, "router"),
-                opts=child,
-            )
-            self.segment_interface = openstack.networking.RouterInterface(
-                f"{name}-segment-if", router_id=self.router.id, subnet_id=self.subnet.id, opts=child
-            )
-            if shared is not None and shared.router is not None and shared.segment_interface is not None and layer != "shared":
-                # Reach the shared zone over its segment: a fixed port there, and a route each way.
-                ip = lay.router_ports[layer]
-                port = openstack.networking.Port(
-                    f"{name}-shared-port",
-                    name=f"{site}-{layer}-router-shared",
-                    network_id=shared.network.id,
-                    fixed_ips=[{"subnet_id": shared.subnet.id, "ip_address": ip}],
-                    admin_state_up=True,
-                    tags=naming.layer_tags(layer, site, "router"),
-                    opts=child,
-                )
-                link = openstack.networking.RouterInterface(
-                    f"{name}-shared-if", router_id=self.router.id, port_id=port.id, opts=child
-                )
-                # Neutron accepts a route only once its next hop sits on a subnet the router is attached to.
-                both_attached = pulumi.ResourceOptions(parent=self, depends_on=[link, shared.segment_interface, *(after or [])])
-                openstack.networking.RouterRoute(
-                    f"{name}-to-shared",
-                    router_id=self.router.id,
-                    destination_cidr=shared.cidr,
-                    next_hop=shared.gateway_ip,
-                    opts=both_attached,
-                )
-                openstack.networking.RouterRoute(
-                    f"{name}-from-shared",
-                    router_id=shared.router.id,
-                    destination_cidr=zone.cidr,
-                    next_hop=ip,
-                    opts=both_attached,
-                )
-            children["router_id"] = self.router.id
-        self._outputs: dict[str, pulumi.Input[object]] = {
-            "network_id": self.network.id,
-            "subnet_id": self.subnet.id,
-            "availability_zone": zone.availability_zone,
-            "flavors": self.flavor_names,
-            "images": self.images,
-            **children,
-        }
+    def _router(self, name: str, provider_network_ids: dict[str, pulumi.Input[str]], child: pulumi.ResourceOptions) -> None:
+        """The layer's router on its segment; an external gateway only for `naming.GATEWAY_LAYERS`."""
+        site, layer = self._site, self.layer
+        gateway_net = provider_network_ids.get(layer) if layer in naming.GATEWAY_LAYERS else None
+        self.router = openstack.networking.Router(
+            f"{name}-router",
+            name=f"{site}-{layer}-router",
+            admin_state_up=True,
+            external_network_id=gateway_net,
+            tags=naming.layer_tags(layer, site, "router"),
+            opts=child,
+        )
+        self.segment_interface = openstack.networking.RouterInterface(
+            f"{name}-segment-if", router_id=self.router.id, subnet_id=self.subnet.id, opts=child
+        )
+
+    def _link_to_shared(self, name: str, cfg: PlatformConfig, shared: Zone, after: list[pulumi.Resource],
+                        child: pulumi.ResourceOptions) -> None:
+        """Reach the shared zone over its segment: a fixed port there, and a route each way."""
+        site, layer = self._site, self.layer
+        assert self.router is not None and shared.router is not None and shared.segment_interface is not None
+        ip = cfg.layout.router_ports[layer]
+        port = openstack.networking.Port(
+            f"{name}-shared-port",
+            name=f"{site}-{layer}-router-shared",
+            network_id=shared.network.id,
+            fixed_ips=[{"subnet_id": shared.subnet.id, "ip_address": ip}],
+            admin_state_up=True,
+            tags=naming.layer_tags(layer, site, "router"),
+            opts=child,
+        )
+        link = openstack.networking.RouterInterface(
+            f"{name}-shared-if", router_id=self.router.id, port_id=port.id, opts=child
+        )
+        # Neutron accepts a route only once its next hop sits on a subnet the router is attached to.
+        both_attached = pulumi.ResourceOptions(parent=self, depends_on=[link, shared.segment_interface, *after])
+        openstack.networking.RouterRoute(
+            f"{name}-to-shared",
+            router_id=self.router.id,
+            destination_cidr=shared.cidr,
+            next_hop=shared.gateway_ip,
+            opts=both_attached,
+        )
+        openstack.networking.RouterRoute(
+            f"{name}-from-shared",
+            router_id=shared.router.id,
+            destination_cidr=self.cidr,
+            next_hop=ip,
+            opts=both_attached,
+        )
 
     def isolate(self, project_ids: dict[str, pulumi.Input[str]]) -> None:
         """The host aggregate and availability zone, open only to this layer's projects
