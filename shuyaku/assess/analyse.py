@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Literal
 
-from shuyaku.assess.checklist import CHECKLIST, REDUNDANCY_RTO_HOURS, os_name
+from shuyaku.assess.checklist import CHECKLIST, REDUNDANCY_RTO_HOURS
 from shuyaku.contracts.assessment import (
     COST_KEYS,
     Assessment,
@@ -22,6 +22,7 @@ from shuyaku.contracts.assessment import (
 )
 from shuyaku.contracts.catalogue import Catalogue
 from shuyaku.contracts.inventory import LAYER_NAMES, Inventory, Layer, Redundancy, System
+from shuyaku.contracts.vocabulary import os_label as os_name
 from shuyaku.inventory.links import PATH_ORDER, classify_link
 from shuyaku.inventory.load import os_lifecycle
 
@@ -65,7 +66,7 @@ def server_ages(inv: Inventory, life_years: int, warning_years: int = WARNING_YE
             hw: Literal["over", "soon", "ok"] = (
                 "over" if age >= life_years else ("soon" if age + warning_years >= life_years else "ok"))
             out.append(ServerAge(
-                system_id=s.id, system_name=s.name, layer=s.layer.value, role=srv.role, count=srv.count,
+                system_id=s.id, system_name=s.name, layer=s.layer, role=srv.role, count=srv.count,
                 os=srv.os, os_version=srv.os_version, os_end_of_support=eos, os_status=os_status,
                 purchase_year=srv.purchase_year, hardware_age_years=age, hardware_status=hw,
             ))
@@ -81,8 +82,8 @@ def link_findings(inv: Inventory) -> list[LinkFinding]:
             t = by_id[link.target]
             path = classify_link(model, s.layer.value, t.layer.value, link.direction.value, link.port)
             out.append(LinkFinding(
-                source=s.id, source_name=s.name, source_layer=s.layer.value,
-                target=t.id, target_name=t.name, target_layer=t.layer.value,
+                source=s.id, source_name=s.name, source_layer=s.layer,
+                target=t.id, target_name=t.name, target_layer=t.layer,
                 protocol=link.protocol.value, port=link.port, direction=link.direction.value,
                 purpose=link.purpose, path=path, compliant=path == "direct",  # type: ignore[arg-type]
             ))
@@ -173,7 +174,7 @@ def readiness(inv: Inventory, ages: list[ServerAge], links: list[LinkFinding]) -
         applicable = [c for c in checks if c.status != "na"]
         score = 100.0 * sum(_POINTS[c.status] for c in applicable) / len(applicable) if applicable else 100.0
         out.append(Readiness(
-            system_id=s.id, system_name=s.name, department=s.department, layer=s.layer.value,
+            system_id=s.id, system_name=s.name, department=s.department, layer=s.layer,
             standard_op=s.standard_op, checks=checks, score_pct=round(score, 1),
             ready=not any(c.status == "fail" for c in checks),
         ))

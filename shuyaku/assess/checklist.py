@@ -51,19 +51,4 @@ CHECKLIST: tuple[CheckDef, ...] = (
     ),
 )
 
-# How reports spell the OS families the inventory names by code.
-OS_NAMES = {
-    "windows_server": "Windows Server",
-    "rhel": "RHEL",
-    "centos": "CentOS",
-    "almalinux": "AlmaLinux",
-    "ubuntu": "Ubuntu",
-    "debian": "Debian",
-}
-
-
-def os_name(family: str, version: str) -> str:
-    return f"{OS_NAMES.get(family, family)} {version}"
-
-
 CHECK_IDS = tuple(c.id for c in CHECKLIST)

@@ -51,9 +51,9 @@ def deploy_cmd(
     if site_data is not None:
         # Bad data is the user's to fix (exit 2, file:line:field), not an engine failure (exit 1).
         from shuyaku.cli.common import fail_on_problems
+        from shuyaku.contracts import source
         from shuyaku.contracts.problems import ProblemsError
         from shuyaku.contracts.sitedata import SiteData
-        from shuyaku.inventory import source
 
         try:
             _, problems = checked.check(SiteData, source.load(site_data))

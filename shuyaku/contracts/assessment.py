@@ -11,7 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Layer = Literal["mynumber", "lgwan", "internet", "shared"]
+from shuyaku.contracts.vocabulary import Layer
+
 LinkPath = Literal["direct", "hub", "relay", "screen", "forbidden"]
 Status = Literal["pass", "warn", "fail", "na"]
 COST_KEYS: tuple[str, ...] = ("hardware", "maintenance", "licences", "operations", "facility")

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Layer = Literal["mynumber", "lgwan", "internet", "shared"]
+from shuyaku.contracts.vocabulary import Layer
 
 
 class Strict(BaseModel):

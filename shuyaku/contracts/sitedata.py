@@ -12,7 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Layer = Literal["mynumber", "lgwan", "internet", "shared"]
+from shuyaku.contracts.vocabulary import Layer, SeparationModel
+
 Path = Literal["direct", "hub", "relay", "screen"]
 DrTier = Literal["warm", "backup", "none"]
 
@@ -112,7 +113,7 @@ class SiteData(Strict):
     schema_version: Literal[1] = 1
     site: Literal["onprem", "dr"]
     municipality: str
-    separation_model: Literal["alpha", "beta", "beta_prime", "alpha_prime"]
+    separation_model: SeparationModel
     zones: list[Zone]
     tenants: list[Tenant]
     flows: list[Flow]

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from shuyaku.contracts.catalogue import Catalogue
-from shuyaku.contracts.i18n import t
 from shuyaku.contracts.inventory import Direction, Inventory, Layer, System
 from shuyaku.contracts.plan import HostLoad, LinkPlan, Plan, Resources, Sizing, ZonePlan
-from shuyaku.contracts.problems import Problem, ProblemsError
+from shuyaku.contracts.problems import Problem, ProblemsError, tx
 from shuyaku.contracts.separation import SCREEN_PORTS, link_path
 from shuyaku.contracts.sitedata import (
     DrPlan,
+    DrTier,
     Flavor,
     Flow,
     Quotas,
@@ -28,6 +28,7 @@ from shuyaku.contracts.sitedata import (
     VdiPlan,
     Zone,
 )
+from shuyaku.contracts.vocabulary import LAYERS
 from shuyaku.inventory.load import Loaded
 from shuyaku.plan import dr as dr_mod
 from shuyaku.plan import flavors, images, placement
@@ -35,9 +36,6 @@ from shuyaku.plan.cost import Footprint, cost_case, vdi_hosts_for
 from shuyaku.plan.services import SERVICES, Service
 from shuyaku.plan.sizing import host_capacity, size, vm_id
 from shuyaku.plan.waves import plan_waves
-
-LAYERS = [layer.value for layer in Layer]  # mynumber, lgwan, internet, shared
-
 
 # --- placement per zone ------------------------------------------------------------------------------
 
@@ -72,7 +70,7 @@ def _zone(layer: str, vms: list[Sizing], extra: list[tuple[str, tuple[float, flo
     capacity = Resources(vcpu=cap.cpu, ram_gb=cap.ram, disk_gb=cap.disk)
     for k, b in enumerate(res.bins, start=1):
         loads.append(HostLoad.model_construct(  # built from checked values; thousands at scale
-            name=host_name(site, layer, k), layer=layer,
+            name=host_name(site, layer, k), layer=Layer(layer),
             used=Resources.model_construct(vcpu=float(items.cpu[b].sum()), ram_gb=float(items.ram[b].sum()),
                                            disk_gb=float(items.disk[b].sum())),
             capacity=capacity,
@@ -129,9 +127,10 @@ def require_catalogue(loaded: Loaded) -> Catalogue:
     if loaded.catalogue is None:
         raise ProblemsError([Problem(
             str(loaded.inventory_path), 0, 0, "municipality.catalogue",
-            t("費用カタログが指定されていません", "no cost catalogue given"),
-            t("--catalogue でファイルを指定するか、台帳の municipality.catalogue に相対パスを書いてください",
-              "pass --catalogue FILE or set municipality.catalogue to a path relative to the inventory"))])
+            tx("費用カタログが指定されていません", "no cost catalogue given"),
+            tx("--catalogue でファイルを指定するか、台帳の municipality.catalogue に相対パスを書いてください",
+               "pass --catalogue FILE or set municipality.catalogue to a path relative to the inventory"),
+            "plan.no_catalogue")])
     return loaded.catalogue
 
 
@@ -245,10 +244,10 @@ def tenant_cidrs(inv: Inventory, cat: Catalogue) -> dict[str, str]:
         taken = used[s.layer.value]
         if len(taken | RESERVED_SLOTS) >= slots:
             problems.append(Problem("catalogue", 0, 0, f"addressing.{s.layer.value}",
-                                    t(f"{s.layer.value} のアドレス空間に /24 の空きがありません（{s.id}）",
-                                      f"no free /24 left in the {s.layer.value} range for {s.id}"),
-                                    t("より大きなアドレス空間を指定するか、cidr を固定してください",
-                                      "give the layer a larger range or pin cidr")))
+                                    tx(f"{s.layer.value} のアドレス空間に /24 の空きがありません（{s.id}）",
+                                       f"no free /24 left in the {s.layer.value} range for {s.id}"),
+                                    tx("より大きなアドレス空間を指定するか、cidr を固定してください",
+                                       "give the layer a larger range or pin cidr"), "plan.address_space_full"))
             continue
         slot = int.from_bytes(hashlib.sha256(s.id.encode()).digest()[:4], "big") % slots
         while slot in taken or slot in RESERVED_SLOTS:
@@ -260,7 +259,7 @@ def tenant_cidrs(inv: Inventory, cat: Catalogue) -> dict[str, str]:
     return out
 
 
-def _tenant(s: System, vms: list[Sizing], cidr: str, tier: str) -> Tenant:
+def _tenant(s: System, vms: list[Sizing], cidr: str, tier: DrTier) -> Tenant:
     groups: dict[str, list[Sizing]] = defaultdict(list)
     for v in vms:
         groups[v.role].append(v)
@@ -279,14 +278,14 @@ def _tenant(s: System, vms: list[Sizing], cidr: str, tier: str) -> Tenant:
     quotas = Quotas(instances=instances, cores=_quota(cores), ram_mb=_quota(ram_mb), volumes=max(_quota(n), n + 1),
                     gigabytes=_quota(gb), networks=2, subnets=2, ports=instances * 2 + 4, routers=1,
                     security_groups=10, security_group_rules=100, floating_ips=fips)
-    return Tenant(system_id=s.id, name=s.name, layer=s.layer.value, department=s.department, vendor=s.vendor,
-                  standard_op=s.standard_op, dr_tier=tier, cidr=cidr, quotas=quotas, servers=servers)  # type: ignore[arg-type]
+    return Tenant(system_id=s.id, name=s.name, layer=s.layer, department=s.department, vendor=s.vendor,
+                  standard_op=s.standard_op, dr_tier=tier, cidr=cidr, quotas=quotas, servers=servers)
 
 
 def make_site_data(plan: Plan, inventory: Inventory, catalogue: Catalogue, site: str) -> SiteData:
     if site not in ("onprem", "dr"):
         raise ValueError(f"unknown site {site!r}")
-    tier = {x.system_id: x.tier for x in plan.dr.tiers}
+    tier: dict[str, DrTier] = {x.system_id: x.tier for x in plan.dr.tiers}
     warm = [x.system_id for x in plan.dr.tiers if x.tier == "warm"]
     backup = [x.system_id for x in plan.dr.tiers if x.tier == "backup"]
     cidrs = tenant_cidrs(inventory, catalogue)
@@ -331,7 +330,7 @@ def make_site_data(plan: Plan, inventory: Inventory, catalogue: Catalogue, site:
     return SiteData(
         site=site,  # type: ignore[arg-type]
         municipality=inventory.municipality.name,
-        separation_model=inventory.municipality.separation_model.value,
+        separation_model=inventory.municipality.separation_model,
         zones=zones,
         tenants=tenants,
         flows=flows,

@@ -75,7 +75,7 @@ def size(inv: Inventory, cat: Catalogue) -> list[Sizing]:
             after = Resources.model_construct(vcpu=float(shape.vcpus), ram_gb=float(shape.ram_gb), disk_gb=disk)
             for i in range(server.count):
                 out.append(Sizing.model_construct(
-                    system_id=system.id, role=server.role, index=i, layer=layer,
+                    system_id=system.id, role=server.role, index=i, layer=system.layer,
                     before=before, after=after,
                     basis="utilisation" if measured else "spec",
                     flavor=shape.name,

@@ -25,11 +25,10 @@ from datetime import date
 from shuyaku.contracts.i18n import t
 from shuyaku.contracts.inventory import Inventory, System
 from shuyaku.contracts.plan import Wave
+from shuyaku.contracts.vocabulary import os_label
 from shuyaku.inventory.load import os_lifecycle
 
 MAX_WAVE_SYSTEMS = 8
-OS_LABEL = {"windows_server": "Windows Server", "rhel": "RHEL", "centos": "CentOS", "almalinux": "AlmaLinux",
-            "ubuntu": "Ubuntu", "debian": "Debian"}
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ def deadline(system: System, hardware_life_years: int) -> Deadline:
     found: list[Deadline] = []
     for s in system.servers:
         eol = life.get(s.os, {}).get(s.os_version)
-        label = f"{OS_LABEL.get(s.os, s.os)} {s.os_version}"
+        label = os_label(s.os, s.os_version)
         if eol is not None:
             found.append(Deadline(eol, f"{label} サポート終了", f"{label} end of support"))
         hw = date(s.purchase_year + hardware_life_years, 3, 31)  # end of the fiscal year it reaches its life

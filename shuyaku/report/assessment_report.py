@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from shuyaku.contracts.assessment import COST_KEYS, Assessment
+from shuyaku.contracts.vocabulary import LAYERS
 from shuyaku.report import charts, fmt
 from shuyaku.report.charts import PALETTE, Series
 from shuyaku.report.messages import Messages
 from shuyaku.report.render import write
 
-LAYERS = ["mynumber", "lgwan", "internet", "shared"]
 PATHS = ["forbidden", "hub", "relay", "screen", "direct"]
 STATUS_COLORS = {"bad": "#D55E00", "warn": "#E69F00", "good": "#009E73", "none": "#999999"}
 TOP_DEPARTMENTS = 12

@@ -6,10 +6,10 @@ Format strings use str.format fields and are filled with `m.f("key", ...)`.
 
 from __future__ import annotations
 
-from shuyaku.assess.checklist import OS_NAMES
 from shuyaku.contracts.inventory import LAYER_NAMES, MODEL_NAMES, Layer, SeparationModel
 from shuyaku.contracts.separation import describe
 from shuyaku.contracts.standard_ops import STANDARD_OPS
+from shuyaku.contracts.vocabulary import os_label
 
 MESSAGES: dict[str, tuple[str, str]] = {
     # common
@@ -341,7 +341,7 @@ class Messages:
         return STANDARD_OPS[code][self._i] if code else ""
 
     def os_name(self, family: str, version: str) -> str:
-        return f"{OS_NAMES.get(family, family)} {version}"
+        return os_label(family, version)
 
     def path_desc(self, path: str) -> str:
         return describe(path)[self._i]  # type: ignore[arg-type]
