@@ -117,22 +117,6 @@ class DrSite(pulumi.ComponentResource):
         enc = cfg.encrypted_volume_type
         restore = f"{site}-restore"
 
-        def quota(key: str, default: int = 0) -> pulumi.Output[int]:
-            return primary.apply(lambda p: getattr(p.quotas, key) or default)
-
-        def per_type(p: TenantOutputs) -> dict[str, str]:
-            if p.layer != "mynumber":
-                return {}
-            # My Number data is restored only onto encrypted volumes.
-            # Every type is named (volumes, gigabytes, snapshots), as Cinder reports them all back.
-            out = {f"volumes_{enc}": str(p.quotas.volumes), f"gigabytes_{enc}": str(p.quotas.gigabytes),
-                   f"snapshots_{enc}": "-1"}
-            for vt in [*cfg.plain_volume_types, restore]:
-                out[f"volumes_{vt}"] = "0"
-                out[f"gigabytes_{vt}"] = "0"
-                out[f"snapshots_{vt}"] = "0"
-            return out
-
         tags = primary.apply(
             lambda p: [x for x in p.tags if not x.startswith("shuyaku:site=")] + [f"shuyaku:site={site}"]
         )
@@ -157,6 +141,45 @@ class DrSite(pulumi.ComponentResource):
         openstack.blockstorage.VolumeTypeAccessV3(
             f"{name}-restore-type", project_id=project.id, volume_type_id=self.restore_type.id, opts=child
         )
+        gigabytes = self._restore_quotas(name, cfg, project, primary, child)
+        return {
+            "project_id": project.id,
+            "vendor_group": group.name,
+            "layer": primary.apply(lambda p: p.layer.value),
+            "restore_volume_type": primary.apply(lambda p: enc if p.layer == "mynumber" else restore),
+            "backup_gigabytes": gigabytes.apply(lambda g: g * 2),
+            "dr_tier": "backup",
+        }
+
+    def _restore_quotas(
+        self,
+        name: str,
+        cfg: PlatformConfig,
+        project: openstack.identity.Project,
+        primary: pulumi.Output[TenantOutputs],
+        child: pulumi.ResourceOptions,
+    ) -> pulumi.Output[int]:
+        """The restore target's quotas, sized from the primary's: volumes and backups, no servers, no network.
+        Returns its volume gigabytes."""
+        enc = cfg.encrypted_volume_type
+        restore = f"{cfg.site.site}-restore"
+
+        def quota(key: str, default: int = 0) -> pulumi.Output[int]:
+            return primary.apply(lambda p: getattr(p.quotas, key) or default)
+
+        def per_type(p: TenantOutputs) -> dict[str, str]:
+            if p.layer != "mynumber":
+                return {}
+            # My Number data is restored only onto encrypted volumes.
+            # Every type is named (volumes, gigabytes, snapshots), as Cinder reports them all back.
+            out = {f"volumes_{enc}": str(p.quotas.volumes), f"gigabytes_{enc}": str(p.quotas.gigabytes),
+                   f"snapshots_{enc}": "-1"}
+            for vt in [*cfg.plain_volume_types, restore]:
+                out[f"volumes_{vt}"] = "0"
+                out[f"gigabytes_{vt}"] = "0"
+                out[f"snapshots_{vt}"] = "0"
+            return out
+
         gigabytes = quota("gigabytes")
         openstack.blockstorage.QuoteSetV3(
             f"{name}-volume-quota",
@@ -175,14 +198,7 @@ class DrSite(pulumi.ComponentResource):
             f"{name}-network-quota", project_id=project.id, network=0, subnet=0, port=0, router=0, floatingip=0,
             rbac_policy=0, security_group=1, security_group_rule=4, opts=child,
         )
-        return {
-            "project_id": project.id,
-            "vendor_group": group.name,
-            "layer": primary.apply(lambda p: p.layer.value),
-            "restore_volume_type": primary.apply(lambda p: enc if p.layer == "mynumber" else restore),
-            "backup_gigabytes": gigabytes.apply(lambda g: g * 2),
-            "dr_tier": "backup",
-        }
+        return gigabytes
 
 
 class PrimaryOutputsError(pulumi.RunError):
