@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import filecmp
 import ipaddress
+import re
 import runpy
 import sys
 from functools import cache
@@ -186,3 +187,134 @@ def test_a_backup_only_system_has_no_standby_tenant_at_the_dr_site(tmp_path: Pat
     res = runner.invoke(shuyaku_app, ["vendor", "init", "--platform-stack", "organization/shuyaku-platform/dr", "--tenant",
                                       backup, "--dir", str(tmp_path / "v"), "--site-data", str(path), "--lang", "en"])
     assert res.exit_code == 2 and "backup-and-restore" in res.output
+
+
+# ------------------------------------------------------------------------------------------- hostile input
+
+HOSTILE = [
+    'a"""; import os; os.system("id") #',
+    "line one\nline two\r\n$(touch /tmp/pwned) `id` ; rm -rf ~",
+    "quote ' and \" and trailing backslash \\",
+    "```\n# heading | a | b |\n<script>alert(1)</script> [x](javascript:alert(1))",
+    "nul\x00 bell\x07 sep\u2028 bidi\u202eevil",
+]
+
+
+def hostile_site(text: str) -> tuple[SiteData, str]:
+    """A site whose tenant T0003 carries `text` in every free-text field, its id included (built without
+    validation, as a hand-edited site file might be if a check upstream were missing)."""
+    site = synthetic.site(15)
+    sid = f"T0003{text}"
+    tenants = [t.model_copy(update={"system_id": sid, "name": text, "department": text, "vendor": text})
+               if t.system_id == "T0003" else t for t in site.tenants]
+    return site.model_copy(update={"tenants": tenants, "municipality": text}), sid
+
+
+def docstring_and_literals(source: str) -> tuple[str | None, dict[str, object]]:
+    import ast
+
+    tree = ast.parse(source)
+    literals: dict[str, object] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            value = node.value.values[-1] if isinstance(node.value, ast.BoolOp) else node.value
+            if isinstance(value, ast.Constant):
+                literals[node.targets[0].id] = value.value
+    return ast.get_docstring(tree, clean=False), literals
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=["triple-quote", "newline-shell", "quotes-backslash", "markdown-html",
+                                               "control-bidi"])
+def test_hostile_names_render_as_data_in_every_file(tmp_path: Path, text: str) -> None:
+    import ast
+    import shlex
+
+    import yaml
+
+    site, sid = hostile_site(text)
+    tenant = next(t for t in site.tenants if t.system_id == sid)
+    ref = cli.StackRef("org$(id)", "shuyaku-'platform\"", "onprem`x`")
+    target = tmp_path / f"dir $(touch x) 'q' {sid[-12:]}"
+    files = cli.render(ref, site, tenant, target)
+
+    doc, literals = docstring_and_literals(files["__main__.py"])
+    assert doc is not None and doc.startswith(f"{text}（{sid}）のサーバ構成")  # the docstring reads back as the data
+    assert literals["SYSTEM_ID"] == sid and literals["PLATFORM_STACK"] == str(ref)
+    ast.parse(files["workload.py"])
+    servers = [n for n in ast.walk(ast.parse(files["__main__.py"])) if isinstance(n, ast.Call)
+               and getattr(n.func, "id", "") == "Server"]
+    assert len(servers) == len(tenant.servers)
+
+    project = yaml.safe_load(files["Pulumi.yaml"])
+    assert set(project) == {"name", "description", "runtime"}
+    assert project["description"].startswith(f"{text}（{sid}）")
+    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
+    assert project["name"].startswith("vendor-t0003") and all(c.isalnum() or c in "-_." for c in project["name"])
+
+    readme = files["README.md"]
+    fences = [i for i, line in enumerate(readme.splitlines()) if line.startswith("```")]
+    assert len(fences) == 2, "a value closed or opened a code fence"
+    shell = readme.splitlines()[fences[0] + 1:fences[1]]
+    assert len(shell) == 8 and all("\n" not in line for line in shell)
+    words = {line.split()[0]: line for line in shell}
+    if all(c.isprintable() for c in target.name):
+        assert shlex.split(words["cd"]) == ["cd", target.name]
+    config_line = next(line for line in shell if line.startswith("pulumi config set"))
+    assert shlex.split(config_line) == ["pulumi", "config", "set", "platformStack", str(ref)]
+    assert shlex.split(next(line for line in shell if line.startswith("pulumi stack init"))) == \
+        ["pulumi", "stack", "init", ref.stack]
+    table = [line for line in readme.splitlines() if line.startswith("| ")]
+    assert len(table) == 9  # the header, seven facts and the My Number row: no value added or split a row
+    assert all(len(re.findall(r"(?<!\\)\|", line)) == 3 for line in table), "a value added a table cell"
+    assert "\u202e" not in readme and "\x00" not in readme and "\u2028" not in readme
+    # outside code spans (which Markdown prints as text), no tag or link survives unescaped
+    lines = readme.splitlines()
+    prose = "\n".join(re.sub(r"(?<!`)(`+)(?!`).*?(?<!`)\1(?!`)", "", line)
+                      for line in lines[:fences[0]] + lines[fences[1] + 1:])
+    assert not re.search(r"(?<!\\)<script", prose) and not re.search(r"(?<!\\)\]\(javascript", prose)
+
+
+def test_a_template_line_without_an_escaping_filter_is_refused() -> None:
+    from shuyaku.vendor import escape
+
+    env = escape.environment()
+    with pytest.raises(escape.UnescapedValueError, match="without an escaping filter"):
+        env.from_string("x = {{ name }}").render(name='"; import os')
+    assert env.from_string("x = {{ name | py }}").render(name='"; import os') == 'x = "\\"; import os"'
+
+
+def test_an_unwritable_directory_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    site = site_file(tmp_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    for target in ["/proc/self/x", str(blocker / "sub")]:
+        res = runner.invoke(shuyaku_app, ["vendor", "init", "--platform-stack", STACK, "--tenant", "T0003", "--dir", target,
+                                          "--site-data", str(site), "--lang", "en"])
+        assert res.exit_code == 2, res.output
+        assert "cannot create the project in" in res.output and "--dir" in res.output
+        assert "Traceback" not in res.output and isinstance(res.exception, SystemExit)
+    ja = runner.invoke(shuyaku_app, ["vendor", "init", "--platform-stack", STACK, "--tenant", "T0003", "--dir",
+                                     "/proc/self/x", "--site-data", str(site), "--lang", "ja"])
+    assert ja.exit_code == 2 and "プロジェクトを作成できません" in ja.output
+
+
+def test_generated_project_refuses_outputs_that_break_the_contract(tmp_path: Path) -> None:
+    import copy
+    import json
+
+    site = site_file(tmp_path)
+    target = tmp_path / "vendor"
+    cli.init(STACK, "T0003", target, site)
+    committed = json.loads((ROOT / "schemas/tenant-outputs.json").read_text(encoding="utf-8"))
+    assert json.loads((target / "tenant-outputs.schema.json").read_text(encoding="utf-8")) == committed
+    assert "jsonschema==" in (target / "requirements.txt").read_text(encoding="utf-8")
+    outputs = copy.deepcopy(platform_outputs(site.read_text(encoding="utf-8")))
+    mine = outputs["tenants"]["T0003"]
+    del mine["network_id"]
+    mine["network_name"] = "someone-elses-net"
+    mine["quotas"]["instances"] = "many"
+    with pytest.raises(Exception, match=r"tenant-outputs\.schema\.json") as exc:
+        run_project(target, outputs)
+    text = str(exc.value)
+    assert "T0003" in text and "'network_id' is a required property" in text and "network_name" in text
+    assert "quotas.instances" in text
