@@ -183,3 +183,68 @@ def test_committed_stack_configs_are_valid(tmp_path: Path, stack: str) -> None:
     assert cfg.is_dr == (stack == "dr")
     if stack == "local":
         assert cfg.instances is False and all(cfg.hosts(z.layer) == [] for z in cfg.site.zones)
+
+
+def test_values_as_the_engine_passes_them_secrets_included(tmp_path: Path) -> None:
+    """The engine hands every value over as text (structured ones as JSON, secrets decrypted): typed the same."""
+    values = {
+        **base_values(write_site(tmp_path)),
+        "proxyPort": "3128",
+        "instances": "false",
+        "operatorQuotas": "True",
+        "adminCidrs": json.dumps(["10.9.0.0/24"]),
+        "quotaOverrides": json.dumps({"T0001": {"cores": 64}}),
+        "zoneHosts": json.dumps({"mynumber": ["cmp-01"]}),
+        "encryptedVolumeType": "luks",  # as a secret-typed value arrives once decrypted: plain text
+    }
+    cfg = config.load(values, stack="test", project_root=tmp_path)
+    assert (cfg.proxy_port, cfg.instances, cfg.operator_quotas) == (3128, False, True)
+    assert cfg.admin_cidrs == ["10.9.0.0/24"] and cfg.encrypted_volume_type == "luks"
+    assert cfg.quota_overrides == {"T0001": {"cores": 64}} and cfg.hosts("mynumber") == ["cmp-01"]
+    assert cfg.quotas(cfg.site.tenants[0]).cores == 64
+
+
+def test_problems_point_into_the_stack_config_file(tmp_path: Path) -> None:
+    site = write_site(tmp_path)
+    stack_file = tmp_path / "Pulumi.test.yaml"
+    stack_file.write_text(
+        "config:\n"
+        f"  shuyaku:siteData: {site}\n"
+        "  shuyaku:terminalCidrs:\n"
+        "    - 172.16.0.0/16\n"
+        "    - 172.17.0.1/16\n"
+        "  shuyaku:quotaOverrides:\n"
+        "    T0002:\n"
+        "      cores: -1\n"
+        "  shuyaku:vendorRol: member\n",
+        encoding="utf-8",
+    )
+    values = {"siteData": str(site), "terminalCidrs": ["172.16.0.0/16", "172.17.0.1/16"],
+              "quotaOverrides": {"T0002": {"cores": -1}}, "vendorRol": "member"}
+    with pytest.raises(config.ConfigError) as exc:
+        config.load(values, stack="test", project_root=tmp_path, config_file=stack_file)
+    where = {p.field: (p.line, p.column, p.code) for p in exc.value.problems if p.file == str(stack_file)}
+    assert where["shuyaku:terminalCidrs[1]"] == (5, 7, "stack.cidr_host_bits")
+    assert where["shuyaku:quotaOverrides.T0002.cores"] == (8, 14, "schema.range")
+    assert where["shuyaku:vendorRol"] == (9, 3, "schema.unknown_key")
+    missing = {f for f, (_, _, code) in where.items() if code == "stack.missing"}
+    assert missing == {"shuyaku:lgwanNetwork", "shuyaku:externalNetwork", "shuyaku:proxyCidr", "shuyaku:encryptedVolumeType"}
+    fix = next(p.fix for p in exc.value.problems if p.field == "shuyaku:proxyCidr")
+    assert "pulumi config set shuyaku:proxyCidr" in fix.en and "pulumi config set shuyaku:proxyCidr" in fix.ja
+    assert all(p.code != "general" for p in exc.value.problems)
+
+
+def test_the_entry_point_loads_once_and_prints_both_languages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    real = config.load
+
+    def counted(*args, **kw):
+        calls.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(config, "load", counted)
+    values = {**base_values(write_site(tmp_path)), "proxyPort": "0"}
+    text, registered = run_entry(tmp_path, values)
+    assert registered == 0 and len(calls) == 1
+    assert text.count("[schema.range]") == 2  # the one problem, once per language
+    assert text.index("リソースは1つも作成していません") < text.index("no resource was registered")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from shuyaku.contracts.sitedata import SiteData
 from shuyaku.platform import config, mocks, program, synthetic
 
@@ -79,15 +81,10 @@ def test_dr_creates_standby_only_for_warm_systems_sized_from_the_primary() -> No
 
 def test_a_dr_stack_needs_the_primary_reference_and_dr_data() -> None:
     _, onprem, dr = primary_and_dr(12)
-    try:
+    with pytest.raises(config.ConfigError) as exc:
         config.from_site(dr)
-    except config.ConfigError as exc:
-        assert "shuyaku:primaryStack" in str(exc)
-    else:
-        raise AssertionError("a DR stack without primaryStack was accepted")
-    try:
+    assert [(p.field, p.code) for p in exc.value.problems] == [("shuyaku:primaryStack", "site.dr_needs_primary")]
+    with pytest.raises(config.ConfigError) as exc:
         config.from_site(onprem, primary_stack=PRIMARY)
-    except config.ConfigError as exc:
-        assert "primaryStack" in str(exc)
-    else:
-        raise AssertionError("onprem data in a DR stack was accepted")
+    assert [(p.field, p.code) for p in exc.value.problems] == [("shuyaku:primaryStack", "site.primary_is_not_dr")]
+    assert "primaryStack" in exc.value.problems[0].fix.en and "primaryStack" in exc.value.problems[0].fix.ja

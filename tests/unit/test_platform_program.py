@@ -302,8 +302,10 @@ def test_aggregates_admit_only_their_layers_projects() -> None:
 
 def test_an_isolated_layer_gets_no_router_and_no_way_out() -> None:
     site = synthetic.site(20)
-    with pytest.raises(config.ConfigError, match="isolatedLayers"):  # its hub links could not be carried
+    with pytest.raises(config.ConfigError) as exc:  # its hub links could not be carried
         config.from_site(site, isolated_layers=["mynumber"])
+    assert set(exc.value.codes()) == {"site.isolated_layer"}
+    assert all(p.field.startswith("flows[") and "isolatedLayers" in p.fix for p in exc.value.problems)
     tenants = {t.system_id: t.layer for t in site.tenants}
     inside = [f for f in site.flows if tenants[f.source_system] == tenants[f.target_system]]
     cfg = config.from_site(site.model_copy(update={"flows": inside}), isolated_layers=["mynumber"])
