@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from shuyaku.cli.common import StrictOpt, exit_if_strict, print_links
+from shuyaku.cli.common import StrictOpt, cannot_write, exit_if_strict, load_inventory, print_links
 from shuyaku.contracts.i18n import lang as current_lang
 from shuyaku.contracts.i18n import set_lang, t
 
@@ -34,17 +34,9 @@ def assess_cmd(
     """現状を評価します（OS・機器の老朽化、系間連携、マイナンバー適合、費用）/ assess the current state."""
     set_lang(lang)
     from shuyaku.assess.analyse import assess
-    from shuyaku.contracts.problems import ProblemsError
-    from shuyaku.inventory.load import load
     from shuyaku.report import assessment_report
 
-    try:
-        loaded = load(file, catalogue)
-    except ProblemsError as exc:
-        from shuyaku.cli.common import fail_on_problems
-
-        fail_on_problems(exc)
-        return
+    loaded = load_inventory(file, catalogue)
     a = assess(loaded.inventory, loaded.catalogue)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -52,11 +44,7 @@ def assess_cmd(
         json_path.write_text(a.model_dump_json(indent=2) + "\n", encoding="utf-8")
         html_path = assessment_report.render(a, out, current_lang())
     except OSError as exc:
-        _err.print(t(f"{out}: 出力先に書き込めません（{exc.strerror}）", f"{out}: cannot write the output ({exc.strerror})"),
-                   markup=False, soft_wrap=True)
-        _err.print(t("    修正方法: --out に書き込み可能なディレクトリを指定してください",
-                     "    fix: pass a writable directory with --out"), markup=False)
-        raise typer.Exit(2) from None
+        cannot_write(out, exc)
 
     s = a.summary
     bp = s.links_by_path

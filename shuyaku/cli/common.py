@@ -6,13 +6,17 @@ Exit status: 0 success, 1 a check found problems (policy violations, failed host
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
 from shuyaku.contracts.i18n import t
 from shuyaku.contracts.problems import Problem, ProblemsError
+
+if TYPE_CHECKING:
+    from shuyaku.inventory.load import Loaded
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -54,3 +58,22 @@ def exit_if_strict(strict: bool, forbidden: int) -> None:
         err.print(t("--strict: 禁止された連携があるため終了コード 1 で終わります",
                     "--strict: exiting 1 because of forbidden links"), markup=False)
         raise typer.Exit(1)
+
+
+def load_inventory(file: Path, catalogue: Path | None, fmt: str = "text") -> Loaded:
+    """The checked inventory (and catalogue), or every problem printed and exit 2."""
+    from shuyaku.inventory.load import load
+
+    try:
+        return load(file, catalogue)
+    except ProblemsError as exc:
+        fail_on_problems(exc, fmt)
+        raise  # unreachable: fail_on_problems exits
+
+
+def cannot_write(out_dir: Path, exc: OSError) -> NoReturn:
+    err.print(t(f"{out_dir}: 出力先に書き込めません（{exc.strerror}）", f"{out_dir}: cannot write the output ({exc.strerror})"),
+              markup=False, soft_wrap=True)
+    err.print(t("    修正方法: --out に書き込み可能なディレクトリを指定してください",
+                "    fix: pass a writable directory with --out"), markup=False, soft_wrap=True)
+    raise typer.Exit(2) from None

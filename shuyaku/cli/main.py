@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from shuyaku.cli import assess, deploy, plan, policy, provision, vendor, verify
-from shuyaku.cli.common import LangOpt, StrictOpt, err, exit_if_strict, fail_on_problems, out, print_links
+from shuyaku.cli.common import LangOpt, StrictOpt, err, exit_if_strict, load_inventory, out, print_links
 from shuyaku.contracts.i18n import set_lang, t
 from shuyaku.contracts.problems import ProblemsError
 
@@ -67,13 +67,8 @@ def validate_cmd(
     """台帳を検証します / validate an inventory (exit 0 valid, 1 forbidden links with --strict, 2 invalid)."""
     set_lang(lang)
     from shuyaku.inventory.links import cross_layer
-    from shuyaku.inventory.load import load
 
-    try:
-        loaded = load(file, catalogue)
-    except ProblemsError as exc:
-        fail_on_problems(exc, fmt)
-        return
+    loaded = load_inventory(file, catalogue, fmt)
     inv = loaded.inventory
     servers = sum(s.count for sys_ in inv.systems for s in sys_.servers)
     links = cross_layer(inv, loaded.source, str(file))

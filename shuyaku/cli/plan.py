@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from shuyaku.cli.common import StrictOpt, exit_if_strict, print_links
+from shuyaku.cli.common import StrictOpt, cannot_write, exit_if_strict, fail_on_problems, load_inventory, print_links
 from shuyaku.contracts.i18n import lang as current_lang
 from shuyaku.contracts.i18n import set_lang, t
 
@@ -61,22 +61,15 @@ def plan_cmd(
     """集約計画を作成します（サイジング・配置・DR・移行ウェーブ・費用）/ make the consolidation plan."""
     set_lang(lang)
     from shuyaku.contracts.problems import ProblemsError
-    from shuyaku.inventory.load import load
 
+    loaded = load_inventory(file, catalogue)
     try:
-        loaded = load(file, catalogue)
         plan, paths = write_outputs(loaded, out, years)
     except ProblemsError as exc:
-        from shuyaku.cli.common import fail_on_problems
-
         fail_on_problems(exc)
         return
     except OSError as exc:
-        _err.print(t(f"{out}: 出力先に書き込めません（{exc.strerror}）", f"{out}: cannot write the output ({exc.strerror})"),
-                   markup=False, soft_wrap=True)
-        _err.print(t("    修正方法: --out に書き込み可能なディレクトリを指定してください",
-                     "    fix: pass a writable directory with --out"), markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        cannot_write(out, exc)
 
     if importlib.util.find_spec("shuyaku.report.plan_report") is not None:
         from shuyaku.report import plan_report
