@@ -103,8 +103,8 @@ def problem_from_error(model: type[BaseModel], src: Source, err: Any) -> Problem
                            code="schema.too_long")
     if kind == "string_pattern_mismatch":
         return _pattern_problem(src, loc, str(ctx.get("pattern", "")), given)
-    if kind in ("int_parsing", "float_parsing", "int_from_float") and isinstance(given, str):
-        return _number_text_problem(src, loc, given, integer=kind != "float_parsing")
+    if kind in ("int_parsing", "float_parsing", "int_from_float", "int_type", "float_type") and isinstance(given, str):
+        return _number_text_problem(src, loc, given, integer=not kind.startswith("float"))
     for suffix, (ja, en) in _EXPECTED.items():
         if kind.startswith(suffix + "_") or kind == f"{suffix}_type":
             return src.problem(loc, tx(f"型が違います（{_kind_of(given)}）", f"wrong type ({_kind_of(given, 'en')})"),

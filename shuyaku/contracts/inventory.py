@@ -9,16 +9,19 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from shuyaku.contracts.standard_ops import STANDARD_OPS
 from shuyaku.contracts.vocabulary import (
     LAYER_NAMES,
     MODEL_NAMES,
     Cidr4,
+    Integer,
     Layer,
     Name,
+    Number,
     OsFamily,
+    OsVersion,
     SeparationModel,
     SystemId,
     Text255,
@@ -52,17 +55,17 @@ StandardOp = Literal[tuple(STANDARD_OPS)]  # type: ignore[valid-type]
 
 # Upper bounds on every number: a mistyped 10**400 or .inf must be refused here, not overflow in the cost case.
 YEN_MAX = 10**13  # ten trillion yen a year, far above any municipality's whole budget
-Yen = Annotated[int, Field(ge=0, le=YEN_MAX, description="円/年 (yen per year)")]
+Yen = Annotated[Integer, Field(ge=0, le=YEN_MAX, description="円/年 (yen per year)")]
 
 
 class Municipality(Strict):
     name: Name = Field(description="自治体名 / municipality name")
     name_en: Name | None = Field(default=None, description="English name")
-    population: int = Field(gt=0, le=50_000_000, description="人口 / population")
+    population: Integer = Field(gt=0, le=50_000_000, description="人口 / population")
     separation_model: SeparationModel = Field(
         description="三層分離モデル (alpha / beta / beta_prime / alpha_prime)"
     )
-    fiscal_year: int = Field(
+    fiscal_year: Integer = Field(
         ge=2000, le=2100, description="評価基準年度 / fiscal year the assessment is made for (ages are counted to it)"
     )
     catalogue: Text255 | None = Field(
@@ -73,24 +76,18 @@ class Municipality(Strict):
 
 class Server(Strict):
     role: Name = Field(description="役割 (db, ap, web, batch…) / role")
-    count: int = Field(ge=1, le=64, description="台数 / number of identical servers")
-    vcpu: int = Field(ge=1, le=4096, description="vCPU（物理サーバはスレッド数）/ vCPUs (threads for physical)")
-    ram_gb: float = Field(gt=0, le=65_536, description="メモリ GB / RAM in GB")
-    disk_gb: float = Field(gt=0, le=10_000_000, description="ディスク GB / disk in GB")
+    count: Integer = Field(ge=1, le=64, description="台数 / number of identical servers")
+    vcpu: Integer = Field(ge=1, le=4096, description="vCPU（物理サーバはスレッド数）/ vCPUs (threads for physical)")
+    ram_gb: Number = Field(gt=0, le=65_536, description="メモリ GB / RAM in GB")
+    disk_gb: Number = Field(gt=0, le=10_000_000, description="ディスク GB / disk in GB")
     os: OsFamily = Field(description="OS系列 (windows_server, rhel, centos, almalinux, ubuntu, debian)")
-    os_version: Name = Field(description="OSバージョン / OS version, e.g. '2012 R2', '7', '22.04'")
-    purchase_year: int = Field(ge=1990, le=2100, description="ハードウェア購入年度 / hardware purchase year")
-    p95_cpu_pct: float | None = Field(default=None, ge=0, le=100, description="CPU使用率 p95 (%)")
-    p95_ram_pct: float | None = Field(default=None, ge=0, le=100, description="メモリ使用率 p95 (%)")
+    os_version: OsVersion
+    purchase_year: Integer = Field(ge=1990, le=2100, description="ハードウェア購入年度 / hardware purchase year")
+    p95_cpu_pct: Number | None = Field(default=None, ge=0, le=100, description="CPU使用率 p95 (%)")
+    p95_ram_pct: Number | None = Field(default=None, ge=0, le=100, description="メモリ使用率 p95 (%)")
     redundancy: Redundancy = Field(
         default=Redundancy.none, description="冗長化 (none / active_standby / active_active)"
     )
-
-    @field_validator("os_version", mode="before")
-    @classmethod
-    def _version_as_text(cls, v: object) -> object:
-        # YAML reads 7 or 22.04 as numbers; the lifecycle table is keyed by text.
-        return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
 
 
 class Costs(Strict):
@@ -108,7 +105,7 @@ class Costs(Strict):
 class Link(Strict):
     target: SystemId = Field(description="連携先システムID / target system id")
     protocol: Protocol = Field(default=Protocol.tcp, description="tcp / udp")
-    port: int = Field(ge=1, le=65535, description="ポート / port")
+    port: Integer = Field(ge=1, le=65535, description="ポート / port")
     direction: Direction = Field(
         default=Direction.outbound, description="outbound: 本システムから接続 / inbound / both"
     )
@@ -125,9 +122,9 @@ class System(Strict):
         default=None, description="標準化対象20業務のコード、対象外なら省略 / one of the 20 standard operations"
     )
     vendor: Name = Field(description="ベンダー / vendor")
-    users: int = Field(ge=0, le=10_000_000, description="利用者数 / users")
-    rpo_hours: float = Field(ge=0, le=87_600, description="目標復旧時点 RPO (時間)")
-    rto_hours: float = Field(ge=0, le=87_600, description="目標復旧時間 RTO (時間)")
+    users: Integer = Field(ge=0, le=10_000_000, description="利用者数 / users")
+    rpo_hours: Number = Field(ge=0, le=87_600, description="目標復旧時点 RPO (時間)")
+    rto_hours: Number = Field(ge=0, le=87_600, description="目標復旧時間 RTO (時間)")
     cidr: Cidr4 | None = Field(default=None, description="固定するテナントネットワーク（IPv4）/ pinned tenant CIDR (IPv4)")
     servers: list[Server] = Field(min_length=1, description="サーバ構成 / servers")
     costs: Costs = Field(description="年間費用（円）/ annual costs in yen")
@@ -137,7 +134,7 @@ class System(Strict):
 class Terminals(Strict):
     department: Name = Field(description="部署 / department")
     layer: Layer = Field(description="端末の系 / layer the terminals sit in")
-    count: int = Field(ge=0, le=1_000_000, description="台数 / number of terminals")
+    count: Integer = Field(ge=0, le=1_000_000, description="台数 / number of terminals")
 
 
 class Inventory(Strict):

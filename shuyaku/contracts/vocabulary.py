@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 
 class Layer(StrEnum):
@@ -85,6 +87,7 @@ SYSTEM_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9-]{1,31}$"
 # ECMA-262 (JSON Schema in editors) read the same class.
 SAFE_TEXT_PATTERN = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]*$"
 _UNSAFE = re.compile(r"[\u0000-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 IPV4_CIDR_PATTERN = rf"^{_OCTET}(\.{_OCTET}){{3}}/([0-9]|[12][0-9]|3[0-2])$"
 
@@ -95,15 +98,39 @@ def _no_unsafe(value: str) -> str:
         code = f"U+{ord(found.group()):04X}"
         raise ValueError(f"制御文字・書字方向の制御文字（{code}）は使えません / "
                          f"control or text-direction characters ({code}) are not allowed")
-    if unicodedata.normalize("NFC", value) != value:
-        # Two spellings of one name would make two tenants for one system.
-        raise ValueError("文字の表記が正規化されていません（NFC） / the text is not in Unicode NFC form")
-    return value
+    if _SURROGATE.search(value):  # only a "\ud800" escape makes one; no file or report could carry it
+        raise ValueError("文字として成り立たない値（サロゲート）です / a lone surrogate is not a character")
+    # Two spellings of one name (composed or not) would make two tenants for one system: keep one, NFC.
+    return unicodedata.normalize("NFC", value)
 
 
+def _not_text(kind: str) -> Callable[[Any], Any]:
+    """YAML's `true` and a quoted "25" are not numbers: refuse them as the JSON Schema does (pydantic's lax
+    mode would take them). Everything else is left to pydantic, so 5.0 is still the integer 5."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool | str):
+            raise PydanticCustomError(f"{kind}_type", "Input should be a valid number")
+        return value
+
+    return check
+
+
+def _version_as_text(value: Any) -> Any:
+    # YAML reads 7 or 22.04 as numbers; the lifecycle table is keyed by text.
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+Integer = Annotated[int, BeforeValidator(_not_text("int"))]
+Number = Annotated[float, BeforeValidator(_not_text("float"))]
 Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX, pattern=SAFE_TEXT_PATTERN), AfterValidator(_no_unsafe)]
 Text255 = Annotated[str, Field(min_length=1, max_length=TEXT_MAX, pattern=SAFE_TEXT_PATTERN),
                     AfterValidator(_no_unsafe)]
+# What the model takes, said so in the JSON Schema too: a version written as text, or as a YAML number.
+OsVersion = Annotated[Name, BeforeValidator(_version_as_text), WithJsonSchema({
+    "anyOf": [{"type": "string", "minLength": 1, "maxLength": NAME_MAX, "pattern": SAFE_TEXT_PATTERN},
+              {"type": "number"}],
+    "description": "OSバージョン / OS version, e.g. '2012 R2', '7', '22.04'"})]
 SystemId = Annotated[str, Field(pattern=SYSTEM_ID_PATTERN,
                                 description="システムID (英字で始まる英数字とハイフン2〜32文字) / system id")]
 Cidr4 = Annotated[str, Field(pattern=IPV4_CIDR_PATTERN, description="IPv4 CIDR, e.g. 10.10.12.0/24")]

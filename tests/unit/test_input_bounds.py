@@ -35,7 +35,13 @@ class Run:
     out: str
     err: str
     seconds: float
+    cpu: float
     peak_mb: float
+
+    def bounded(self, cpu: float = 2.0, mb: float = 200) -> bool:
+        """CPU time is what the input costs; wall time on a shared machine also counts other work, so it only
+        has to stay within a generous multiple."""
+        return self.cpu < cpu and self.seconds < max(10.0, 5 * cpu) and self.peak_mb < mb
 
     @property
     def text(self) -> str:
@@ -71,7 +77,7 @@ def cli(*args: str | Path, lang: str = "ja", timeout: float = 30.0) -> Run:
         out.seek(0)
         err.seek(0)
         return Run(proc.returncode, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
-                   seconds, usage.ru_maxrss / 1024)
+                   seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
 def refused(run: Run) -> Run:
@@ -79,7 +85,8 @@ def refused(run: Run) -> Run:
     assert "Traceback" not in run.text, run.text[-2000:]
     assert "Keys should be strings" not in run.text
     # Shown with `pytest -s`: the figures the issue asks for, per case.
-    print(f"\n{os.environ.get('PYTEST_CURRENT_TEST', '?').split(' ')[0]}: {run.seconds:.2f} s, {run.peak_mb:.0f} MB")
+    case = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]
+    print(f"\n{case}: {run.seconds:.2f} s wall, {run.cpu:.2f} s CPU, {run.peak_mb:.0f} MB")
     return run
 
 
@@ -125,7 +132,7 @@ def test_alias_bomb_as_inventory(stage: str, tmp_path: Path) -> None:
     bomb.write_text(bomb_text())
     run = refused(cli(*stage_args(stage, bomb, tmp_path)))
     assert "[yaml.too_many_values]" in run.err
-    assert run.seconds < 2.0 and run.peak_mb < 200, (run.seconds, run.peak_mb)
+    assert run.bounded(), run
 
 
 @pytest.mark.parametrize("stage", ["validate", "assess", "plan"])
@@ -133,7 +140,7 @@ def test_alias_bomb_as_catalogue(stage: str, town: Path, tmp_path: Path) -> None
     (town.parent / "cost-catalogue.yaml").write_text(bomb_text())  # the one the inventory names
     run = refused(cli(*stage_args(stage, town, tmp_path)))
     assert "[yaml.too_many_values]" in run.err
-    assert run.seconds < 2.0 and run.peak_mb < 200, (run.seconds, run.peak_mb)
+    assert run.bounded(), run
 
 
 def test_alias_bomb_as_catalogue_option(town: Path, tmp_path: Path) -> None:
@@ -141,7 +148,7 @@ def test_alias_bomb_as_catalogue_option(town: Path, tmp_path: Path) -> None:
     bomb.write_text(bomb_text())
     run = refused(cli("validate", town, "--catalogue", bomb, "--format", "json"))
     assert run.codes() == {"yaml.too_many_values"}
-    assert run.seconds < 2.0 and run.peak_mb < 200, (run.seconds, run.peak_mb)
+    assert run.bounded(), run
 
 
 def test_alias_bomb_as_site_data_for_deploy(tmp_path: Path) -> None:
@@ -150,7 +157,7 @@ def test_alias_bomb_as_site_data_for_deploy(tmp_path: Path) -> None:
     bomb.write_text(bomb_text())
     run = refused(cli("deploy", "--site-data", bomb, "--state", tmp_path / "state"))
     assert "[yaml.too_many_values]" in run.err
-    assert run.seconds < 2.0 and run.peak_mb < 200, (run.seconds, run.peak_mb)
+    assert run.bounded(), run
     assert not (tmp_path / "state").exists()
 
 
@@ -164,7 +171,7 @@ def test_structures_that_would_exhaust_the_loader(text: str, code: str, tmp_path
     p.write_text(text)
     run = refused(cli("validate", p, "--format", "json", timeout=60))
     assert run.codes() == {code}
-    assert run.peak_mb < 200 and len(run.out) < 2048
+    assert run.bounded(10.0) and len(run.out) < 2048, run
 
 
 # --- files that are not what they claim to be -----------------------------------------------------------------
@@ -204,7 +211,7 @@ def test_files_that_are_not_an_inventory(make: Callable[[Path], object], code: s
     make(p)
     run = refused(cli("validate", p, "--format", "json"))
     assert run.codes() == {code}
-    assert run.seconds < 5 and run.peak_mb < 200
+    assert run.bounded(5.0), run
 
 
 def test_dev_zero_as_catalogue_option(town: Path) -> None:
@@ -247,7 +254,7 @@ def test_bad_values_are_refused_with_a_code(old: str, new: str, code: str, town:
     run = refused(cli("validate", variant(town, old, new), "--format", "json"))
     assert code in run.codes(), run.problems()
     assert len(run.out) < 4096  # a 5,000-character name is not echoed back
-    assert run.seconds < 5 and run.peak_mb < 200
+    assert run.bounded(5.0), run
 
 
 # --- what clerks type: full-width digits and spaces, tabs, separators, 万 and 円 ---------------------------------
