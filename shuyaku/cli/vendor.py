@@ -1,6 +1,7 @@
 """`shuyaku vendor init`: write a vendor's Pulumi project, already wired to its tenant on the platform.
 
-Exit status: 0 written, 2 bad input (unknown tenant, non-empty directory, unreadable site data).
+Exit status: 0 written, 2 bad input (unknown tenant, non-empty or unwritable directory, unreadable site data).
+Every value taken from the site data is escaped for the file it lands in (`shuyaku.vendor.escape`).
 """
 
 from __future__ import annotations
