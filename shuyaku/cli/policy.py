@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import BaseModel
 
+from shuyaku.cli.common import fail_on_problems
 from shuyaku.contracts import i18n
 from shuyaku.contracts.i18n import t
 
@@ -47,6 +49,7 @@ def audit(
 ) -> None:
     """スタックの状態を監査する。必須の違反があれば終了コード 1、読めないファイルは 2。"""
     i18n.set_lang(lang)
+    from shuyaku.contracts.problems import ProblemsError
     from shuyaku.policy import config as cfgmod
     from shuyaku.policy import report
     from shuyaku.policy.audit import audit_resources, has_mandatory, missing_settings
@@ -60,8 +63,9 @@ def audit(
         raise _fail(str(e)) from None
     try:
         cfg = cfgmod.load(config, rule_ids()) if config else cfgmod.PolicyConfig()
-    except cfgmod.ConfigError as e:
-        raise _fail(t(f"ポリシー設定が不正です:\n{e}", f"invalid policy config:\n{e}")) from None
+    except ProblemsError as e:
+        fail_on_problems(e)
+        raise
     if loaded.missing:
         typer.echo(t(f"注意: プレビューが参照先のリソース {loaded.missing} 件を含みません。変更のないリソースも含めるには "
                      "`pulumi preview --json --show-sames` で作成してください（スタック全体の規則が一部しか確認できません）",
@@ -125,10 +129,10 @@ def docs() -> None:
 @app.command("schema")
 def schema() -> None:
     """設定ファイル（SETTINGS）の JSON Schema を出力する（shuyaku policy schema > policies/settings.schema.json）。"""
-    from shuyaku.policy import config as cfgmod
+    from shuyaku.contracts.policy_settings import settings_schema
     from shuyaku.policy.registry import rule_ids
 
-    typer.echo(json.dumps(cfgmod.settings_schema(rule_ids()), ensure_ascii=False, indent=2))
+    typer.echo(json.dumps(settings_schema(rule_ids()), ensure_ascii=False, indent=2))
 
 
 @app.command("config")
@@ -146,37 +150,45 @@ def make_config(
     SETTINGS の内容（強制レベル、個別の設定）をその上に重ねる。
     """
     i18n.set_lang(lang)
+    from shuyaku.contracts.problems import ProblemsError
     from shuyaku.policy import config as cfgmod
-    from shuyaku.policy.registry import all_rules, rule_ids
+    from shuyaku.policy.registry import all_rules
 
     if settings is None and stack is None:
         raise _fail(t("SETTINGS か --stack を指定してください", "give SETTINGS or --stack"))
-    doc: dict = {}
-    if settings is not None:
-        try:
-            doc = json.loads(settings.read_text(encoding="utf-8"))
-            cfgmod.parse(doc, str(settings), rule_ids())
-            if not isinstance(doc, dict) or not ({"settings", "enforcement"} & set(doc)):
-                raise cfgmod.ConfigError(t(f"{settings}: 最上位に settings か enforcement が必要です",
-                                           f"{settings}: expected top-level 'settings' and/or 'enforcement'"))
-        except OSError as e:
-            raise _fail(t(f"{settings}: 読み込めません（{e.strerror}）", f"{settings}: cannot read ({e.strerror})")) from None
-        except json.JSONDecodeError as e:
-            raise _fail(f"{settings}:{e.lineno}:{e.colno}: {t('JSON として読めません', 'not valid JSON')} ({e.msg})") from None
-        except cfgmod.ConfigError as e:
-            raise _fail(t(f"設定が不正です:\n{e}", f"invalid settings:\n{e}")) from None
-    if stack is not None:
-        from shuyaku.platform.config import ConfigError as PlatformConfigError
-        from shuyaku.policy.sitecfg import settings_for_stack
+    try:
+        doc = _settings_document(settings, stack, root)
+    except ProblemsError as e:
+        fail_on_problems(e)
+        raise
+    typer.echo(json.dumps(cfgmod.expand_checked(doc, all_rules()), ensure_ascii=False, indent=2))
 
-        try:
-            derived = settings_for_stack(root, stack)
-        except OSError as e:
-            raise _fail(t(f"スタック {stack} の設定を読めません: {e}", f"cannot read stack {stack}: {e}")) from None
-        except PlatformConfigError as e:  # every problem, with file, line and field
-            raise _fail(str(e)) from None
-        doc = {"enforcement": doc.get("enforcement", {}), "settings": {**derived, **doc.get("settings", {})}}
-    typer.echo(json.dumps(cfgmod.expand(doc, all_rules()), ensure_ascii=False, indent=2))
+
+def _settings_document(settings: Path | None, stack: str | None, root: Path) -> BaseModel:
+    """The checked settings document: SETTINGS as written, or laid over what the stack's platform config says."""
+    from shuyaku.contracts import policy_settings as ps
+    from shuyaku.contracts.source import Source
+    from shuyaku.policy import config as cfgmod
+    from shuyaku.policy.registry import rule_ids
+
+    ids = tuple(rule_ids())
+    doc = ps.load_document(settings, ids, flat_only=True) if settings is not None else None
+    if stack is None:
+        assert doc is not None
+        return doc
+    from shuyaku.platform.config import ConfigError as PlatformConfigError
+    from shuyaku.policy.sitecfg import settings_for_stack
+
+    try:
+        derived = settings_for_stack(root, stack)
+    except OSError as e:
+        raise _fail(t(f"スタック {stack} の設定を読めません: {e}", f"cannot read stack {stack}: {e}")) from None
+    except PlatformConfigError as e:  # every problem, with file, line and field
+        raise _fail(str(e)) from None
+    given = cfgmod.given_settings(doc) if doc is not None else {}
+    enforcement = doc.enforcement.model_dump(exclude_none=True) if doc is not None else {}  # type: ignore[attr-defined]
+    merged = {"enforcement": enforcement, "settings": {**derived, **given}}
+    return ps.check_document(Source(root / "stacks" / f"Pulumi.{stack}.yaml", merged), ids, flat_only=True)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from shuyaku.contracts import tags as tagvocab
+from shuyaku.contracts.vocabulary import LAYERS
 from shuyaku.policy.model import Resource, plain
 
 T_PROJECT = "openstack:identity/project:Project"
@@ -38,8 +39,6 @@ T_QUOTA_VOLUME = "openstack:blockstorage/quoteSetV3:QuoteSetV3"
 T_FW_RULE = "openstack:firewall/ruleV2:RuleV2"
 T_PROVIDER = "pulumi:providers:openstack"
 T_STACK = "pulumi:pulumi:Stack"
-
-LAYERS = ("mynumber", "lgwan", "internet", "shared")
 
 # Which property leads from a resource to the one that knows its tenant, tried in order.
 _UPSTREAM: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from pulumi_policy import (
@@ -13,8 +15,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from shuyaku.contracts import policy_settings as ps
 from shuyaku.contracts.i18n import t
-from shuyaku.policy import config as cfgmod
 from shuyaku.policy import loader
 from shuyaku.policy.context import Index
 from shuyaku.policy.model import Rule, Violation
@@ -22,10 +24,30 @@ from shuyaku.policy.registry import all_rules
 
 
 def settings(rule: Rule, given: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The engine already fills schema defaults; filling them again keeps direct calls (tests) honest."""
-    out = cfgmod.defaults(rule.config_keys)
-    out.update({k: v for k, v in dict(given or {}).items() if k in rule.config_keys})
-    return cfgmod.normalise_settings(out)
+    """The rule's settings: defaults overlaid by its config, checked by the same model as the audit's.
+
+    The engine has checked the config against the schema generated from that model and filled its defaults;
+    filling them again keeps direct calls (tests) honest. Resolved once per distinct config: a resource
+    policy is called once per resource.
+    """
+    mine = {k: _whole(v) for k, v in dict(given or {}).items() if k in rule.config_keys}
+    return _resolved(rule.config_keys, json.dumps(mine, sort_keys=True, ensure_ascii=False))
+
+
+def _whole(v: Any) -> Any:
+    """The engine's config arrives as a protobuf Struct, where every number is a float (443.0)."""
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, list):
+        return [_whole(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _whole(x) for k, x in v.items()}
+    return v
+
+
+@lru_cache(maxsize=1024)
+def _resolved(keys: tuple[str, ...], given: str) -> dict[str, Any]:
+    return ps.resolved(json.loads(given), keys)
 
 
 def text(rule: Rule, v: Violation) -> str:
@@ -129,7 +151,7 @@ def policy_for(rule: Rule) -> ResourceValidationPolicy | StackValidationPolicy:
         "tags": [*rule.tags, *rule.sources],
     }
     if rule.config_keys:
-        common["config_schema"] = PolicyConfigSchema(properties=cfgmod.schema_for(rule.config_keys))
+        common["config_schema"] = PolicyConfigSchema(properties=ps.rule_config_schema(rule.config_keys))
     if rule.scope == "resource":
         return ResourceValidationPolicy(validate=_resource_validate(rule), **common)
     return StackValidationPolicy(validate=_stack_validate(rule), **common)

@@ -127,22 +127,6 @@ def port_range(props: dict[str, Any], lo_key: str = "portRangeMin",
     return (min(lo, hi), max(lo, hi))  # type: ignore[type-var]
 
 
-def fw_port_range(value: Any) -> tuple[int, int] | object:
-    """FWaaS ports are strings: "22", "8000:8080" or empty (every port)."""
-    value = plain(value)
-    if value is UNKNOWN:
-        return UNKNOWN
-    if value is None or str(value).strip() == "":
-        return (1, 65535)
-    s = str(value).replace("-", ":")
-    parts = [p for p in s.split(":") if p.strip()]
-    try:
-        nums = [int(p) for p in parts]
-    except ValueError:
-        return (1, 65535)
-    return (min(nums), max(nums)) if nums else (1, 65535)
-
-
 def covers(rng: tuple[int, int] | object | None, port: int) -> bool:
     return isinstance(rng, tuple) and rng[0] <= port <= rng[1]
 

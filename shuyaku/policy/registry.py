@@ -6,6 +6,7 @@ import importlib
 import pkgutil
 from functools import cache
 
+from shuyaku.contracts.policy_settings import SETTING_KEYS
 from shuyaku.policy.model import Rule
 
 CATEGORIES = ("parity", "separation", "tenancy", "secrets", "continuity")
@@ -25,6 +26,9 @@ def all_rules() -> tuple[Rule, ...]:
             raise TypeError(f"{mod.__name__} defines no RULE")
         if info.name != rule.id.replace("-", "_"):
             raise ValueError(f"{mod.__name__}: file name must be the rule id with '_' ({rule.id})")
+        unknown = set(rule.config_keys) - set(SETTING_KEYS)
+        if unknown:
+            raise ValueError(f"{mod.__name__}: settings not in contracts.policy_settings.Settings: {sorted(unknown)}")
         found.append(rule)
     ids = [r.id for r in found]
     if len(set(ids)) != len(ids):

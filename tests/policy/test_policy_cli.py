@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 import yaml
 
+from shuyaku.contracts.policy_settings import settings_schema
 from shuyaku.policy import config as cfgmod
 from shuyaku.policy.crossguard import policies
 from shuyaku.policy.docs import markdown
@@ -42,14 +43,38 @@ def test_unreadable_input_exits_2_with_a_clear_message(tmp_path, content):
 
 def test_invalid_config_names_every_problem(tmp_path):
     bad = tmp_path / "c.json"
-    bad.write_text(json.dumps({"all": "strict", "no-such-rule": "advisory",
+    bad.write_text(json.dumps({"all": "strict", "secgroup-no-public-shh": "advisory",
                                "mynumber-volume-encrypted": {"encrypted_volume_types": "luks"},
-                               "internet-egress-only-proxy": {"proxy_cidrs": ["10.0.0.300/32"]}}))
+                               "internet-egress-only-proxy": {"proxy_cidrs": ["10.0.0.300/32"]}}, indent=2))
     p = cli("audit", str(CORPUS / "clean.json"), "--config", str(bad), "--lang", "en")
-    assert p.returncode == 2 and "Traceback" not in p.stderr
-    for needle in ("all: 'strict'", "no-such-rule: unknown rule id", "encrypted_volume_types: expected array",
-                   "proxy_cidrs[0]: '10.0.0.300/32' is not a CIDR"):
-        assert needle in p.stderr
+    assert p.returncode == 2 and "Traceback" not in p.stderr and p.stdout == ""
+    # file:line:column: field: message [code], each where the user must fix it.
+    for where, code in ((f"{bad}:2:10: all.enforcementLevel:", "[schema.not_allowed]"),
+                        (f"{bad}:3:3: secgroup-no-public-shh:", "[policy.unknown_rule]"),
+                        (f"{bad}:5:31: mynumber-volume-encrypted.encrypted_volume_types:", "[schema.type]"),
+                        (f"{bad}:9:7: internet-egress-only-proxy.proxy_cidrs[0]:", "[schema.cidr]")):
+        line = next((x for x in p.stderr.splitlines() if x.startswith(where)), "")
+        assert line.endswith(code), (where, p.stderr)
+    assert "did you mean 'secgroup-no-public-ssh'?" in p.stderr  # the fix names the nearest rule
+
+
+def test_invalid_settings_document_is_refused_with_codes(tmp_path):
+    bad = tmp_path / "s.json"
+    bad.write_text(json.dumps({"enforcement": {"secgroup-no-public-shh": "advisory"},
+                               "settings": {"separation_model": "gamma", "layer_cidrs": {"lgwam": ["10.0.0.0/8"]},
+                                            "screen_transfer_ports": [0, "443"], "proxy_cidr": []}}, indent=2))
+    p = cli("config", str(bad), "--lang", "en")
+    assert p.returncode == 2 and "Traceback" not in p.stderr and p.stdout == ""
+    codes = {line.split(": ", 2)[1]: line.rsplit(" ", 1)[-1] for line in p.stderr.splitlines() if line.startswith(str(bad))}
+    assert codes == {"enforcement.secgroup-no-public-shh": "[policy.unknown_rule]",
+                     "settings.separation_model": "[schema.not_allowed]",
+                     "settings.layer_cidrs.lgwam": "[schema.not_allowed]",
+                     "settings.screen_transfer_ports[0]": "[schema.range]",
+                     "settings.screen_transfer_ports[1]": "[schema.number_as_text]",
+                     "settings.proxy_cidr": "[schema.unknown_key]"}
+    # A pack config is not a settings document: `policy config` says which format it wants.
+    p = cli("config", str(CONFIG), "--lang", "en")
+    assert p.returncode == 2 and "[policy.not_settings_document]" in p.stderr
 
 
 def test_clean_stack_exits_0_and_says_so():
@@ -210,7 +235,7 @@ def test_audit_reads_a_pipe():
 
 def test_settings_schema_is_current_and_checks_the_example():
     schema = json.loads((ROOT / "policies/settings.schema.json").read_text())
-    assert schema == cfgmod.settings_schema(rule_ids()), "run: shuyaku policy schema > policies/settings.schema.json"
+    assert schema == settings_schema(rule_ids()), "run: shuyaku policy schema > policies/settings.schema.json"
     jsonschema.Draft202012Validator.check_schema(schema)
     example = json.loads((ROOT / "policies/settings.local.json").read_text())
     jsonschema.validate(example, schema)

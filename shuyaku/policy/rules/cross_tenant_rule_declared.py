@@ -5,25 +5,29 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from shuyaku.contracts import separation as sep
 from shuyaku.policy import net
 from shuyaku.policy.context import T_SG_RULE, T_SUBNET, Index
 from shuyaku.policy.model import Rule, msg
 from shuyaku.policy.rules._common import describe, direction, remote_group
 
+Owner = tuple[str, str | None]  # (system, layer)
 
-def _subnet_systems(index: Index) -> dict[tuple[int, int, int], str]:
-    """(version, network as int, prefix length) -> system, for every tenant subnet."""
-    out: dict[tuple[int, int, int], str] = {}
+
+def _subnet_systems(index: Index) -> dict[tuple[int, int, int], Owner]:
+    """(version, network as int, prefix length) -> (system, layer), for every tenant subnet."""
+    out: dict[tuple[int, int, int], Owner] = {}
     for s in index.of_type(T_SUBNET):
         n = net.as_net(s.props.get("cidr"))
         if isinstance(n, net.IPv4Network | net.IPv6Network):
             system = index.system(s)
-            if system and index.layer(s) != "shared":
-                out[(n.version, int(n.network_address), n.prefixlen)] = system
+            layer = index.layer(s)
+            if system and layer != sep.SERVICE_LAYER:
+                out[(n.version, int(n.network_address), n.prefixlen)] = (system, layer)
     return out
 
 
-def _system_of_cidr(remote, subnets: dict[tuple[int, int, int], str], memo: dict) -> str | None:
+def _system_of_cidr(remote, subnets: dict[tuple[int, int, int], Owner], memo: dict) -> Owner | None:
     """The system whose subnet holds the whole remote range: walk up the supernets with integer masks."""
     if remote in memo:
         return memo[remote]
@@ -31,7 +35,7 @@ def _system_of_cidr(remote, subnets: dict[tuple[int, int, int], str], memo: dict
     return found
 
 
-def _walk(remote, subnets: dict[tuple[int, int, int], str]) -> str | None:
+def _walk(remote, subnets: dict[tuple[int, int, int], Owner]) -> Owner | None:
     bits = remote.max_prefixlen
     addr = int(remote.network_address)
     for plen in range(remote.prefixlen, -1, -1):
@@ -48,36 +52,50 @@ def _declared(links: set[tuple[str, str, str, Any]], src: str, dst: str, proto, 
     return (src, dst, proto, rng[0]) in links
 
 
+def _remote(index: Index, r, memo: dict) -> Owner | None:
+    """The other system a rule admits (its group, or the subnet holding the whole remote range), if any."""
+    peer = remote_group(index, r)
+    if peer is not None:
+        layer = index.layer(peer)
+        system = index.system(peer) if layer != sep.SERVICE_LAYER else None
+        return (system, layer) if system else None
+    rnet = net.sg_remote(r.props)
+    if not isinstance(rnet, ipaddress.IPv4Network | ipaddress.IPv6Network) or net.is_any(rnet):
+        return None
+    if memo.get("subnets") is None:
+        memo["subnets"] = _subnet_systems(index)
+    return _system_of_cidr(rnet, memo["subnets"], memo["by_cidr"])
+
+
 def check_stack(resources, settings):
     index = Index.ensure(resources)
     links = {(str(x.get("source_system")), str(x.get("target_system")), str(x.get("protocol", "")).lower(),
               x.get("port")) for x in settings.get("data_links") or [] if isinstance(x, dict)}
-    subnets: dict[tuple[int, int, int], str] | None = None
-    memo: dict = {}
+    memo: dict = {"subnets": None, "by_cidr": {}}
     for r in index.of_type(T_SG_RULE):
-        local = index.system(r)
-        if not local or index.layer(r) == "shared":
+        local, local_layer = index.system(r), index.layer(r)
+        if not local or local_layer == sep.SERVICE_LAYER:
             continue
-        peer = remote_group(index, r)
-        if peer is not None:
-            remote = index.system(peer) if index.layer(peer) != "shared" else None
-        else:
-            rnet = net.sg_remote(r.props)
-            if not isinstance(rnet, ipaddress.IPv4Network | ipaddress.IPv6Network) or net.is_any(rnet):
-                continue
-            if subnets is None:
-                subnets = _subnet_systems(index)
-            remote = _system_of_cidr(rnet, subnets, memo)
-        if not remote or remote == local:
+        found = _remote(index, r, memo)
+        if found is None or found[0] == local:
             continue
-        d = direction(r)
-        src, dst = (remote, local) if d == "ingress" else (local, remote)
-        if _declared(links, src, dst, net.protocol(r.props), net.port_range(r.props)):
-            continue
-        yield RULE.violation(
-            r.urn,
-            f"システム間通信 {src} → {dst} が申請済みのデータ連携に一致しません: {describe(r)}",
-            f"traffic {src} -> {dst} between systems matches no declared data link: {describe(r)}")
+        remote, remote_layer = found
+        ingress = direction(r) == "ingress"
+        src, dst = (remote, local) if ingress else (local, remote)
+        layers = (remote_layer, local_layer) if ingress else (local_layer, remote_layer)
+        rng = net.port_range(r.props)
+        if None not in layers and sep.link_path(*layers) == "forbidden":  # type: ignore[arg-type]
+            yield RULE.violation(
+                r.urn,
+                f"システム間通信 {src} → {dst} は {layers[0]} 系と {layers[1]} 系の間のため禁止です"
+                f"（三層の対策、申請しても許可されません）: {describe(r)}",
+                f"traffic {src} -> {dst} joins the {layers[0]} and {layers[1]} layers, which three-layer "
+                f"separation forbids (no declaration can allow it): {describe(r)}")
+        elif not _declared(links, src, dst, net.protocol(r.props), rng):
+            yield RULE.violation(
+                r.urn,
+                f"システム間通信 {src} → {dst} が申請済みのデータ連携に一致しません: {describe(r)}",
+                f"traffic {src} -> {dst} between systems matches no declared data link: {describe(r)}")
 
 
 RULE = Rule(

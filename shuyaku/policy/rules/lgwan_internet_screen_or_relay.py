@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+from shuyaku.contracts import separation as sep
+from shuyaku.contracts.policy_settings import model_of
+from shuyaku.contracts.vocabulary import LAYERS
 from shuyaku.policy import net
-from shuyaku.policy.config import separation_model
 from shuyaku.policy.context import T_SG, T_SG_RULE, Index, tags_of
 from shuyaku.policy.model import Rule, msg
 from shuyaku.policy.rules._common import describe, direction, remote_group, remote_layers
 
-# Where the VDI servers may sit: α/α' put terminals in LGWAN (they reach a VDI in the internet layer);
-# β/β' put terminals in the internet layer too, which then reach LGWAN desktops by screen transfer.
-SERVER_LAYERS = {
-    "alpha": {"internet"},
-    "alpha_prime": {"internet"},
-    "beta": {"internet", "lgwan"},
-    "beta_prime": {"internet", "lgwan"},
+# The layer pairs that meet only through the sanitising relay (or by screen transfer), from the separation
+# table: LGWAN and internet. Which side's VDI servers accept screen transfer depends on the model.
+RELAYED: dict[str, frozenset[str]] = {
+    a: frozenset(b for b in LAYERS if sep.link_path(a, b) == "relay") for a in LAYERS
 }
 
 # The platform tags the VDI gateway group role=vdi and the β/β' LGWAN desktop pool role=lgwan_desktop.
@@ -25,7 +24,7 @@ def _role(sg) -> str | None:
     return tags_of(sg).get("role") if sg is not None else None
 
 
-def _allowed(index: Index, r, local: str, settings) -> bool:
+def _allowed(index: Index, r, local: str, other: str, settings) -> bool:
     sg = index.ref(r, "securityGroupId", (T_SG,))
     peer = remote_group(index, r)
     remote = net.sg_remote(r.props)
@@ -40,10 +39,9 @@ def _allowed(index: Index, r, local: str, settings) -> bool:
         return False
     if not net.only_ports(net.port_range(r.props), set(settings.get("screen_transfer_ports") or [])):
         return False
-    servers = SERVER_LAYERS.get(separation_model(settings), {"internet"})
+    servers = sep.screen_servers(model_of(settings.get("separation_model")))
     if direction(r) == "ingress":
         return _role(sg) in VDI_ROLES and local in servers
-    other = "internet" if local == "lgwan" else "lgwan"
     to_vdi = _role(peer) in VDI_ROLES or (
         remote_net is not None and net.within(remote_net, net.nets(settings.get("vdi_pool_cidrs"))))
     return to_vdi and other in servers
@@ -53,19 +51,19 @@ def check_stack(resources, settings):
     index = Index.ensure(resources)
     for r in index.of_type(T_SG_RULE):
         local = index.layer(r)
-        if local not in ("lgwan", "internet"):
+        if not local or not RELAYED[local]:
             continue
-        other = "internet" if local == "lgwan" else "lgwan"
         layers = remote_layers(index, r, settings)
-        if not layers or other not in layers:
+        if not layers:
             continue
-        if _allowed(index, r, local, settings):
-            continue
-        yield RULE.violation(
-            r.urn,
-            f"{local} 系と {other} 系の間の通信が画面転送・無害化中継以外で許可されています: {describe(r)}",
-            f"the rule lets {local} and {other} talk other than by screen transfer or the sanitising "
-            f"relay: {describe(r)}")
+        for other in sorted(RELAYED[local] & layers):
+            if _allowed(index, r, local, other, settings):
+                continue
+            yield RULE.violation(
+                r.urn,
+                f"{local} 系と {other} 系の間の通信が画面転送・無害化中継以外で許可されています: {describe(r)}",
+                f"the rule lets {local} and {other} talk other than by screen transfer or the sanitising "
+                f"relay: {describe(r)}")
 
 
 RULE = Rule(

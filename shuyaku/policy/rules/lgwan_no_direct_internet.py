@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from shuyaku.contracts import separation as sep
+from shuyaku.contracts.policy_settings import model_of
+from shuyaku.contracts.vocabulary import Layer
 from shuyaku.policy import net
-from shuyaku.policy.config import separation_model
 from shuyaku.policy.context import T_SG_RULE, Index
 from shuyaku.policy.model import Rule, msg
 from shuyaku.policy.rules._common import describe, direction, layer_nets
@@ -14,9 +16,10 @@ def check_stack(resources, settings):
     allowed = net.nets(settings.get("lgwan_wan_cidrs")) + net.nets(settings.get("proxy_cidrs"))
     allowed += [c for cidrs in layer_nets(settings).values() for c in cidrs]
     breakout = net.nets(settings.get("lgwan_breakout_cidrs"))
-    alpha_prime = separation_model(settings) == "alpha_prime"
+    # α' lets the LGWAN layer reach allow-listed cloud services directly; no other model does.
+    breakout_ok = Layer.lgwan in sep.breakout_layers(model_of(settings.get("separation_model")))
     for r in index.of_type(T_SG_RULE):
-        if direction(r) != "egress" or index.layer(r) != "lgwan":
+        if direction(r) != "egress" or index.layer(r) != Layer.lgwan:
             continue
         remote = net.sg_remote(r.props)
         if not isinstance(remote, net.IPv4Network | net.IPv6Network) or not net.is_public(remote):
@@ -24,7 +27,7 @@ def check_stack(resources, settings):
         if net.within(remote, allowed):
             continue
         if net.within(remote, breakout):
-            if alpha_prime:
+            if breakout_ok:
                 continue
             yield RULE.violation(
                 r.urn,

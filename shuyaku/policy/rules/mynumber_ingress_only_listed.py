@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shuyaku.contracts import separation as sep
+from shuyaku.contracts.vocabulary import Layer
 from shuyaku.policy import net
 from shuyaku.policy.context import T_SG_RULE, Index
 from shuyaku.policy.model import Rule, msg
@@ -38,30 +40,51 @@ def known(settings) -> list:
     return net.nets([c for cidrs in (settings.get("layer_cidrs") or {}).values() for c in cidrs])
 
 
+def path_from(remote: str) -> sep.Path:
+    """What the separation table says of traffic from `remote` into My Number. The internet beyond the
+    internet layer is as forbidden as the layer; an address in no configured layer is not known to be
+    harmless, so it needs a listed exception like the hub (deny by default)."""
+    if remote == "public":
+        remote = Layer.internet
+    if remote == "unclassified":
+        return "hub"
+    return sep.link_path(remote, Layer.mynumber)
+
+
+def _names(found: set[str]) -> tuple[str, str]:
+    return ("、".join(_NAMES.get(x, (x, x))[0] for x in sorted(found)),
+            ", ".join(_NAMES.get(x, (x, x))[1] for x in sorted(found)))
+
+
 def check_stack(resources, settings):
     index = Index.ensure(resources)
     for r in index.of_type(T_SG_RULE):
-        if direction(r) != "ingress" or index.layer(r) != "mynumber":
+        if direction(r) != "ingress" or index.layer(r) != Layer.mynumber:
             continue
         layers = remote_layers(index, r, settings)
         if layers is None:
             continue
-        # The shared management zone (NTP, DNS, logs, backup, bastion) serves every layer.
-        foreign = layers - {"mynumber", "shared"}
         remote = net.sg_remote(r.props)
         if (isinstance(remote, net.IPv4Network | net.IPv6Network) and "public" not in layers
                 and not net.within(remote, known(settings))):
-            # Deny by default: an address in no configured layer is not known to be harmless.
-            foreign.add("unclassified")
-        if not foreign or _listed(r, settings):
-            continue
-        ja = "、".join(_NAMES.get(x, (x, x))[0] for x in sorted(foreign))
-        en = ", ".join(_NAMES.get(x, (x, x))[1] for x in sorted(foreign))
-        yield RULE.violation(
-            r.urn,
-            f"マイナンバー系への受信を他の系（{ja}）から許可しています（例外一覧にありません）: {describe(r)}",
-            f"the rule admits traffic into the My Number layer from {en}, which is not a listed "
-            f"exception: {describe(r)}")
+            layers = layers | {"unclassified"}
+        # Direct paths (the layer itself, the shared zone) need nothing; forbidden ones no list can open.
+        forbidden = {x for x in layers if path_from(x) == "forbidden"}
+        unlisted = {x for x in layers if path_from(x) not in ("direct", "forbidden")}
+        if forbidden:
+            ja, en = _names(forbidden)
+            yield RULE.violation(
+                r.urn,
+                f"マイナンバー系への受信を{ja}から許可しています（三層の対策で禁止、例外にもできません）: {describe(r)}",
+                f"the rule admits traffic into the My Number layer from {en}, which three-layer separation "
+                f"forbids (no exception can allow it): {describe(r)}")
+        elif unlisted and not _listed(r, settings):
+            ja, en = _names(unlisted)
+            yield RULE.violation(
+                r.urn,
+                f"マイナンバー系への受信を他の系（{ja}）から許可しています（例外一覧にありません）: {describe(r)}",
+                f"the rule admits traffic into the My Number layer from {en}, which is not a listed "
+                f"exception: {describe(r)}")
 
 
 RULE = Rule(

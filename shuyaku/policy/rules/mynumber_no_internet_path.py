@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shuyaku.contracts import separation as sep
+from shuyaku.contracts.vocabulary import LAYERS
 from shuyaku.policy import net
 from shuyaku.policy.context import (
     T_FIP,
@@ -21,11 +23,14 @@ def _public_route(dest) -> bool:
     return isinstance(n, net.IPv4Network | net.IPv6Network) and net.is_public(n)
 
 
+# Layers with no path to the internet at all (the separation table: My Number).
+ISOLATED = frozenset(layer for layer in LAYERS if sep.never_internet(layer))
+
+
 def check_stack(resources, settings):
     index = Index.ensure(resources)
-    mine = "mynumber"
     for r in index.of_type(T_ROUTER):
-        if index.layer(r) != mine:
+        if index.layer(r) not in ISOLATED:
             continue
         ext = plain(r.props.get("externalNetworkId"))
         fixed = plain(r.props.get("externalFixedIps"))
@@ -35,20 +40,20 @@ def check_stack(resources, settings):
             yield RULE.violation(r.urn, "マイナンバー系のルータに外部ゲートウェイが設定されています。",
                                  "a router in the My Number layer has an external gateway.")
     for n in index.of_type(T_NETWORK):
-        if index.layer(n) == mine and plain(n.props.get("external")) is True:
+        if index.layer(n) in ISOLATED and plain(n.props.get("external")) is True:
             yield RULE.violation(n.urn, "マイナンバー系に外部ネットワーク（external）があります。",
                                  "the My Number layer has an external network.")
     for f in index.of_type(T_FIP, T_FIP_ASSOC):
-        if index.layer(f) == mine:
+        if index.layer(f) in ISOLATED:
             yield RULE.violation(f.urn, "マイナンバー系のポートに Floating IP が割り当てられています。",
                                  "a floating IP is given to a port in the My Number layer.")
     for route in index.of_type(T_ROUTER_ROUTE, T_SUBNET_ROUTE):
-        if index.layer(route) == mine and _public_route(route.props.get("destinationCidr")):
+        if index.layer(route) in ISOLATED and _public_route(route.props.get("destinationCidr")):
             dest = plain(route.props.get("destinationCidr"))
             yield RULE.violation(route.urn, f"マイナンバー系にインターネット宛ての経路（{dest}）があります。",
                                  f"the My Number layer has a route towards the internet ({dest}).")
     for routes in index.of_type(T_ROUTER_ROUTES):
-        if index.layer(routes) != mine:
+        if index.layer(routes) not in ISOLATED:
             continue
         entries = plain(routes.props.get("routes"))
         for e in entries if isinstance(entries, list) else []:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from shuyaku.contracts import tags as vocab
-from shuyaku.policy.context import LAYERS, T_PROJECT, tags_of
+from shuyaku.contracts.vocabulary import LAYERS
+from shuyaku.policy.context import T_PROJECT, tags_of
 from shuyaku.policy.model import UNKNOWN, Rule, msg, plain
 
 _DR = ("warm", "backup", "none")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shuyaku.platform.naming import dr_group_name, vendor_slug
 from shuyaku.policy.context import T_GROUP, T_PROJECT, T_ROLE, T_ROLE_ASSIGN, T_ROLE_INHERIT, Index, tags_of
 from shuyaku.policy.model import UNKNOWN, Rule, msg, plain
 
@@ -13,12 +14,7 @@ def own_groups(vendor: str | None, system: str | None, site: str | None = None) 
     sites other than the primary put their name before the system id."""
     if not vendor or not system:
         return set()
-    names = {f"{PREFIX}{vendor}-{system}"}
-    try:
-        from shuyaku.platform.naming import dr_group_name, vendor_slug
-    except ImportError:  # the policy also runs where the platform package is absent
-        return names
-    names.add(f"{PREFIX}{vendor_slug(vendor)}-{system}")
+    names = {f"{PREFIX}{vendor}-{system}", f"{PREFIX}{vendor_slug(vendor)}-{system}"}
     if site and site != "onprem":
         names |= {dr_group_name(n, system, site) for n in names}
     return names
