@@ -156,7 +156,7 @@ def _rule_entry() -> type[BaseModel]:
 @cache
 def pack_config_model(rule_ids: tuple[str, ...]) -> type[BaseModel]:
     """Pulumi's policy-pack config for these rules: a level or an entry per rule id, and "all"."""
-    entry = Annotated[_rule_entry() | None, BeforeValidator(_as_entry)]
+    entry: Any = Annotated[_rule_entry() | None, BeforeValidator(_as_entry)]
     fields: dict[str, Any] = {"all": (Annotated[AllEntry | None, BeforeValidator(_as_entry)], None)}
     fields.update({rid: (entry, None) for rid in rule_ids})
     return create_model("PackConfig", __base__=_Strict, **fields)
@@ -165,13 +165,15 @@ def pack_config_model(rule_ids: tuple[str, ...]) -> type[BaseModel]:
 @cache
 def settings_document_model(rule_ids: tuple[str, ...]) -> type[BaseModel]:
     """The flat settings document for these rules."""
-    enforcement = create_model("Enforcement", __base__=_Strict,
-                               **{rid: (Level | None, None) for rid in ("all", *rule_ids)})
+    levels: dict[str, Any] = {rid: (Level | None, None) for rid in ("all", *rule_ids)}
+    enforcement = create_model("Enforcement", __base__=_Strict, **levels)
+    fields: dict[str, Any] = {"$schema": (str | None, None),
+                              "enforcement": (enforcement, Field(default_factory=enforcement)),
+                              "settings": (Settings, Field(default_factory=Settings))}
     return create_model(
         "PolicySettingsDocument", __base__=_Strict,
         __doc__="Input of `shuyaku policy config SETTINGS`, and accepted by `shuyaku policy audit --config`.",
-        **{"$schema": (str | None, None), "enforcement": (enforcement, Field(default_factory=enforcement)),
-           "settings": (Settings, Field(default_factory=Settings))})
+        **fields)
 
 
 def is_settings_document(data: Any) -> bool:
