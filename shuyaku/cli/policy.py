@@ -53,17 +53,14 @@ def audit(
     from shuyaku.policy import config as cfgmod
     from shuyaku.policy import report
     from shuyaku.policy.audit import audit_resources, has_mandatory, missing_settings
-    from shuyaku.policy.loader import LoadError, load_file
+    from shuyaku.policy.loader import load_file
     from shuyaku.policy.registry import rule_ids
 
     code = i18n.lang()
     try:
         loaded = load_file(file)
-    except LoadError as e:
-        raise _fail(str(e)) from None
-    try:
         cfg = cfgmod.load(config, rule_ids()) if config else cfgmod.PolicyConfig()
-    except ProblemsError as e:
+    except ProblemsError as e:  # an unreadable input or config: every problem, where, code, fix; exit 2
         fail_on_problems(e)
         raise
     if loaded.missing:

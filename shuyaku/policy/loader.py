@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shuyaku.contracts.i18n import t
+from shuyaku.contracts.problems import Problem, ProblemsError, Text, tx
 from shuyaku.policy.model import UNKNOWN, Resource, SecretValue
 
 SIG = "4dabf18193072939515e22adb298388d"
@@ -32,8 +32,16 @@ PREVIEW_SECRET = "[secret]"
 _GONE_OPS = frozenset({"delete", "discard", "delete-replaced", "remove-pending-replace", "read-discard"})
 
 
-class LoadError(ValueError):
-    """An input that is not a stack export or preview; the message names the file and what is wrong."""
+_REMAKE = tx("`pulumi stack export --file F` か `pulumi preview --json --show-sames > F` で作り直してください",
+             "produce it again with `pulumi stack export --file F` or `pulumi preview --json --show-sames > F`")
+
+
+class LoadError(ProblemsError):
+    """An input that is not a stack export or preview: one problem naming the file, the field, a fix and a code."""
+
+    def __init__(self, where: str, field: str, code: str, message: Text, fix: Text = _REMAKE, *,
+                 line: int = 0, column: int = 0):
+        super().__init__([Problem(where, line, column, field, message, fix, code)])
 
 
 @dataclass
@@ -110,16 +118,14 @@ def _name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1] if "::" in urn else urn
 
 
-def from_state(items: Iterable[Mapping[str, Any]], where: str, normalised: bool = False) -> list[Resource]:
+def from_state(items: Iterable[Mapping[str, Any]], where: str, normalised: bool = False, *,
+               field: str = "deployment.resources") -> list[Resource]:
     out: list[Resource] = []
     for i, r in enumerate(items):
         if not isinstance(r, Mapping) or not isinstance(r.get("urn"), str) or not isinstance(r.get("type"), str):
-            raise LoadError(
-                t(
-                    f"{where}: resources[{i}]: 文字列の urn と type を持つオブジェクトが必要です",
-                    f"{where}: resources[{i}]: expected an object with string 'urn' and 'type'",
-                )
-            )
+            raise LoadError(where, f"{field}[{i}]", "audit.bad_resource",
+                            tx("文字列の urn と type を持つオブジェクトが必要です",
+                               "expected an object with string 'urn' and 'type'"))
         urn = r["urn"]
         deps = r.get("propertyDependencies") or {}
         out.append(
@@ -140,47 +146,42 @@ def from_state(items: Iterable[Mapping[str, Any]], where: str, normalised: bool 
 def from_document(doc: Any, where: str, normalised: bool = False) -> Loaded:
     """Recognise the document by its shape."""
     if not isinstance(doc, dict):
-        raise LoadError(
-            t(
-                f"{where}: JSON オブジェクトではありません（pulumi stack export か pulumi preview --json の出力を指定）",
-                f"{where}: expected a JSON object (pulumi stack export or pulumi preview --json)",
-            )
-        )
+        raise LoadError(where, "(document)", "audit.not_object",
+                        tx("JSON オブジェクトではありません（pulumi stack export か pulumi preview --json の出力を指定）",
+                           "expected a JSON object (pulumi stack export or pulumi preview --json)"))
     if "steps" in doc or "changeSummary" in doc:
-        steps = doc.get("steps") or []
-        if not isinstance(steps, list):
-            raise LoadError(t(f"{where}: steps はリストでなければなりません", f"{where}: 'steps' must be a list"))
-        states = []
-        for i, s in enumerate(steps):
-            if not isinstance(s, dict):
-                raise LoadError(t(f"{where}: steps[{i}]: オブジェクトが必要です", f"{where}: steps[{i}]: expected an object"))
-            if s.get("op") in _GONE_OPS or not isinstance(s.get("newState"), dict):
-                continue
-            states.append(s["newState"])
-        # The engine leaves "config" out when the stack has none.
-        config = stack_config_from_preview(doc["config"] if isinstance(doc.get("config"), dict) else {})
-        resources = with_default_providers(from_state(states, f"{where}: steps[].newState", normalised), config)
-        return Loaded(resources, "preview", config, _missing(resources))
+        return _from_preview(doc, where, normalised)
     dep = doc
     if "checkpoint" in dep and isinstance(dep["checkpoint"], dict):
         dep = dep["checkpoint"].get("latest") or {}
     if "deployment" in dep:
         dep = dep["deployment"]
     if not isinstance(dep, dict) or ("resources" not in dep and "manifest" not in dep):
-        raise LoadError(
-            t(
-                f"{where}: スタックのエクスポート（deployment.resources）でもプレビュー（steps[]）でもありません。"
-                "`pulumi stack export --file F` か `pulumi preview --json > F` で作成してください",
-                f"{where}: neither a stack export (deployment.resources) nor a preview (steps[]); "
-                "produce one with `pulumi stack export --file F` or `pulumi preview --json > F`",
-            )
-        )
+        raise LoadError(where, "(document)", "audit.not_state",
+                        tx("スタックのエクスポート（deployment.resources）でもプレビュー（steps[]）でもありません",
+                           "neither a stack export (deployment.resources) nor a preview (steps[])"))
     res = dep.get("resources") or []
     if not isinstance(res, list):
-        raise LoadError(
-            t(f"{where}: deployment.resources はリストでなければなりません", f"{where}: deployment.resources must be a list")
-        )
-    return Loaded(from_state(res, f"{where}: deployment", normalised), "export")
+        raise LoadError(where, "deployment.resources", "audit.not_list",
+                        tx("リストでなければなりません", "must be a list"))
+    return Loaded(from_state(res, where, normalised), "export")
+
+
+def _from_preview(doc: dict[str, Any], where: str, normalised: bool) -> Loaded:
+    steps = doc.get("steps") or []
+    if not isinstance(steps, list):
+        raise LoadError(where, "steps", "audit.not_list", tx("リストでなければなりません", "must be a list"))
+    states = []
+    for i, s in enumerate(steps):
+        if not isinstance(s, dict):
+            raise LoadError(where, f"steps[{i}]", "audit.bad_step", tx("オブジェクトが必要です", "expected an object"))
+        if s.get("op") in _GONE_OPS or not isinstance(s.get("newState"), dict):
+            continue
+        states.append(s["newState"])
+    # The engine leaves "config" out when the stack has none.
+    config = stack_config_from_preview(doc["config"] if isinstance(doc.get("config"), dict) else {})
+    resources = with_default_providers(from_state(states, where, normalised, field="steps[].newState"), config)
+    return Loaded(resources, "preview", config, _missing(resources))
 
 
 def load_file(path: str | Path) -> Loaded:
@@ -189,18 +190,17 @@ def load_file(path: str | Path) -> Loaded:
         # "-": read a pipe (`pulumi preview --json | shuyaku policy audit -`).
         raw = sys.stdin.buffer.read() if str(path) == "-" else p.read_bytes()
     except OSError as e:
-        raise LoadError(t(f"{p}: 読み込めません（{e.strerror}）", f"{p}: cannot read ({e.strerror})")) from None
+        raise LoadError(str(p), "(file)", "audit.unreadable", tx(f"読み込めません（{e.strerror}）",
+                                                                 f"cannot read it ({e.strerror})"),
+                        tx("パスと権限を確認してください", "check the path and the file's permissions")) from None
     try:
         doc = json.loads(raw)
     except UnicodeDecodeError:
-        raise LoadError(t(f"{p}: UTF-8 のテキストではありません", f"{p}: not UTF-8 text")) from None
+        raise LoadError(str(p), "(file)", "audit.not_utf8", tx("UTF-8 のテキストではありません", "not UTF-8 text")) from None
     except json.JSONDecodeError as e:
-        raise LoadError(
-            t(
-                f"{p}:{e.lineno}:{e.colno}: JSON として読めません（{e.msg}）",
-                f"{p}:{e.lineno}:{e.colno}: not valid JSON ({e.msg})",
-            )
-        ) from None
+        raise LoadError(str(p), "(syntax)", "audit.not_json", tx(f"JSON として読めません（{e.msg}）",
+                                                                 f"not valid JSON ({e.msg})"),
+                        line=e.lineno, column=e.colno) from None
     # Most values need no conversion; skip the walk when no secret or unknown appears anywhere.
     plain_json = (SIG.encode() not in raw and f'"{PREVIEW_SECRET}"'.encode() not in raw
                   and not any(u.encode() in raw for u in UNKNOWNS))

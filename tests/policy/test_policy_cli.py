@@ -29,15 +29,18 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
                           cwd=ROOT, timeout=120, env={**os.environ, **(env or {})})
 
 
-@pytest.mark.parametrize("content", [None, b"{\"a\":", b"[1]", b"{\"foo\": 1}", b"\xff\xfe\x00garbage",
-                                     b"{\"deployment\": {\"resources\": [{\"urn\": 1}]}}"])
-def test_unreadable_input_exits_2_with_a_clear_message(tmp_path, content):
+@pytest.mark.parametrize(("content", "code"), [
+    (None, "audit.unreadable"), (b"{\"a\":", "audit.not_json"), (b"[1]", "audit.not_object"),
+    (b"{\"foo\": 1}", "audit.not_state"), (b"\xff\xfe\x00garbage", "audit.not_json"),
+    (b"{\"a\": \"\xff\"}", "audit.not_utf8"),
+    (b"{\"deployment\": {\"resources\": [{\"urn\": 1}]}}", "audit.bad_resource")])
+def test_unreadable_input_exits_2_with_a_clear_message(tmp_path, content, code):
     f = tmp_path / "state.json"
     if content is not None:
         f.write_bytes(content)
     p = cli("audit", str(f))
     assert p.returncode == 2
-    assert str(f) in p.stderr and "Traceback" not in p.stderr
+    assert p.stderr.startswith(f"{f}:") and f"[{code}]" in p.stderr and "Traceback" not in p.stderr
     assert p.stdout == ""
 
 
