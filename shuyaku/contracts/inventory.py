@@ -7,24 +7,23 @@ Every model forbids unknown keys, so a misspelt key is an error rather than a si
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from shuyaku.contracts.standard_ops import STANDARD_OPS
 from shuyaku.contracts.vocabulary import (
     LAYER_NAMES,
     MODEL_NAMES,
     Cidr4,
-    Integer,
     Layer,
     Name,
-    Number,
     OsFamily,
     OsVersion,
     SeparationModel,
     SystemId,
     Text255,
+    numbers_not_text,
 )
 
 __all__ = ["LAYER_NAMES", "MODEL_NAMES", "Inventory", "Layer", "SeparationModel", "System"]
@@ -32,6 +31,12 @@ __all__ = ["LAYER_NAMES", "MODEL_NAMES", "Inventory", "Layer", "SeparationModel"
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=False, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        return numbers_not_text(value, field.annotation) if field is not None else value
 
 
 class Redundancy(StrEnum):
@@ -54,19 +59,21 @@ class Protocol(StrEnum):
 StandardOp = Literal[tuple(STANDARD_OPS)]  # type: ignore[valid-type]
 
 # Upper bounds on every number: a mistyped 10**400 or .inf must be refused here, not overflow in the cost case.
+FISCAL_YEAR_MIN, FISCAL_YEAR_MAX = 2000, 2100
 YEN_MAX = 10**13  # ten trillion yen a year, far above any municipality's whole budget
-Yen = Annotated[Integer, Field(ge=0, le=YEN_MAX, description="円/年 (yen per year)")]
+Yen = Annotated[int, Field(ge=0, le=YEN_MAX, description="円/年 (yen per year)")]
 
 
 class Municipality(Strict):
     name: Name = Field(description="自治体名 / municipality name")
     name_en: Name | None = Field(default=None, description="English name")
-    population: Integer = Field(gt=0, le=50_000_000, description="人口 / population")
+    population: int = Field(gt=0, le=50_000_000, description="人口 / population")
     separation_model: SeparationModel = Field(
         description="三層分離モデル (alpha / beta / beta_prime / alpha_prime)"
     )
-    fiscal_year: Integer = Field(
-        ge=2000, le=2100, description="評価基準年度 / fiscal year the assessment is made for (ages are counted to it)"
+    fiscal_year: int = Field(
+        ge=FISCAL_YEAR_MIN, le=FISCAL_YEAR_MAX,
+        description="評価基準年度 / fiscal year the assessment is made for (ages are counted to it)",
     )
     catalogue: Text255 | None = Field(
         default=None,
@@ -76,15 +83,15 @@ class Municipality(Strict):
 
 class Server(Strict):
     role: Name = Field(description="役割 (db, ap, web, batch…) / role")
-    count: Integer = Field(ge=1, le=64, description="台数 / number of identical servers")
-    vcpu: Integer = Field(ge=1, le=4096, description="vCPU（物理サーバはスレッド数）/ vCPUs (threads for physical)")
-    ram_gb: Number = Field(gt=0, le=65_536, description="メモリ GB / RAM in GB")
-    disk_gb: Number = Field(gt=0, le=10_000_000, description="ディスク GB / disk in GB")
+    count: int = Field(ge=1, le=64, description="台数 / number of identical servers")
+    vcpu: int = Field(ge=1, le=4096, description="vCPU（物理サーバはスレッド数）/ vCPUs (threads for physical)")
+    ram_gb: float = Field(gt=0, le=65_536, description="メモリ GB / RAM in GB")
+    disk_gb: float = Field(gt=0, le=10_000_000, description="ディスク GB / disk in GB")
     os: OsFamily = Field(description="OS系列 (windows_server, rhel, centos, almalinux, ubuntu, debian)")
     os_version: OsVersion
-    purchase_year: Integer = Field(ge=1990, le=2100, description="ハードウェア購入年度 / hardware purchase year")
-    p95_cpu_pct: Number | None = Field(default=None, ge=0, le=100, description="CPU使用率 p95 (%)")
-    p95_ram_pct: Number | None = Field(default=None, ge=0, le=100, description="メモリ使用率 p95 (%)")
+    purchase_year: int = Field(ge=1990, le=2100, description="ハードウェア購入年度 / hardware purchase year")
+    p95_cpu_pct: float | None = Field(default=None, ge=0, le=100, description="CPU使用率 p95 (%)")
+    p95_ram_pct: float | None = Field(default=None, ge=0, le=100, description="メモリ使用率 p95 (%)")
     redundancy: Redundancy = Field(
         default=Redundancy.none, description="冗長化 (none / active_standby / active_active)"
     )
@@ -105,7 +112,7 @@ class Costs(Strict):
 class Link(Strict):
     target: SystemId = Field(description="連携先システムID / target system id")
     protocol: Protocol = Field(default=Protocol.tcp, description="tcp / udp")
-    port: Integer = Field(ge=1, le=65535, description="ポート / port")
+    port: int = Field(ge=1, le=65535, description="ポート / port")
     direction: Direction = Field(
         default=Direction.outbound, description="outbound: 本システムから接続 / inbound / both"
     )
@@ -122,9 +129,9 @@ class System(Strict):
         default=None, description="標準化対象20業務のコード、対象外なら省略 / one of the 20 standard operations"
     )
     vendor: Name = Field(description="ベンダー / vendor")
-    users: Integer = Field(ge=0, le=10_000_000, description="利用者数 / users")
-    rpo_hours: Number = Field(ge=0, le=87_600, description="目標復旧時点 RPO (時間)")
-    rto_hours: Number = Field(ge=0, le=87_600, description="目標復旧時間 RTO (時間)")
+    users: int = Field(ge=0, le=10_000_000, description="利用者数 / users")
+    rpo_hours: float = Field(ge=0, le=87_600, description="目標復旧時点 RPO (時間)")
+    rto_hours: float = Field(ge=0, le=87_600, description="目標復旧時間 RTO (時間)")
     cidr: Cidr4 | None = Field(default=None, description="固定するテナントネットワーク（IPv4）/ pinned tenant CIDR (IPv4)")
     servers: list[Server] = Field(min_length=1, description="サーバ構成 / servers")
     costs: Costs = Field(description="年間費用（円）/ annual costs in yen")
@@ -134,7 +141,7 @@ class System(Strict):
 class Terminals(Strict):
     department: Name = Field(description="部署 / department")
     layer: Layer = Field(description="端末の系 / layer the terminals sit in")
-    count: Integer = Field(ge=0, le=1_000_000, description="台数 / number of terminals")
+    count: int = Field(ge=0, le=1_000_000, description="台数 / number of terminals")
 
 
 class Inventory(Strict):

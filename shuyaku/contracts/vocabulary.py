@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -104,16 +103,16 @@ def _no_unsafe(value: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
-def _not_text(kind: str) -> Callable[[Any], Any]:
-    """YAML's `true` and a quoted "25" are not numbers: refuse them as the JSON Schema does (pydantic's lax
-    mode would take them). Everything else is left to pydantic, so 5.0 is still the integer 5."""
-
-    def check(value: Any) -> Any:
-        if isinstance(value, bool | str):
-            raise PydanticCustomError(f"{kind}_type", "Input should be a valid number")
+def numbers_not_text(value: Any, annotation: Any) -> Any:
+    """YAML's `true` and a quoted "25" are not numbers: refuse them where the field is a number, as the JSON
+    Schema does (pydantic's lax mode would take them). Used as a model-wide `mode="before"` validator, which
+    leaves each field's JSON Schema (its minimum and maximum) as it is; 5.0 is still the integer 5."""
+    if not isinstance(value, bool | str):
         return value
-
-    return check
+    types = set(getattr(annotation, "__args__", None) or (annotation,))
+    if int in types or float in types:
+        raise PydanticCustomError("int_type" if int in types else "float_type", "Input should be a valid number")
+    return value
 
 
 def _version_as_text(value: Any) -> Any:
@@ -121,8 +120,6 @@ def _version_as_text(value: Any) -> Any:
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
-Integer = Annotated[int, BeforeValidator(_not_text("int"))]
-Number = Annotated[float, BeforeValidator(_not_text("float"))]
 Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX, pattern=SAFE_TEXT_PATTERN), AfterValidator(_no_unsafe)]
 Text255 = Annotated[str, Field(min_length=1, max_length=TEXT_MAX, pattern=SAFE_TEXT_PATTERN),
                     AfterValidator(_no_unsafe)]
