@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shuyaku.contracts.i18n import lang
-from shuyaku.contracts.problems import Problem, ProblemsError
+from shuyaku.contracts.problems import Problem, ProblemsError, tx
 from shuyaku.contracts.sitedata import Quotas, SiteData, Tenant
 from shuyaku.platform.layout import Layout
 
@@ -25,9 +25,9 @@ class ConfigError(ProblemsError):
     def render(self, language: str | None = None) -> str:
         language = language or lang()
         n = len(self.problems)
-        closing = (f"{n} problem(s) found; no resource was registered. Fix them and run again." if language == "en" else
-                   f"{n} 件の問題があるため、リソースは1つも作成していません。修正して再実行してください。")
-        return "\n".join([*(p.render(language) for p in self.problems), closing])
+        closing = tx(f"{n} 件の問題があるため、リソースは1つも作成していません。修正して再実行してください。",
+                     f"{n} problem(s) found; no resource was registered. Fix them and run again.")
+        return "\n".join([*(p.render(language) for p in self.problems), closing.pick(language)])
 
     def render_both(self) -> str:
         """The user's language first, then the other: the engine's output is pasted into tickets read by others."""
