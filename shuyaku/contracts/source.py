@@ -268,7 +268,7 @@ class _Builder:
     def _scalar(self, node: yaml.Node, loc: Loc) -> Any:
         try:
             return self.loader.construct_object(node, deep=True)
-        except (ValueError, OverflowError, TypeError, AttributeError, KeyError):
+        except (ValueError, ArithmeticError, LookupError, TypeError, AttributeError):
             # PyYAML's constructors raise plain Python errors for `2020-13-45`, `!!float x`, `!!int 0x`...
             line, col = node.start_mark.line + 1, node.start_mark.column + 1
             tag = node.tag.rsplit(":", 1)[-1]
