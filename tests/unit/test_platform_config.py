@@ -248,3 +248,41 @@ def test_the_entry_point_loads_once_and_prints_both_languages(tmp_path: Path, mo
     assert registered == 0 and len(calls) == 1
     assert text.count("[schema.range]") == 2  # the one problem, once per language
     assert text.index("リソースは1つも作成していません") < text.index("no resource was registered")
+
+
+def _dup_zone(d: dict) -> None:
+    d["zones"].append(dict(d["zones"][0]))
+
+
+def _wrong_path(d: dict) -> None:
+    d["flows"][0]["path"] = "relay" if d["flows"][0]["path"] != "relay" else "hub"
+
+
+def _overlap(d: dict) -> None:
+    d["tenants"][1]["cidr"] = d["tenants"][0]["cidr"]
+
+
+def _flavor(d: dict) -> None:
+    d["tenants"][2]["servers"][0]["flavor"] = "no-such-flavor"
+
+
+@pytest.mark.parametrize(("change", "field", "code"), [
+    (_dup_zone, "zones[4].layer", "site.duplicate_zone"),
+    (_wrong_path, "flows[0].path", "site.flow_path"),
+    (_overlap, "tenants[1].cidr", "site.overlap"),
+    (_flavor, "tenants[2].servers[0].flavor", "site.unknown_flavor"),
+])
+def test_site_cross_checks_name_the_field_and_code(tmp_path: Path, change, field: str, code: str) -> None:
+    data = synthetic.site(12).model_dump(mode="json")
+    change(data)
+    site = write_site(tmp_path, data)
+    found = {(p.field, p.code) for p in problems_of(base_values(site), tmp_path).values()}
+    assert (field, code) in found
+
+
+def test_a_stale_plan_is_named_against_the_inventory(tmp_path: Path) -> None:
+    inventory = ROOT / "examples/sample-city/inventory.yaml"
+    values = {**base_values(write_site(tmp_path)), "inventory": str(inventory)}  # synthetic ids: not in it
+    problems = problems_of(values, tmp_path)
+    assert problems["tenants[0].system_id"].code == "inventory.stale"
+    assert "shuyaku plan" in problems["tenants[0].system_id"].fix.en
