@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
+from shuyaku.contracts import separation as sep
 from shuyaku.contracts.policy_settings import Settings
+from shuyaku.contracts.vocabulary import LAYER_NAMES, LAYERS, MODEL_NAMES, Layer, SeparationModel
 from shuyaku.policy.model import Rule
 from shuyaku.policy.registry import CATEGORIES, all_rules
 
@@ -34,7 +36,7 @@ def markdown() -> str:
         out += ["", f"## {ja} / {en}"]
         for r in members:
             out += _rule_section(r)
-    out += _settings_table()
+    out += _separation_table() + _settings_table() + _problem_codes()
     return "\n".join(out) + "\n"
 
 
@@ -110,4 +112,41 @@ def _settings_table() -> list[str]:
     defaults = Settings().model_dump(mode="json")
     for k, f in Settings.model_fields.items():
         out.append(f"| `{k}` | `{json.dumps(defaults[k], ensure_ascii=False)}` | {f.title} | {f.description} |")
+    return out
+
+
+def _separation_table() -> list[str]:
+    """The table the separation rules judge by (`shuyaku.contracts.separation`), as the plan uses it."""
+    out = ["", "## 三層の分離表 / Separation table", "",
+           "The rules `mynumber-no-internet-path`, `mynumber-ingress-only-listed`, `lgwan-internet-screen-or-relay`, "
+           "`lgwan-no-direct-internet` and `cross-tenant-rule-declared` take their allowed and forbidden paths from "
+           "this table, the same one `shuyaku plan` routes data links by (from row to column; on a screen-transfer "
+           "port towards the internet layer, relay becomes screen transfer).", "",
+           "| from \\ to | " + " | ".join(f"`{b}`" for b in LAYERS) + " |", "|---" * (len(LAYERS) + 1) + "|"]
+    for a in LAYERS:
+        out.append(f"| `{a}` {LAYER_NAMES[Layer(a)][0]} | " + " | ".join(sep.link_path(a, b) for b in LAYERS) + " |")
+    out += ["", "| model | screen-transfer servers in | direct cloud breakout from |", "|---|---|---|"]
+    for m in SeparationModel:
+        servers = ", ".join(f"`{x}`" for x in sorted(sep.screen_servers(m)))
+        breakout = ", ".join(f"`{x}`" for x in sorted(sep.breakout_layers(m))) or "-"
+        out.append(f"| `{m.value}` {MODEL_NAMES[m]} | {servers} | {breakout} |")
+    return out
+
+
+_CODES = (
+    ("policy.unknown_rule", "未知のルール ID（近い ID を示す）", "unknown rule id (the nearest one is named)"),
+    ("policy.not_settings_document", "`policy config` にルールごとの形式を渡した", "`policy config` given the per-rule format"),
+    ("schema.*", "型・値・CIDR・ポート・未知の項目（入力共通のコード）", "type, value, CIDR, port, unknown key (shared codes)"),
+    ("audit.*", "監査対象が読めない（not_json, not_state, bad_resource など）",
+     "the audited file is unreadable (not_json, not_state, bad_resource, ...)"),
+)
+
+
+def _problem_codes() -> list[str]:
+    out = ["", "## 設定の誤り / Config problems", "",
+           "`shuyaku policy audit --config` and `shuyaku policy config` check both formats with the model above and "
+           "stop with exit 2, naming every problem as `file:line:column: field: message [code]` with a fix; the "
+           "pack's per-rule config schemas are generated from the same model, so the engine refuses the same values.",
+           "", "| code | 内容 | meaning |", "|---|---|---|"]
+    out += [f"| `{c}` | {ja} | {en} |" for c, ja, en in _CODES]
     return out
