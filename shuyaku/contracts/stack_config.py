@@ -30,7 +30,7 @@ def key(name: str) -> str:
     return f"{NAMESPACE}:{name}"
 
 
-Text = Annotated[str, Field(min_length=1, pattern=r"\S")]
+NonBlank = Annotated[str, Field(min_length=1, pattern=r"\S")]
 Count = Annotated[StrictInt, Field(ge=0)]
 
 
@@ -60,17 +60,17 @@ class StackConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, title="shuyaku platform stack config")
 
-    site_data: Text = Field(alias="shuyaku:siteData", description="site-*.json written by `shuyaku plan`")
-    inventory: Text | None = Field(None, alias="shuyaku:inventory", description="the inventory the plan was made from")
-    lgwan_network: Text = Field(alias="shuyaku:lgwanNetwork", description="LGWAN provider network name")
-    external_network: Text = Field(alias="shuyaku:externalNetwork", description="internet provider network name")
+    site_data: NonBlank = Field(alias="shuyaku:siteData", description="site-*.json written by `shuyaku plan`")
+    inventory: NonBlank | None = Field(None, alias="shuyaku:inventory", description="the inventory the plan was made from")
+    lgwan_network: NonBlank = Field(alias="shuyaku:lgwanNetwork", description="LGWAN provider network name")
+    external_network: NonBlank = Field(alias="shuyaku:externalNetwork", description="internet provider network name")
     proxy_cidr: Cidr4 = Field(alias="shuyaku:proxyCidr", description="the security cloud proxy")
     proxy_port: Annotated[StrictInt, Field(ge=1, le=65535)] = Field(8080, alias="shuyaku:proxyPort")
     terminal_cidrs: list[Cidr4] = Field(alias="shuyaku:terminalCidrs", min_length=1, description="LGWAN terminal ranges")
     admin_cidrs: list[Cidr4] = Field(default_factory=list, alias="shuyaku:adminCidrs")
-    encrypted_volume_type: Text = Field(alias="shuyaku:encryptedVolumeType")
+    encrypted_volume_type: NonBlank = Field(alias="shuyaku:encryptedVolumeType")
     plain_volume_types: list[str] = Field(default_factory=list, alias="shuyaku:plainVolumeTypes")
-    primary_stack: Text | None = Field(None, alias="shuyaku:primaryStack", description="org/project/stack of the primary")
+    primary_stack: NonBlank | None = Field(None, alias="shuyaku:primaryStack", description="org/project/stack of the primary")
     instances: StrictBool = Field(True, alias="shuyaku:instances")
     operator_quotas: StrictBool = Field(True, alias="shuyaku:operatorQuotas")
     instance_limit: Annotated[StrictInt, Field(ge=0, le=10**6)] | None = Field(None, alias="shuyaku:instanceLimit")
@@ -78,7 +78,7 @@ class StackConfig(BaseModel):
     isolated_layers: list[Layer] = Field(default_factory=list, alias="shuyaku:isolatedLayers")
     image_aliases: dict[str, str] = Field(default_factory=dict, alias="shuyaku:imageAliases")
     quota_overrides: dict[str, QuotaOverride] = Field(default_factory=dict, alias="shuyaku:quotaOverrides")
-    vendor_role: Text = Field("member", alias="shuyaku:vendorRole")
+    vendor_role: NonBlank = Field("member", alias="shuyaku:vendorRole")
 
 
 ALIASES: dict[str, str] = {f.alias or n: n for n, f in StackConfig.model_fields.items()}
