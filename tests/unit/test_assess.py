@@ -13,10 +13,10 @@ import yaml
 
 from shuyaku.assess import Assessment, assess
 from shuyaku.assess.analyse import reference_date
-from shuyaku.inventory.links import classify_link
 from shuyaku.assess.checklist import CHECK_IDS
 from shuyaku.contracts.assessment import COST_KEYS
 from shuyaku.contracts.inventory import Inventory
+from shuyaku.inventory.links import classify_link
 from shuyaku.inventory.load import load, load_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]

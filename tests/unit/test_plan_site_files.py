@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from shuyaku.cli import regen
 from shuyaku.contracts.inventory import Inventory
 from shuyaku.contracts.sitedata import SiteData
 from shuyaku.inventory.load import load
-from shuyaku.cli import regen
 from shuyaku.plan.build import make_plan, make_site_data, tenant_cidrs
 
 ROOT = Path(__file__).resolve().parents[2]

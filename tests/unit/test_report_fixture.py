@@ -9,7 +9,6 @@ import math
 from html.parser import HTMLParser
 from pathlib import Path
 
-from shuyaku.inventory.links import classify_link
 from shuyaku.contracts.catalogue import Catalogue
 from shuyaku.contracts.inventory import Inventory
 from shuyaku.contracts.plan import (
@@ -27,6 +26,7 @@ from shuyaku.contracts.plan import (
     Wave,
     ZonePlan,
 )
+from shuyaku.inventory.links import classify_link
 
 YEARS = 7
 ROOT = Path(__file__).resolve().parents[2]
