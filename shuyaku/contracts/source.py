@@ -300,7 +300,11 @@ class _Builder:
         while i < len(pairs):
             k, v = pairs[i]
             j = i + 1
-            while _plain(v, _LEADING) and j < len(pairs) and _plain(pairs[j][0], _GROUP) and _empty(pairs[j][1]):
+            last = v
+            # Only digits joined by a bare comma ("6,200,000"): "80, 443" is two things, not one number.
+            while (_plain(v, _LEADING) and j < len(pairs) and _plain(pairs[j][0], _GROUP) and _empty(pairs[j][1])
+                   and pairs[j][0].start_mark.index == last.end_mark.index + 1):
+                last = pairs[j][0]
                 j += 1
             if j > i + 1:
                 typed = ",".join([v.value] + [pairs[n][0].value for n in range(i + 1, j)])
