@@ -3,7 +3,8 @@
 For `validate`, `assess` and `plan` on the sample city (`examples/sample-city/inventory.yaml`, 80 systems, with
 its cost catalogue) and on a "billion laughs" file (9 levels of 9 aliases), each run is a fresh child process
 (`python -m shuyaku.cli ...`) measured through `os.wait4`: wall time, CPU time (user + system) and peak RSS;
-the median of `--runs` runs is printed.
+the median of `--runs` runs is printed; with `--before`, the two trees take turns run by run. The reading step
+alone (`inventory.load.load`, in-process) is timed too, to tell this layer apart from plan and report code.
 
 `--before REV` measures the same against an earlier commit too (default b7ba15e, the state before the contracts
 layer), from a temporary `git worktree` with PYTHONPATH pointing at it; the worktree is removed afterwards.
@@ -85,29 +86,55 @@ def run_once(tree: Path, args: list[str], cap_mb: int, timeout: float) -> Sample
     return Sample(code, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
-def measure(tree: Path, stage: str, inventory: Path, out: Path, runs: int, cap_mb: int, timeout: float) -> Sample:
-    args = [stage, str(inventory)] + ([] if stage == "validate" else ["--out", str(out)])
-    samples = [run_once(tree, args, cap_mb, timeout) for _ in range(runs)]
-    if any(isinstance(s.exit, str) for s in samples):  # a killed run: once is enough, the rest would repeat it
-        return samples[0]
-    return Sample(samples[0].exit, statistics.median(s.wall for s in samples),
-                  statistics.median(s.cpu for s in samples), statistics.median(s.rss_mb for s in samples))
+LOAD_ONLY = """
+import statistics, sys, time
+from shuyaku.inventory.load import load
+path = sys.argv[1]
+load(path)
+times = []
+for _ in range(int(sys.argv[2])):
+    start = time.process_time()
+    load(path)
+    times.append(time.process_time() - start)
+print(statistics.median(times))
+"""
 
 
-def table(label: str, tree: Path, runs: int, cap_mb: int, timeout: float, bomb_runs: int) -> list[str]:
-    rows = []
+def load_only(tree: Path, runs: int) -> float:
+    """The reading step alone (parse, model, cross-check, catalogue), in-process: what this layer changed,
+    apart from interpreter start and the plan and report code."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tree), "HOME": tempfile.gettempdir()}
+    inventory = str(tree / "examples" / "sample-city" / "inventory.yaml")
+    out = subprocess.run([sys.executable, "-c", LOAD_ONLY, inventory, str(runs)], cwd=tree, env=env,
+                         capture_output=True, text=True, check=True).stdout
+    return float(out.strip())
+
+
+def table(trees: dict[str, Path], runs: int, cap_mb: int, timeout: float) -> None:
+    """Every case on every tree, the trees taking turns run by run, so that a change in the machine's load
+    falls on both alike."""
     with tempfile.TemporaryDirectory() as tmp:
         bomb = Path(tmp) / "bomb.yaml"
         bomb.write_text(bomb_text())
-        cases = [("sample city", tree / "examples" / "sample-city" / "inventory.yaml", runs),
-                 (f"alias bomb ({len(bomb_text().encode())} B)", bomb, bomb_runs)]
-        for what, inventory, n in cases:
+        cases = [("sample city", None), (f"alias bomb ({len(bomb_text().encode())} B)", bomb)]
+        for what, inventory in cases:
             for stage in STAGES:
-                s = measure(tree, stage, inventory, Path(tmp) / "out", n, cap_mb, timeout)
-                row = f"| {label} | {what} | {stage} | {s.exit} | {s.wall:.2f} | {s.cpu:.2f} | {s.rss_mb:.0f} |"
-                print(row, flush=True)
-                rows.append(row)
-    return rows
+                samples: dict[str, list[Sample]] = {label: [] for label in trees}
+                for _ in range(runs):
+                    for label, tree in trees.items():
+                        if samples[label] and isinstance(samples[label][0].exit, str):
+                            continue  # killed once: the rest would repeat it
+                        path = inventory or tree / "examples" / "sample-city" / "inventory.yaml"
+                        args = [stage, str(path)] + ([] if stage == "validate" else ["--out", f"{tmp}/out"])
+                        samples[label].append(run_once(tree, args, cap_mb, timeout))
+                for label, got in samples.items():
+                    s = Sample(got[0].exit, statistics.median(x.wall for x in got),
+                               statistics.median(x.cpu for x in got), statistics.median(x.rss_mb for x in got))
+                    print(f"| {label} | {what} | {stage} | {s.exit} | {s.wall:.2f} | {s.cpu:.2f} | {s.rss_mb:.0f} |",
+                          flush=True)
+    for label, tree in trees.items():
+        print(f"{label}: reading the sample city in-process (parse, model, cross-check, catalogue), median CPU of "
+              f"15: {load_only(tree, 15) * 1000:.0f} ms")
 
 
 def main() -> None:
@@ -124,13 +151,15 @@ def main() -> None:
     print("| tree | input | command | exit | wall (s) | CPU (s) | peak RSS (MB) |")
     print("|---|---|---|---|---:|---:|---:|")
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
-    table(f"after ({head.strip()} + working tree)", ROOT, opts.runs, opts.cap_mb, opts.timeout, opts.runs)
+    trees = {f"after ({head.strip()} + working tree)": ROOT}
     if opts.before:
         subprocess.run(["git", "worktree", "add", "--detach", str(opts.worktree), opts.before], cwd=ROOT, check=True,
                        capture_output=True)
-        try:
-            table(f"before ({opts.before})", opts.worktree, opts.runs, opts.cap_mb, opts.timeout, 1)
-        finally:
+        trees[f"before ({opts.before})"] = opts.worktree
+    try:
+        table(trees, opts.runs, opts.cap_mb, opts.timeout)
+    finally:
+        if opts.before:
             subprocess.run(["git", "worktree", "remove", "--force", str(opts.worktree)], cwd=ROOT, check=False)
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
