@@ -195,3 +195,23 @@ def test_sample_validates_against_committed_json_schema() -> None:
 
     schema = json.loads((ROOT / "schemas" / "inventory.json").read_text(encoding="utf-8"))
     jsonschema.validate(yaml.safe_load(SAMPLE.read_text(encoding="utf-8")), schema)
+
+
+def test_a_name_typed_decomposed_is_kept_in_one_spelling(tmp_path: Path) -> None:
+    """"ガ" as カ + combining mark (as some Mac and PDF copy-paste produces) is the same name: stored as NFC, so
+    one system never becomes two tenants."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", "ガス水道課")
+    assert decomposed != "ガス水道課"
+    inv = load(write_inventory(tmp_path, [minimal_system(department=decomposed)])).inventory
+    assert inv.systems[0].department == "ガス水道課"
+
+
+def test_numbers_in_quotes_or_true_are_not_numbers(tmp_path: Path) -> None:
+    """As the editor's JSON Schema says: "25" and true are refused where a number belongs (pydantic alone would
+    take them), with the value to type."""
+    p = write_inventory(tmp_path, [minimal_system(users="25", rpo_hours=True)])
+    found = {pr.field: pr for pr in problems_of(p)}
+    assert found["systems[0].users"].code == "schema.number_as_text" and "25" in found["systems[0].users"].fix
+    assert found["systems[0].rpo_hours"].code == "schema.type"
