@@ -65,13 +65,34 @@ class Source:
         return Problem(str(self.path), line, col, dotted(loc), message, fix, code, severity)  # type: ignore[arg-type]
 
 
+def shown_path(path: Path | str) -> str:
+    """A path as it may be printed: control characters escaped, and not longer than a line."""
+    text = str(path)
+    if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 or 0x202A <= ord(ch) <= 0x202E for ch in text):
+        text = repr(text)[1:-1]
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
 def file_problem(path: Path | str, code: str, message: Text, fix: Text) -> Problem:
-    return Problem(str(path), 0, 0, "(file)", message, fix, code)
+    return Problem(shown_path(path), 0, 0, "(file)", message, fix, code)
 
 
 def read_text(path: str | Path, *, inside: Path | None = None) -> str:
     """The file's text, or ProblemsError naming why not. `inside`: the folder the file must stay within."""
     p = Path(path)
+    try:
+        return _read_text(p, inside)
+    except ValueError:  # a NUL in the name (UnicodeDecodeError is answered inside)
+        raise ProblemsError([file_problem(p, "file.bad_name", tx("ファイル名に使えない文字があります",
+                                                                 "the file name has a character no file can have"),
+                                          tx("ファイル名を確認してください", "check the file name"))]) from None
+    except OSError as exc:  # a name too long, a loop of symbolic links...
+        raise ProblemsError([file_problem(p, "file.unreadable",
+                                          tx(f"読み込めません（{exc.strerror}）", f"cannot read it ({exc.strerror})"),
+                                          tx("パスを確認してください", "check the path"))]) from None
+
+
+def _read_text(p: Path, inside: Path | None) -> str:
     if inside is not None:
         try:
             resolved, folder = p.resolve(), inside.resolve()

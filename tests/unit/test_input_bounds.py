@@ -214,6 +214,13 @@ def test_files_that_are_not_an_inventory(make: Callable[[Path], object], code: s
     assert run.bounded(5.0), run
 
 
+@pytest.mark.parametrize(("named", "code"), [('"a\\0b"', "file.bad_name"), ("b" * 5000, "file.unreadable")])
+def test_catalogue_names_no_file_can_have(named: str, code: str, town: Path) -> None:
+    run = refused(cli("validate", variant(town, "catalogue: cost-catalogue.yaml", f"catalogue: {named}"),
+                      "--format", "json"))
+    assert code in run.codes() and len(run.out) < 4096
+
+
 def test_dev_zero_as_catalogue_option(town: Path) -> None:
     run = refused(cli("validate", town, "--catalogue", "/dev/zero", "--format", "json"))
     assert run.codes() == {"file.not_regular"}
