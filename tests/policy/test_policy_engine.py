@@ -55,3 +55,23 @@ def test_advisory_config_lets_the_preview_through(program, tmp_path):
     assert rc == 0
     assert ("secgroup-no-public-ssh", "advisory") in {(f.rule, f.level) for f in pack}
     assert program.audit(tmp_path / "advisory.json") == (0, pack)
+
+
+def test_the_engine_refuses_the_config_the_audit_refuses(program, tmp_path):
+    """The pack's config schemas are generated from the settings model: a CIDR typo stops `pulumi preview` as it
+    stops `shuyaku policy audit` (exit 2, code schema.cidr), instead of a rule silently ignoring the range."""
+    import subprocess
+    import sys
+
+    from engine_project import PACK_CONFIG, ROOT
+
+    cfg = json.loads(PACK_CONFIG.read_text())
+    cfg["internet-egress-only-proxy"]["proxy_cidrs"] = ["10.250.0.300/29"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(cfg, indent=2))
+    p = program.sh("pulumi", "preview", "--policy-pack", str(ROOT / "policies"), "--policy-pack-config", str(bad))
+    assert p.returncode != 0
+    assert "internet-egress-only-proxy" in p.stdout + p.stderr and "proxy_cidrs" in p.stdout + p.stderr
+    a = subprocess.run([sys.executable, "-m", "shuyaku.cli", "policy", "audit", "-", "--config", str(bad)],
+                       input='{"deployment": {"resources": []}}', capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert a.returncode == 2 and "internet-egress-only-proxy.proxy_cidrs[0]" in a.stderr and "[schema.cidr]" in a.stderr
