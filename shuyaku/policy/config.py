@@ -19,8 +19,6 @@ from pydantic import BaseModel
 from shuyaku.contracts import policy_settings as ps
 from shuyaku.contracts.source import Source
 
-LEVELS = ps.LEVELS
-
 
 @dataclass
 class PolicyConfig:
@@ -99,8 +97,3 @@ def expand_checked(doc: BaseModel, rules: Iterable[Any]) -> dict[str, Any]:
         if entry:
             out[rule.id] = entry
     return out
-
-
-def separation_model(settings: Mapping[str, Any]) -> str:
-    """The configured model, accepting α / β / β' / α' as written in MIC documents."""
-    return ps.model_of(settings.get("separation_model")).value
