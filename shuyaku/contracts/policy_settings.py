@@ -116,10 +116,6 @@ class Settings(_Strict):
 SETTING_KEYS: tuple[str, ...] = tuple(Settings.model_fields)
 
 
-def defaults() -> dict[str, Any]:
-    return Settings().model_dump(mode="json")
-
-
 def resolved(given: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
     """Defaults overlaid by the given values, checked and normalised (α' -> alpha_prime), for `keys` only.
 
