@@ -42,7 +42,7 @@ def _fail(message: str) -> typer.Exit:
 def audit(
     file: Annotated[Path, typer.Argument(
         help="pulumi stack export または pulumi preview --json --show-sames の出力（- は標準入力）")],
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="ポリシー設定（policy-pack-config 形式）")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="ポリシー設定（pack config か settings 形式）")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.text,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="出力先ファイル（既定: 標準出力）")] = None,
     lang: LangOpt = None,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import json
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
@@ -27,7 +28,7 @@ from shuyaku.contracts.checked import check
 from shuyaku.contracts.problems import Problem, ProblemsError, tx
 from shuyaku.contracts.separation import SCREEN_PORTS
 from shuyaku.contracts.separation import Path as LinkPath
-from shuyaku.contracts.source import Source, load
+from shuyaku.contracts.source import Source, parse, read_text
 from shuyaku.contracts.vocabulary import Cidr4, Layer, Protocol, SeparationModel
 
 Level = Literal["mandatory", "advisory", "disabled", "remediate"]
@@ -194,7 +195,22 @@ def check_document(src: Source, rule_ids: Iterable[str], *, flat_only: bool = Fa
 
 
 def load_document(path: str | Path, rule_ids: Iterable[str], *, flat_only: bool = False) -> BaseModel:
-    return check_document(load(path), rule_ids, flat_only=flat_only)
+    return check_document(_load_json_or_yaml(Path(path)), rule_ids, flat_only=flat_only)
+
+
+def _load_json_or_yaml(path: Path) -> Source:
+    """Through the one adapter. These files are usually JSON, which may be indented with tabs where YAML may
+    not; in valid JSON a literal tab is only ever whitespace between tokens, so it reads as one space (same
+    line, same column)."""
+    text = read_text(path)
+    if "\t" in text:
+        try:
+            json.loads(text)
+        except ValueError:
+            pass
+        else:
+            text = text.replace("\t", " ")
+    return parse(text, path)
 
 
 def _rule_problem(p: Problem, rule_ids: tuple[str, ...], flat: bool) -> Problem:

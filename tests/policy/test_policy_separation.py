@@ -129,3 +129,14 @@ def test_config_problems_point_at_the_line_in_either_format():
 def test_every_setting_a_rule_reads_is_in_the_model():
     assert {k for r in all_rules() for k in r.config_keys} <= set(ps.SETTING_KEYS)
     assert set(ps.SETTING_KEYS) == {k for r in all_rules() for k in r.config_keys}  # no setting nobody reads
+
+
+def test_a_tab_indented_json_config_reads_like_any_other(tmp_path):
+    """JSON editors indent with tabs, which YAML refuses; the config is still read, problems at the right line."""
+    f = tmp_path / "c.json"
+    f.write_text('{\n\t"all": "advisory",\n\t"secgroup-no-public-ssh": {\n\t\t"proxy_cidrs": ["10.0.0.0/33"]\n\t}\n}\n')
+    with pytest.raises(ProblemsError) as e:
+        cfgmod.load(f, rule_ids())
+    assert [(p.line, p.column, p.code) for p in e.value.problems] == [(4, 19, "schema.cidr")]
+    f.write_text('{\n\t"all": "advisory"\n}\n')
+    assert cfgmod.load(f, rule_ids()).all_level == "advisory"
