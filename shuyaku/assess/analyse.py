@@ -75,12 +75,11 @@ def server_ages(inv: Inventory, life_years: int, warning_years: int = WARNING_YE
 
 def link_findings(inv: Inventory) -> list[LinkFinding]:
     by_id = {s.id: s for s in inv.systems}
-    model = inv.municipality.separation_model.value
     out: list[LinkFinding] = []
     for s in inv.systems:
         for link in s.links:
             t = by_id[link.target]
-            path = classify_link(model, s.layer.value, t.layer.value, link.direction.value, link.port)
+            path = classify_link(s.layer.value, t.layer.value, link.direction.value, link.port)
             out.append(LinkFinding(
                 source=s.id, source_name=s.name, source_layer=s.layer,
                 target=t.id, target_name=t.name, target_layer=t.layer,

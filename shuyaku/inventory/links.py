@@ -17,7 +17,7 @@ PATH_ORDER = ["forbidden", "hub", "relay", "screen", "direct"]  # most restricti
 _RANK = {p: len(PATH_ORDER) - i for i, p in enumerate(PATH_ORDER)}
 
 
-def classify_link(model: str, source_layer: str, target_layer: str, direction: str, port: int) -> str:
+def classify_link(source_layer: str, target_layer: str, direction: str, port: int) -> str:
     """The path a link must take. `direction` says who opens connections; a link carried both ways
     must satisfy both directions, so the stricter path wins."""
     flows: list[tuple[str, str]] = []
@@ -33,14 +33,13 @@ def cross_layer(inv: Inventory, src: Source | None, path: str) -> list[Problem]:
     """One finding per link between two layers: `link.forbidden` (a warning that --strict fails on) or
     `link.mediated` (a note naming the mediating service the platform will put in between)."""
     by_id = {s.id: s for s in inv.systems}
-    model = inv.municipality.separation_model.value
     found: list[Problem] = []
     for i, s in enumerate(inv.systems):
         for j, link in enumerate(s.links):
             target = by_id.get(link.target)
             if target is None or s.layer == target.layer:
                 continue
-            kind = classify_link(model, s.layer.value, target.layer.value, link.direction.value, link.port)
+            kind = classify_link(s.layer.value, target.layer.value, link.direction.value, link.port)
             if kind == "direct":
                 continue
             found.append(_finding(src, path, ("systems", i, "links", j), s.id, target.id, s.layer, target.layer,

@@ -128,7 +128,7 @@ def test_server_counts_weigh_by_count() -> None:
     ("internet", "shared", "both", 53, "direct"),
 ])
 def test_link_classification(src: str, dst: str, direction: str, port: int, path: str) -> None:
-    assert classify_link("alpha", src, dst, direction, port) == path
+    assert classify_link(src, dst, direction, port) == path
     inv = inventory(system("A01", layer=src, links=[{"target": "B01", "port": port, "direction": direction}]),
                     system("B01", layer=dst))
     a = assess(inv)

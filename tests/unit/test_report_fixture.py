@@ -165,7 +165,7 @@ def fixture_plan(inv: Inventory, cat: Catalogue) -> Plan:
     layer_of = {s.id: s.layer.value for s in inv.systems}
     links = [LinkPlan(source=s.id, target=lk.target, protocol=lk.protocol.value, port=lk.port,
                       source_layer=s.layer.value, target_layer=layer_of[lk.target],  # type: ignore[arg-type]
-                      path=classify_link(inv.municipality.separation_model.value, s.layer.value, layer_of[lk.target],  # type: ignore[arg-type]
+                      path=classify_link(s.layer.value, layer_of[lk.target],  # type: ignore[arg-type]
                                          lk.direction.value, lk.port))
              for s in inv.systems for lk in s.links]
 
