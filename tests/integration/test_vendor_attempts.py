@@ -1,0 +1,606 @@
+"""A vendor, with its own credentials and the full API, tries to leave its tenant; the cloud refuses.
+
+Issue 11 ("prevent what can be prevented"): the operator's policy overrides (roles/openstack_policy, loaded by
+`scripts/dev-cloud up` exactly as on the controllers) must refuse every attempt below, and must keep the
+vendor's legitimate work (servers, ports, volumes, its own security-group rules, key pairs) working.
+
+The setting is built by the operator (admin) the way the platform program builds it: one project per layer,
+each with a network, subnet and security group owned by the project, the zone's router owned by the operator's
+project with an interface on the tenant subnet, and (for the router attempts) a router the operator made
+inside the My Number project. Each layer's vendor is a fresh Keystone user holding `member` on its own
+project only. Everything is removed at module end.
+
+Each attempt is one test and asserts the HTTP status of the refusal; `-s` prints one line per attempt
+(`[attempt] ... -> HTTP 403`), the record bench/RESULTS.md and docs/threat-model.md draw on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+CACHE = Path(os.environ.get("SHUYAKU_CACHE", "/var/cache/shuyaku")) / "dev-cloud"
+CLOUDS = CACHE / "clouds.yaml"
+HOST = "shuyaku-dev"
+HOW = "run `scripts/dev-cloud up` (as root) first"
+RUN = uuid.uuid4().hex[:6]
+IMAGE = "debian-12-tiny"
+FLAVOR = "m1.nano"
+LAYERS = {"mynumber": "10.81.0.0/24", "lgwan": "10.82.0.0/24", "internet": "10.83.0.0/24"}
+# What the API answers a refused call with: 403 (policy), 404 (not visible to this project).
+REFUSED = (403, 404)
+
+
+def _admin():
+    import openstack.config
+    import openstack.connection
+
+    if not CLOUDS.exists():
+        pytest.fail(f"{CLOUDS} does not exist: the dev cloud was never set up; {HOW}", pytrace=False)
+    try:
+        region = openstack.config.OpenStackConfig(config_files=[str(CLOUDS)], load_envvars=False).get_one(
+            "dev-admin")
+        conn = openstack.connection.Connection(config=region)
+        conn.authorize()
+    except Exception as e:  # keystoneauth's ConnectFailure is not an SDKException
+        pytest.fail(f"cannot log in to the dev cloud as admin: {e}; {HOW}", pytrace=False)
+    return conn
+
+
+def _login(admin, username: str, password: str, project_id: str):
+    import openstack.connection
+
+    auth = admin.config.config["auth"]
+    return openstack.connection.Connection(
+        auth_url=auth["auth_url"], username=username, password=password, project_id=project_id,
+        user_domain_name="Default", region_name=admin.config.region_name, identity_api_version="3",
+        interface="public")
+
+
+def _api(proxy, method: str, url: str, **kw: Any) -> Any:
+    """A raw call through the SDK's service proxy that raises the SDK's HttpException on 4xx/5xx."""
+    from openstack import exceptions
+
+    resp = proxy.request(url, method, **kw)
+    exceptions.raise_from_response(resp)
+    return resp.json() if resp.content else None
+
+
+def refused(what: str, call: Callable[[], Any], statuses: tuple[int, ...] = REFUSED) -> int:
+    """The call must be refused by the API with one of `statuses`; returns the status seen."""
+    from openstack import exceptions
+
+    try:
+        result = call()
+    except exceptions.HttpException as e:
+        status = e.status_code
+        assert status in statuses, f"{what}: answered HTTP {status}, expected a refusal {statuses}: {e}"
+        print(f"\n[attempt] {what} -> HTTP {status}")
+        return int(status)
+    pytest.fail(f"{what}: the API allowed it (it must refuse): {result!r:.300}")
+
+
+@dataclass
+class Tenant:
+    """One layer's business system as the platform leaves it, plus its vendor's own session."""
+
+    layer: str
+    project: Any
+    user: Any
+    password: str
+    net: Any
+    subnet: Any
+    sg: Any
+    conn: Any = None
+    made: dict[str, Any] = field(default_factory=dict)  # what the vendor itself made (control tests)
+
+    @property
+    def pid(self) -> str:
+        return self.project.id
+
+
+@dataclass
+class Cloud:
+    admin: Any
+    tenants: dict[str, Tenant]
+    zone_routers: dict[str, Any]
+    tenant_router: Any  # operator-made, owned by the My Number project, no interfaces
+    roles: dict[str, Any]
+    public: Any
+    lgwan: Any
+
+
+def _setup(admin) -> Cloud:
+    roles = {r.name: r for r in admin.identity.roles()}
+    public = admin.network.find_network("public", ignore_missing=False)
+    lgwan = admin.network.find_network("lgwan", ignore_missing=False)
+    tenants: dict[str, Tenant] = {}
+    zone_routers: dict[str, Any] = {}
+    for layer, cidr in LAYERS.items():
+        project = admin.identity.create_project(name=f"va-{layer}-{RUN}", domain_id="default",
+                                                description=f"vendor attempts: {layer} tenant (test)")
+        password = secrets.token_hex(16)
+        user = admin.identity.create_user(name=f"va-vendor-{layer}-{RUN}", domain_id="default",
+                                          password=password, default_project_id=project.id)
+        admin.identity.assign_project_role_to_user(project, user, roles["member"])
+        # as the platform program does: the network, subnet and group belong to the tenant's project
+        net = admin.network.create_network(name=f"va-{layer}-net-{RUN}", project_id=project.id)
+        subnet = admin.network.create_subnet(network_id=net.id, project_id=project.id, ip_version=4, cidr=cidr,
+                                             name=f"va-{layer}-subnet-{RUN}", is_dhcp_enabled=False)
+        sg = admin.network.create_security_group(name=f"va-{layer}-tenant-{RUN}", project_id=project.id)
+        # the zone's router belongs to the operator; LGWAN and internet zones have a gateway
+        gateway = {"lgwan": lgwan.id, "internet": public.id}.get(layer)
+        router = admin.network.create_router(
+            name=f"va-{layer}-router-{RUN}",
+            **({"external_gateway_info": {"network_id": gateway}} if gateway else {}))
+        admin.network.add_interface_to_router(router, subnet_id=subnet.id)
+        zone_routers[layer] = router
+        tenants[layer] = Tenant(layer, project, user, password, net, subnet, sg)
+    tenant_router = admin.network.create_router(name=f"va-mynumber-own-router-{RUN}",
+                                                project_id=tenants["mynumber"].pid)
+    for t in tenants.values():
+        t.conn = _login(admin, t.user.name, t.password, t.pid)
+        t.conn.authorize()
+    return Cloud(admin, tenants, zone_routers, tenant_router, roles, public, lgwan)
+
+
+def _quietly(call: Callable[[], Any]) -> None:
+    with contextlib.suppress(Exception):
+        call()
+
+
+def _teardown(c: Cloud) -> None:
+    """Remove everything the module made, whatever the vendors managed to create, as admin."""
+    a = c.admin
+    pids = {t.pid for t in c.tenants.values()}
+    for pid in pids:
+        for s in a.compute.servers(all_projects=True, project_id=pid):
+            _quietly(lambda s=s: a.compute.delete_server(s, force=True))
+    for pid in pids:
+        for s in a.compute.servers(all_projects=True, project_id=pid):
+            _quietly(lambda s=s: a.compute.wait_for_delete(s, wait=120))
+        for tr in a.block_storage.transfers(all_projects=True):
+            if tr.volume_id in {v.id for v in a.block_storage.volumes(all_projects=True, project_id=pid)}:
+                _quietly(lambda tr=tr: a.block_storage.delete_transfer(tr))
+        for v in a.block_storage.volumes(all_projects=True, project_id=pid):
+            _quietly(lambda v=v: a.block_storage.wait_for_status(v, "available", failures=["error"], wait=60))
+            _quietly(lambda v=v: a.block_storage.delete_volume(v, force=True))
+        for b in a.block_storage.backups(all_projects=True, project_id=pid):
+            _quietly(lambda b=b: a.block_storage.delete_backup(b, force=True))
+        for img in a.image.images(owner=pid):
+            _quietly(lambda img=img: a.image.delete_image(img))
+        for g in a.compute.server_groups(all_projects=True):
+            if g.project_id == pid:
+                _quietly(lambda g=g: a.compute.delete_server_group(g))
+    routers = [*c.zone_routers.values(), c.tenant_router]
+    routers += [r for pid in pids for r in a.network.routers(project_id=pid) if r.id not in {x.id for x in routers}]
+    for r in routers:
+        for p in a.network.ports(device_id=r.id, device_owner="network:router_interface"):
+            for ip in p.fixed_ips:
+                _quietly(lambda r=r, ip=ip: a.network.remove_interface_from_router(r, subnet_id=ip["subnet_id"]))
+        _quietly(lambda r=r: a.network.update_router(r, external_gateway_info={}))
+        _quietly(lambda r=r: a.network.delete_router(r))
+    for pid in pids:
+        for fip in a.network.ips(project_id=pid):
+            _quietly(lambda fip=fip: a.network.delete_ip(fip))
+        for rbac in a.network.rbac_policies(project_id=pid):
+            _quietly(lambda rbac=rbac: a.network.delete_rbac_policy(rbac))
+        for p in a.network.ports(project_id=pid):
+            _quietly(lambda p=p: a.network.delete_port(p))
+        for n in a.network.networks(project_id=pid):
+            _quietly(lambda n=n: a.network.delete_network(n))
+        for sg in a.network.security_groups(project_id=pid):
+            _quietly(lambda sg=sg: a.network.delete_security_group(sg))
+    for t in c.tenants.values():
+        _quietly(lambda t=t: a.identity.delete_user(t.user))
+        _quietly(lambda t=t: a.identity.delete_project(t.project))
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Iterator[Cloud]:
+    admin = _admin()
+    c = _setup(admin)
+    try:
+        yield c
+    finally:
+        _teardown(c)
+
+
+@pytest.fixture(scope="module")
+def mn(cloud: Cloud) -> Tenant:
+    return cloud.tenants["mynumber"]
+
+
+@pytest.fixture(scope="module")
+def lg(cloud: Cloud) -> Tenant:
+    return cloud.tenants["lgwan"]
+
+
+def _boot(t: Tenant, name: str, **net: Any):
+    image = t.conn.image.find_image(IMAGE, ignore_missing=False)
+    flavor = t.conn.compute.find_flavor(FLAVOR, ignore_missing=False)
+    networks = [net] if net else [{"uuid": t.net.id}]
+    server = t.conn.compute.create_server(name=name, image_id=image.id, flavor_id=flavor.id, networks=networks)
+    return t.conn.compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], wait=180, interval=2)
+
+
+@pytest.fixture(scope="module")
+def workloads(cloud: Cloud) -> dict[str, Tenant]:
+    """Each of the My Number and LGWAN vendors deploys what the vendor project template deploys: a port on its
+    tenant subnet in the tenant's group, a server on that port, a data volume attached to it."""
+    for t in (cloud.tenants["mynumber"], cloud.tenants["lgwan"]):
+        c = t.conn
+        port = c.network.create_port(network_id=t.net.id, name=f"va-{t.layer}-web-01-{RUN}",
+                                     fixed_ips=[{"subnet_id": t.subnet.id}], security_group_ids=[t.sg.id],
+                                     is_admin_state_up=True)
+        c.network.set_tags(port, ["shuyaku:layer=" + t.layer, "shuyaku:role=web"])
+        volume = c.block_storage.create_volume(size=1, name=f"va-{t.layer}-web-01-data-{RUN}")
+        server = _boot(t, f"va-{t.layer}-web-01-{RUN}", port=port.id)
+        volume = c.block_storage.wait_for_status(volume, "available", failures=["error"], wait=120)
+        c.compute.create_volume_attachment(server, volume_id=volume.id)
+        volume = c.block_storage.wait_for_status(volume, "in-use", failures=["error"], wait=120)
+        spare = c.block_storage.create_volume(size=1, name=f"va-{t.layer}-spare-{RUN}")
+        spare = c.block_storage.wait_for_status(spare, "available", failures=["error"], wait=120)
+        t.made.update(port=port, server=server, volume=volume, spare=spare)
+    return cloud.tenants
+
+
+# ------------------------------------------------------------------------------------------ control: still allowed
+
+
+def test_control_vendor_deploys_like_the_vendor_template(workloads: dict[str, Tenant]) -> None:
+    """Port on its subnet in its group (tagged), server on that port ACTIVE, data volume attached."""
+    for layer in ("mynumber", "lgwan"):
+        t = workloads[layer]
+        server = t.conn.compute.get_server(t.made["server"].id)
+        assert server.status == "ACTIVE"
+        ports = list(t.conn.network.ports(device_id=server.id))
+        assert [p.network_id for p in ports] == [t.net.id]
+        assert ports[0].is_port_security_enabled is True
+        assert set(t.conn.network.get_port(t.made["port"].id).tags) == {f"shuyaku:layer={layer}", "shuyaku:role=web"}
+        vol = t.conn.block_storage.get_volume(t.made["volume"].id)
+        assert vol.status == "in-use" and vol.attachments[0]["server_id"] == server.id
+
+
+def test_control_vendor_edits_rules_of_its_own_groups(mn: Tenant) -> None:
+    c = mn.conn
+    rule = c.network.create_security_group_rule(
+        security_group_id=mn.sg.id, direction="ingress", protocol="tcp", port_range_min=443, port_range_max=443,
+        remote_ip_prefix="10.81.0.0/24", ethertype="IPv4")
+    c.network.delete_security_group_rule(rule)
+    own = c.network.create_security_group(name=f"va-mynumber-own-sg-{RUN}")
+    rule = c.network.create_security_group_rule(
+        security_group_id=own.id, direction="egress", protocol="tcp", port_range_min=5432, port_range_max=5432,
+        remote_ip_prefix="10.81.0.0/24", ethertype="IPv4")
+    assert rule.project_id == mn.pid
+    c.network.delete_security_group(own)
+
+
+def test_control_vendor_key_pair_server_group_and_explicit_port_security(mn: Tenant) -> None:
+    c = mn.conn
+    kp = c.compute.create_keypair(name=f"va-key-{RUN}")
+    assert kp.private_key
+    c.compute.delete_keypair(kp)
+    group = c.compute.create_server_group(name=f"va-db-{RUN}", policies=["anti-affinity"])
+    c.compute.delete_server_group(group)
+    # a stack that states port security explicitly (on) is not refused: only turning it off is
+    port = c.network.create_port(network_id=mn.net.id, name=f"va-explicit-ps-{RUN}", port_security_enabled=True)
+    assert port.is_port_security_enabled is True
+    c.network.update_port(port, name=f"va-explicit-ps-renamed-{RUN}")
+    c.network.delete_port(port)
+
+
+def test_control_vendor_volume_detaches_and_snapshots_within_its_project(workloads: dict[str, Tenant]) -> None:
+    t = workloads["mynumber"]
+    c = t.conn
+    snap = c.block_storage.create_snapshot(volume_id=t.made["spare"].id, name=f"va-snap-{RUN}")
+    snap = c.block_storage.wait_for_status(snap, "available", failures=["error"], wait=120)
+    c.block_storage.delete_snapshot(snap)
+    c.block_storage.wait_for_delete(snap, wait=120)
+
+
+# ------------------------------------------------------------------------------------------ routers and gateways
+
+
+def test_vendor_cannot_create_a_router(mn: Tenant) -> None:
+    refused("create a router in its own project", lambda: mn.conn.network.create_router(name=f"va-rogue-{RUN}"))
+
+
+def test_vendor_cannot_create_a_router_with_an_external_gateway(cloud: Cloud, mn: Tenant) -> None:
+    refused("create a router with a gateway on `public` (SNAT)", lambda: mn.conn.network.create_router(
+        name=f"va-rogue-gw-{RUN}", external_gateway_info={"network_id": cloud.public.id}))
+
+
+def test_vendor_cannot_set_a_gateway_on_its_tenants_router(cloud: Cloud, mn: Tenant) -> None:
+    refused("external gateway on the router the operator made in its project", lambda: mn.conn.network.update_router(
+        cloud.tenant_router.id, external_gateway_info={"network_id": cloud.public.id}))
+
+
+def test_vendor_cannot_set_a_gateway_on_the_zone_router(cloud: Cloud, mn: Tenant) -> None:
+    refused("external gateway on its zone's (operator's) router", lambda: mn.conn.network.update_router(
+        cloud.zone_routers["mynumber"].id, external_gateway_info={"network_id": cloud.public.id}))
+
+
+def test_vendor_cannot_add_an_interface_to_a_router(cloud: Cloud, mn: Tenant) -> None:
+    # its subnet's gateway address is the zone router's already, so the interface is a port of its own
+    port = mn.conn.network.create_port(network_id=mn.net.id, name=f"va-if-port-{RUN}")
+    try:
+        refused("add a port of its own to the router in its project", lambda: mn.conn.network.add_interface_to_router(
+            cloud.tenant_router.id, port_id=port.id))
+        refused("add a port of its own to the LGWAN zone router", lambda: mn.conn.network.add_interface_to_router(
+            cloud.zone_routers["lgwan"].id, port_id=port.id))
+    finally:
+        _quietly(lambda: mn.conn.network.delete_port(port))
+
+
+def test_vendor_cannot_add_routes_or_remove_interfaces(cloud: Cloud, mn: Tenant) -> None:
+    refused("add a static route to the router in its project", lambda: mn.conn.network.add_extra_routes_to_router(
+        cloud.tenant_router.id, {"router": {"routes": [{"destination": "0.0.0.0/0", "nexthop": "10.81.0.5"}]}}))
+    refused("detach its subnet from the zone router", lambda: mn.conn.network.remove_interface_from_router(
+        cloud.zone_routers["mynumber"].id, subnet_id=mn.subnet.id))
+
+
+# ------------------------------------------------------------------------------------------ networks and ports
+
+
+def test_vendor_cannot_create_a_network(mn: Tenant) -> None:
+    refused("create a network", lambda: mn.conn.network.create_network(name=f"va-rogue-net-{RUN}"))
+
+
+def test_vendor_cannot_create_or_change_a_subnet(mn: Tenant) -> None:
+    refused("create a second subnet on its tenant network", lambda: mn.conn.network.create_subnet(
+        network_id=mn.net.id, ip_version=4, cidr="10.81.1.0/24", name=f"va-rogue-subnet-{RUN}"))
+    refused("add a host route to its subnet", lambda: mn.conn.network.update_subnet(
+        mn.subnet.id, host_routes=[{"destination": "0.0.0.0/0", "nexthop": "10.81.0.5"}]))
+
+
+def test_vendor_cannot_share_its_network_with_another_project(mn: Tenant, lg: Tenant) -> None:
+    refused("share its network with the LGWAN tenant (RBAC)", lambda: mn.conn.network.create_rbac_policy(
+        object_type="network", object_id=mn.net.id, action="access_as_shared", target_tenant=lg.pid))
+
+
+def test_vendor_cannot_put_a_port_on_the_external_network(cloud: Cloud, mn: Tenant) -> None:
+    refused("port on `public` (external)", lambda: mn.conn.network.create_port(network_id=cloud.public.id))
+
+
+def test_vendor_cannot_put_a_port_on_the_lgwan_provider_network(cloud: Cloud, mn: Tenant) -> None:
+    refused("port on `lgwan` (provider, external, shared)", lambda: mn.conn.network.create_port(
+        network_id=cloud.lgwan.id))
+
+
+def test_vendor_cannot_boot_a_server_on_the_lgwan_provider_network(cloud: Cloud, mn: Tenant) -> None:
+    """Nova's API accepts the request (202: it checks only external networks that are not shared); the build
+    then fails where the NIC is made, since nova-compute creates the port with the vendor's own token and
+    Neutron refuses it: the server ends in ERROR with no port at all."""
+    from openstack import exceptions
+
+    c = mn.conn
+    image = c.image.find_image(IMAGE, ignore_missing=False)
+    flavor = c.compute.find_flavor(FLAVOR, ignore_missing=False)
+    try:
+        server = c.compute.create_server(name=f"va-rogue-srv-{RUN}", image_id=image.id, flavor_id=flavor.id,
+                                         networks=[{"uuid": cloud.lgwan.id}])
+    except exceptions.HttpException as e:
+        assert e.status_code in (400, 403, 404), e
+        print(f"\n[attempt] server with a NIC on `lgwan` -> HTTP {e.status_code}")
+        return
+    try:
+        server = c.compute.wait_for_server(server, status="ERROR", failures=["ACTIVE"], wait=180, interval=2)
+        assert list(cloud.admin.network.ports(device_id=server.id)) == []
+        fault = (server.fault or {}).get("message", "")
+        print(f"\n[attempt] server with a NIC on `lgwan` -> API 202, server ERROR, no port ({fault[:80]})")
+    finally:
+        c.compute.delete_server(server)
+        c.compute.wait_for_delete(server, wait=120)
+
+
+def test_vendor_cannot_attach_an_interface_on_another_network(cloud: Cloud, workloads: dict[str, Tenant]) -> None:
+    t = workloads["mynumber"]
+    lg = workloads["lgwan"]
+    for net, what in ((cloud.lgwan.id, "`lgwan`"), (lg.net.id, "the LGWAN tenant's network")):
+        refused(f"attach a second NIC on {what} to its server", lambda net=net: t.conn.compute.create_server_interface(
+            t.made["server"].id, net_id=net), statuses=(400, 403, 404))
+    ports = list(cloud.admin.network.ports(device_id=t.made["server"].id))
+    assert [p.network_id for p in ports] == [t.net.id]
+
+
+def test_vendor_cannot_turn_port_security_off(workloads: dict[str, Tenant]) -> None:
+    t = workloads["mynumber"]
+    refused("port security off on its server's port", lambda: t.conn.network.update_port(
+        t.made["port"].id, port_security_enabled=False, security_group_ids=[]))
+    refused("new port with port security off", lambda: t.conn.network.create_port(
+        network_id=t.net.id, port_security_enabled=False))
+    refused("port security off on its tenant network", lambda: t.conn.network.update_network(
+        t.net.id, port_security_enabled=False))
+
+
+def test_vendor_cannot_add_allowed_address_pairs(workloads: dict[str, Tenant]) -> None:
+    t = workloads["mynumber"]
+    refused("allowed address pair 0.0.0.0/0 on its server's port", lambda: t.conn.network.update_port(
+        t.made["port"].id, allowed_address_pairs=[{"ip_address": "0.0.0.0/0"}]))
+    refused("new port with allowed address pair 0.0.0.0/0", lambda: t.conn.network.create_port(
+        network_id=t.net.id, allowed_address_pairs=[{"ip_address": "0.0.0.0/0"}]))
+
+
+def test_vendor_cannot_make_a_trusted_network_device_port(mn: Tenant) -> None:
+    # ports owned by `network:*` get no anti-spoofing or security-group filtering in the agent
+    refused("port with device_owner network:dhcp on its network", lambda: mn.conn.network.create_port(
+        network_id=mn.net.id, device_owner="network:dhcp"))
+
+
+# ------------------------------------------------------------------------------------------ images
+
+
+def _image_body(name: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "disk_format": "raw", "container_format": "bare", **extra}
+
+
+def test_vendor_cannot_publish_an_image(mn: Tenant) -> None:
+    c = mn.conn
+    refused("create a public image", lambda: _api(c.image, "POST", "/images",
+                                                 json=_image_body(f"va-pub-{RUN}", visibility="public")))
+    refused("create a community image", lambda: _api(c.image, "POST", "/images",
+                                                    json=_image_body(f"va-com-{RUN}", visibility="community")))
+    own = _api(c.image, "POST", "/images", json=_image_body(f"va-own-{RUN}", visibility="private"))
+    patch = {"headers": {"Content-Type": "application/openstack-images-v2.1-json-patch"}}
+    for vis in ("public", "community"):
+        refused(f"make its private image {vis}", lambda vis=vis: _api(
+            c.image, "PATCH", f"/images/{own['id']}", json=[{"op": "replace", "path": "/visibility", "value": vis}],
+            **patch))
+
+
+def test_vendor_cannot_share_an_image(mn: Tenant, lg: Tenant) -> None:
+    c = mn.conn
+    img = _api(c.image, "POST", "/images", json=_image_body(f"va-share-{RUN}", visibility="shared"))
+    refused("share its image with the LGWAN tenant", lambda: _api(
+        c.image, "POST", f"/images/{img['id']}/members", json={"member": lg.pid}))
+
+
+def test_vendor_cannot_accept_a_shared_image(cloud: Cloud, mn: Tenant, lg: Tenant) -> None:
+    # the share itself is made by the operator (only it can now); accepting is still refused to the vendor
+    a = cloud.admin
+    img = _api(a.image, "POST", "/images", json=_image_body(f"va-offered-{RUN}", visibility="shared", owner=lg.pid))
+    _api(a.image, "POST", f"/images/{img['id']}/members", json={"member": mn.pid})
+    refused("accept an image shared with its project", lambda: _api(
+        mn.conn.image, "PUT", f"/images/{img['id']}/members/{mn.pid}", json={"status": "accepted"}))
+
+
+def test_vendor_cannot_upload_a_volume_as_a_public_image(workloads: dict[str, Tenant]) -> None:
+    t = workloads["mynumber"]
+    refused("upload its volume to a public image", lambda: t.conn.block_storage.upload_volume_to_image(
+        t.made["spare"].id, f"va-vol-pub-{RUN}", disk_format="raw", container_format="bare", visibility="public"))
+
+
+# ------------------------------------------------------------------------------------------ volumes
+
+
+def test_vendor_cannot_transfer_a_volume(workloads: dict[str, Tenant]) -> None:
+    t = workloads["mynumber"]
+    refused("create a transfer of its volume", lambda: t.conn.block_storage.create_transfer(
+        volume_id=t.made["spare"].id, name=f"va-xfer-{RUN}"))
+
+
+def test_vendor_cannot_accept_a_volume_transfer(cloud: Cloud, workloads: dict[str, Tenant]) -> None:
+    lg, mn = workloads["lgwan"], workloads["mynumber"]
+    offer = cloud.admin.block_storage.create_transfer(volume_id=lg.made["spare"].id, name=f"va-offer-{RUN}")
+    try:
+        refused("accept a transfer of the LGWAN tenant's volume", lambda: mn.conn.block_storage.accept_transfer(
+            offer.id, offer.auth_key))
+        assert cloud.admin.block_storage.get_volume(lg.made["spare"].id).project_id == lg.pid
+    finally:
+        _quietly(lambda: cloud.admin.block_storage.delete_transfer(offer))
+
+
+def test_vendor_cannot_back_up_a_volume(workloads: dict[str, Tenant]) -> None:
+    # The dev cloud runs no cinder-backup; the policy refuses before the API looks for one.
+    t = workloads["mynumber"]
+    refused("back up its volume", lambda: t.conn.block_storage.create_backup(
+        volume_id=t.made["spare"].id, name=f"va-backup-{RUN}"))
+
+
+# ------------------------------------------------------------------------------------------ identity
+
+
+def test_vendor_cannot_grant_roles(cloud: Cloud, mn: Tenant, lg: Tenant) -> None:
+    # raw calls: the SDK's assign_project_role_to_user answers None whatever Keystone says
+    c, r = mn.conn, cloud.roles
+
+    def grant(project_id: str, user_id: str, role_id: str) -> Any:
+        return _api(c.identity, "PUT", f"/projects/{project_id}/users/{user_id}/roles/{role_id}")
+
+    refused("grant itself admin on its project", lambda: grant(mn.pid, mn.user.id, r["admin"].id))
+    refused("grant itself member on the LGWAN project", lambda: grant(lg.pid, mn.user.id, r["member"].id))
+    refused("grant the LGWAN vendor member on its project", lambda: grant(mn.pid, lg.user.id, r["member"].id))
+    assigned = {(a.scope["project"]["id"], a.role["id"]) for a in cloud.admin.identity.role_assignments(
+        user_id=mn.user.id)}
+    assert assigned == {(mn.pid, r["member"].id)}
+
+
+def test_vendor_cannot_delegate_through_a_trust(cloud: Cloud, mn: Tenant, lg: Tenant) -> None:
+    refused("trust: delegate its member role to the LGWAN vendor", lambda: mn.conn.identity.create_trust(
+        trustor_user_id=mn.user.id, trustee_user_id=lg.user.id, project_id=mn.pid,
+        roles=[{"name": "member"}], impersonation=False))
+
+
+def test_vendor_cannot_make_an_application_credential_beyond_its_role(cloud: Cloud, mn: Tenant, lg: Tenant) -> None:
+    c = mn.conn
+    refused("application credential with the admin role", lambda: c.identity.create_application_credential(
+        mn.user.id, f"va-ac-admin-{RUN}", roles=[{"name": "admin"}]), statuses=(400, 403, 404))
+    refused("application credential for the LGWAN vendor", lambda: c.identity.create_application_credential(
+        lg.user.id, f"va-ac-other-{RUN}"))
+    # within its own role it may: that is how its CI should log in
+    ac = c.identity.create_application_credential(mn.user.id, f"va-ac-ci-{RUN}", roles=[{"name": "member"}])
+    assert [r["name"] for r in ac.roles] == ["member"]
+    c.identity.delete_application_credential(mn.user.id, ac)
+
+
+def test_vendor_cannot_join_a_group(cloud: Cloud, mn: Tenant) -> None:
+    group = cloud.admin.identity.create_group(name=f"va-group-{RUN}", domain_id="default")
+    try:
+        refused("add itself to a group", lambda: mn.conn.identity.add_user_to_group(mn.user.id, group.id))
+    finally:
+        cloud.admin.identity.delete_group(group)
+
+
+# ------------------------------------------------------------------------------------------ compute placement
+
+
+def test_vendor_cannot_open_a_flavor_or_force_a_host(cloud: Cloud, mn: Tenant) -> None:
+    c = mn.conn
+    private = cloud.admin.compute.create_flavor(name=f"va-private-{RUN}", vcpus=1, ram=64, disk=1, is_public=False)
+    try:
+        refused("give its project access to a private flavor", lambda: c.compute.flavor_add_tenant_access(
+            private.id, mn.pid))
+        refused("create a flavor", lambda: c.compute.create_flavor(name=f"va-rogue-flv-{RUN}", vcpus=1, ram=64,
+                                                                   disk=1))
+    finally:
+        cloud.admin.compute.delete_flavor(private)
+    image = c.image.find_image(IMAGE, ignore_missing=False)
+    flavor = c.compute.find_flavor(FLAVOR, ignore_missing=False)
+    refused("boot on a host of its choice (zone:host)", lambda: c.compute.create_server(
+        name=f"va-forced-{RUN}", image_id=image.id, flavor_id=flavor.id, networks=[{"uuid": mn.net.id}],
+        availability_zone=f"nova:{HOST}"))
+
+
+# ------------------------------------------------------------------------------------------ another tenant's things
+
+
+def test_vendor_cannot_touch_another_tenants_network(mn: Tenant, lg: Tenant) -> None:
+    c = mn.conn
+    refused("read the LGWAN tenant's network", lambda: c.network.get_network(lg.net.id))
+    refused("rename the LGWAN tenant's network", lambda: c.network.update_network(lg.net.id, name="pwned"))
+    refused("port on the LGWAN tenant's network", lambda: c.network.create_port(network_id=lg.net.id))
+    refused("rule in the LGWAN tenant's group", lambda: c.network.create_security_group_rule(
+        security_group_id=lg.sg.id, direction="ingress", protocol="tcp", port_range_min=1, port_range_max=65535,
+        remote_ip_prefix="10.81.0.0/24", ethertype="IPv4"))
+
+
+def test_vendor_cannot_touch_another_tenants_server(workloads: dict[str, Tenant]) -> None:
+    mn, lg = workloads["mynumber"], workloads["lgwan"]
+    sid = lg.made["server"].id
+    refused("read the LGWAN tenant's server", lambda: mn.conn.compute.get_server(sid))
+    refused("stop the LGWAN tenant's server", lambda: mn.conn.compute.stop_server(sid))
+    refused("snapshot the LGWAN tenant's server", lambda: mn.conn.compute.create_server_image(sid, f"va-x-{RUN}"))
+    assert lg.conn.compute.get_server(sid).status == "ACTIVE"
+
+
+def test_vendor_cannot_touch_another_tenants_volume(workloads: dict[str, Tenant]) -> None:
+    mn, lg = workloads["mynumber"], workloads["lgwan"]
+    vid = lg.made["spare"].id
+    refused("read the LGWAN tenant's volume", lambda: mn.conn.block_storage.get_volume(vid))
+    refused("attach the LGWAN tenant's volume to its server", lambda: mn.conn.compute.create_volume_attachment(
+        mn.made["server"].id, volume_id=vid), statuses=(400, 403, 404))
+    refused("transfer the LGWAN tenant's volume", lambda: mn.conn.block_storage.create_transfer(volume_id=vid))
+    time.sleep(1)
+    assert lg.conn.block_storage.get_volume(vid).status == "available"
