@@ -85,7 +85,7 @@ def refused(run: Run) -> Run:
     assert "Traceback" not in run.text, run.text[-2000:]
     assert "Keys should be strings" not in run.text
     # Shown with `pytest -s`: the figures the issue asks for, per case.
-    case = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]
+    case = os.environ.get("PYTEST_CURRENT_TEST", "?").rsplit(" (", 1)[0]
     print(f"\n{case}: {run.seconds:.2f} s wall, {run.cpu:.2f} s CPU, {run.peak_mb:.0f} MB")
     return run
 
