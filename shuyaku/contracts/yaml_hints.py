@@ -46,6 +46,15 @@ _PROBLEMS: list[tuple[str, Text]] = [
     ("expected a mapping node", tx("マージ（<<）の値がマッピングではありません", "a merge (<<) of something not a mapping")),
 ]
 
+# Where the general advice (indentation, colons, quotes) would send the user looking in the wrong place.
+_FIXES: dict[str, Text] = {
+    "could not determine a constructor for the tag": tx("「!」で始まる型指定（タグ）を削除してください",
+                                                         "remove the tag (the part starting with !)"),
+    "found duplicate anchor": tx("アンカー（&）の名前を別々にしてください", "give each anchor (&) its own name"),
+    "found undefined alias": tx("エイリアス（*）の前に同じ名前のアンカー（&）を書くか、値を直接書いてください",
+                                "define the anchor (&) before the alias (*), or write the value out"),
+}
+
 
 def syntax_problem(text: str, path: Path, exc: yaml.YAMLError) -> Problem:
     if isinstance(exc, yaml.reader.ReaderError) and isinstance(exc.character, int):
@@ -73,7 +82,7 @@ def syntax_problem(text: str, path: Path, exc: yaml.YAMLError) -> Problem:
         if needle in what:
             return Problem(str(path), line, col, "(syntax)", Text(f"YAML の構文エラー: {message.ja}",
                                                                      f"YAML syntax error: {message.en}"),
-                           fix_default, "yaml.syntax")
+                           _FIXES.get(needle, fix_default), "yaml.syntax")
     return Problem(str(path), line, col, "(syntax)", tx("YAML の構文エラーです", "YAML syntax error"),
                    fix_default, "yaml.syntax")
 
