@@ -28,6 +28,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
+ROOT = HERE.parents[1]
 CACHE = Path(os.environ.get("SHUYAKU_CACHE", "/var/cache/shuyaku")) / "dev-cloud"
 RUN = CACHE / "run"
 LOG = CACHE / "log"
@@ -86,6 +87,12 @@ MSG = {
                            "not healthy: {names}. Repair with: scripts/dev-cloud up"),
     "usage_err": ("使い方: scripts/dev-cloud up [--reset] | down | status | env [--lang en]",
                   "usage: scripts/dev-cloud up [--reset] | down | status | env [--lang en]"),
+    "policy_skip": ("OpenStack ポリシー (roles/openstack_policy) は適用済みです",
+                    "OpenStack policy (roles/openstack_policy) already applied"),
+    "policy_run": ("OpenStack ポリシーを適用しています (ansible-playbook {playbook})…",
+                   "applying the OpenStack policy (ansible-playbook {playbook})…"),
+    "no_ansible": ("{path} がありません。先に scripts/setup-python を実行してください (OpenStack ポリシーの適用に必要)",
+                   "{path} is missing; run scripts/setup-python first (it applies the OpenStack policy)"),
     "no_clouds": ("{path} がありません。先に scripts/dev-cloud up を実行してください",
                   "{path} is missing; run scripts/dev-cloud up first"),
 }
@@ -622,6 +629,61 @@ def prepare_host() -> None:
         (RUN / "veth.created").touch()
 
 
+# --------------------------------------------------------------------------------------------- policy
+
+# The operator's policy overrides are the Ansible role the controllers get; the dev cloud runs the same role
+# through the same playbook on this machine (connection local), so the tests meet the production files.
+POLICY_ROLE = ROOT / "roles" / "openstack_policy"
+POLICY_PLAYBOOK = ROOT / "playbooks" / "openstack-policy.yml"
+POLICY_FILES = [Path(f"/etc/{s}/policy.yaml") for s in ("keystone", "nova", "neutron", "glance", "cinder")]
+POLICY_CHECKER = Path("/usr/local/sbin/shuyaku-policy-check")
+POLICY_PKGS = ["python3-keystone", "python3-nova", "python3-neutron", "python3-glance", "python3-cinder"]
+
+
+def policy_fingerprint() -> str:
+    """The role, its playbook and ansible.cfg, the services' packages, and the files as installed now: equal to
+    the stamp only if the role already ran with exactly this and nobody changed its output since."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted([*POLICY_ROLE.rglob("*"), POLICY_PLAYBOOK, ROOT / "ansible.cfg"]):
+        if f.is_file():
+            h.update(str(f.relative_to(ROOT)).encode() + b"\0" + f.read_bytes())
+    for f in [*POLICY_FILES, POLICY_CHECKER]:
+        try:
+            st = f.stat()
+            h.update(f"{f}:{st.st_mode:o}:{st.st_uid}:{st.st_gid}\0".encode() + f.read_bytes())
+        except OSError:
+            h.update(f"{f}: missing\0".encode())
+    h.update(run(["dpkg-query", "-W", *POLICY_PKGS], check=False).stdout.encode())
+    return h.hexdigest()[:16]
+
+
+def apply_policy() -> None:
+    """Run roles/openstack_policy here unless it already ran on these very files. No restart: oslo.policy
+    re-reads a changed policy file on the next request (tests/integration/test_vendor_attempts.py runs
+    against services started before the files changed)."""
+    stamp = STATE / "policy.done"
+    try:
+        if stamp.read_text() == policy_fingerprint():
+            say("policy_skip")
+            return
+    except OSError:
+        pass
+    playbook = ROOT / ".venv" / "bin" / "ansible-playbook"
+    if not playbook.exists():
+        raise Failure(msg("no_ansible", path=playbook))
+    say("policy_run", playbook=POLICY_PLAYBOOK.relative_to(ROOT))
+    # become is off (we are root already); Debian's python3 is the interpreter the controllers' modules use
+    run([str(playbook), "-i", "localhost,", "-c", "local", "-e", "openstack_policy_hosts=localhost",
+         "-e", "ansible_become=false", "-e", "ansible_python_interpreter=/usr/bin/python3",
+         str(POLICY_PLAYBOOK)],
+        env={"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+             "ANSIBLE_LOCAL_TEMP": str(CACHE / "ansible-tmp")})
+    STATE.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(policy_fingerprint())
+
+
 # --------------------------------------------------------------------------------------------- set-up steps
 
 STATE = CACHE / "state"
@@ -992,6 +1054,8 @@ def cmd_up(reset: bool) -> int:
     sec = load_secrets()
     changed = render_configs(sec)
     prepare_host()
+    with timed(phases, "policy"):
+        apply_policy()
     if not reset and not changed:
         h = health()
         bad = [n for n, (ok, _) in h.items() if not ok]

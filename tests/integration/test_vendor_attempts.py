@@ -30,6 +30,7 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
+ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("SHUYAKU_CACHE", "/var/cache/shuyaku")) / "dev-cloud"
 CLOUDS = CACHE / "clouds.yaml"
 HOST = "shuyaku-dev"
@@ -254,6 +255,23 @@ def workloads(cloud: Cloud) -> dict[str, Tenant]:
         spare = c.block_storage.wait_for_status(spare, "available", failures=["error"], wait=120)
         t.made.update(port=port, server=server, volume=volume, spare=spare)
     return cloud.tenants
+
+
+# ------------------------------------------------------------------------------------------ the files in force
+
+
+def test_the_dev_cloud_enforces_the_roles_policy_files() -> None:
+    """`scripts/dev-cloud up` ran roles/openstack_policy here: each service's policy.yaml holds exactly the
+    role's overrides, as on the controllers."""
+    import yaml
+
+    doc = yaml.safe_load((ROOT / "roles" / "openstack_policy" / "vars" / "main.yml").read_text(encoding="utf-8"))
+    for svc, groups in doc["openstack_policy_rules"].items():
+        want = {name: check for group in groups for name, check in group["rules"].items()}
+        path = Path("/etc") / svc / "policy.yaml"
+        assert path.exists(), f"{path} is missing: `scripts/dev-cloud up` applies roles/openstack_policy"
+        assert yaml.safe_load(path.read_text(encoding="utf-8")) == want, f"{path} differs from the role's rules"
+        assert "# Threat: " in path.read_text(encoding="utf-8")
 
 
 # ------------------------------------------------------------------------------------------ control: still allowed
