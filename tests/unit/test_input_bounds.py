@@ -161,6 +161,26 @@ def test_alias_bomb_as_site_data_for_deploy(tmp_path: Path) -> None:
     assert not (tmp_path / "state").exists()
 
 
+def test_alias_bomb_as_vendor_site_data(tmp_path: Path) -> None:
+    bomb = tmp_path / "site-onprem.json"
+    bomb.write_text(bomb_text())
+    run = refused(cli("vendor", "init", "--platform-stack", "city/shuyaku/onprem", "--tenant", "S001",
+                      "--dir", tmp_path / "project", "--site-data", bomb))
+    assert "[yaml.too_many_values]" in run.err
+    assert run.bounded(), run
+    assert not (tmp_path / "project").exists()
+
+
+def test_alias_bomb_as_policy_settings(tmp_path: Path) -> None:
+    export = tmp_path / "export.json"
+    export.write_text('{"version": 3, "deployment": {"manifest": {}, "resources": []}}')
+    bomb = tmp_path / "settings.yaml"
+    bomb.write_text(bomb_text())
+    run = refused(cli("policy", "audit", export, "--config", bomb))
+    assert "[yaml.too_many_values]" in run.err
+    assert run.bounded(), run
+
+
 @pytest.mark.parametrize(("text", "code"), [
     ("a: &a [*a]\n", "yaml.recursive_alias"),
     ("[" * 5000 + "]" * 5000, "yaml.too_deep"),
