@@ -271,6 +271,7 @@ class _Builder:
 
     def __init__(self, loader: yaml.SafeLoader, src: Source, problems: list[Problem]):
         self.loader, self.src, self.problems, self.count = loader, src, problems, 0
+        self.own: dict[int, set[int]] = {}
 
     def _tick(self, node: yaml.Node, depth: int) -> None:
         self.count += 1
@@ -341,12 +342,26 @@ class _Builder:
             i = j
         return skip
 
+    def _own_keys(self, node: yaml.MappingNode) -> set[int]:
+        """The key nodes written in this mapping itself, as opposed to those a merge (`<<: *x`) brings in;
+        remembered per node, since the merge is flattened on the first visit only."""
+        own = self.own.get(id(node))
+        if own is None:
+            own = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
+            self.own[id(node)] = own
+            self.loader.flatten_mapping(node)
+        return own
+
     def _mapping(self, node: yaml.MappingNode, loc: Loc, depth: int) -> dict[Any, Any]:
-        self.loader.flatten_mapping(node)
+        own = self._own_keys(node)
         out: dict[Any, Any] = {}
         src = self.src
         skip = self._commas(node, loc)
-        for n, (knode, vnode) in enumerate(node.value):
+        pairs = list(enumerate(node.value))
+        # The mapping's own keys first; then merged ones (`<<: *x`) where not already given, the one PyYAML
+        # would keep (the last flattened) first: YAML's rule that own keys, then earlier merges, win.
+        ordered = [p for p in pairs if id(p[1][0]) in own] + [p for p in reversed(pairs) if id(p[1][0]) not in own]
+        for n, (knode, vnode) in ordered:
             self._tick(knode, depth + 1)
             if n in skip:
                 continue
@@ -356,11 +371,12 @@ class _Builder:
             kloc = (*loc, key)
             kpos = (knode.start_mark.line + 1, knode.start_mark.column + 1)
             if key in out:
-                first = src.keys.get(kloc, kpos)
-                self.problems.append(Problem(str(src.path), kpos[0], kpos[1], dotted(kloc),
-                                             tx(f"キーが重複しています（最初は {first[0]} 行目）",
-                                                f"duplicate key (first at line {first[0]})"),
-                                             tx("どちらか一方を削除してください", "remove one of them"), "yaml.duplicate_key"))
+                if id(knode) in own:
+                    first = src.keys.get(kloc, kpos)
+                    self.problems.append(Problem(
+                        str(src.path), kpos[0], kpos[1], dotted(kloc),
+                        tx(f"キーが重複しています（最初は {first[0]} 行目）", f"duplicate key (first at line {first[0]})"),
+                        tx("どちらか一方を削除してください", "remove one of them"), "yaml.duplicate_key"))
                 continue
             src.keys[kloc] = kpos
             out[key] = self.build(vnode, kloc, depth + 1)

@@ -215,3 +215,21 @@ def test_numbers_in_quotes_or_true_are_not_numbers(tmp_path: Path) -> None:
     found = {pr.field: pr for pr in problems_of(p)}
     assert found["systems[0].users"].code == "schema.number_as_text" and "25" in found["systems[0].users"].fix
     assert found["systems[0].rpo_hours"].code == "schema.type"
+
+
+def test_a_merged_key_may_be_overridden_but_not_written_twice(tmp_path: Path) -> None:
+    """YAML merges (`<<: *base`) let a server override what it shares; that is not a duplicate key."""
+    head = ("municipality: {name: テスト町, population: 1000, separation_model: alpha, fiscal_year: 2026}\n"
+            "systems:\n- id: A01\n  name: 業務\n  department: 課\n  layer: lgwan\n  vendor: v\n  users: 1\n"
+            "  rpo_hours: 24\n  rto_hours: 48\n"
+            "  costs: {hardware: 1, maintenance: 1, licences: 1, operations: 1, facility: 1}\n"
+            "  servers:\n  - &base {role: ap, count: 1, vcpu: 2, ram_gb: 8, disk_gb: 100, os: rhel, os_version: '8',"
+            " purchase_year: 2020}\n")
+    good = tmp_path / "merge.yaml"
+    good.write_text(head + "  - <<: *base\n    role: db\n    count: 2\n", encoding="utf-8")
+    servers = load(good).inventory.systems[0].servers
+    assert [(s.role, s.count, s.vcpu) for s in servers] == [("ap", 1, 2), ("db", 2, 2)]
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(head + "  - <<: *base\n    role: db\n    role: web\n", encoding="utf-8")
+    (problem,) = problems_of(twice)
+    assert problem.code == "yaml.duplicate_key" and problem.field == "systems[0].servers[1].role"
