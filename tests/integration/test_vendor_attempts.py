@@ -457,6 +457,38 @@ def test_vendor_cannot_make_a_trusted_network_device_port(mn: Tenant) -> None:
         network_id=mn.net.id, device_owner="network:dhcp"))
 
 
+def test_vendor_with_tenants_in_two_layers_cannot_join_them(cloud: Cloud, workloads: dict[str, Tenant]) -> None:
+    """Several vendors hold tenants in two layers: the My Number vendor is also made member of the internet
+    tenant (by the operator), logs in there, and tries to reach its own My Number tenant from it."""
+    mn, inet = workloads["mynumber"], cloud.tenants["internet"]
+    cloud.admin.identity.assign_project_role_to_user(inet.project, mn.user, cloud.roles["member"])
+    try:
+        c = _login(cloud.admin, mn.user.name, mn.password, inet.pid)
+        refused("from its internet tenant: port on its My Number network", lambda: c.network.create_port(
+            network_id=mn.net.id))
+        image = c.image.find_image(IMAGE, ignore_missing=False)
+        flavor = c.compute.find_flavor(FLAVOR, ignore_missing=False)
+        refused("from its internet tenant: server with a NIC on its My Number network", lambda: c.compute.create_server(
+            name=f"va-bridge-{RUN}", image_id=image.id, flavor_id=flavor.id, networks=[{"uuid": mn.net.id}]),
+            statuses=(400, 403, 404))
+        refused("from its internet tenant: read its My Number volume", lambda: c.block_storage.get_volume(
+            mn.made["volume"].id))
+        refused("from its internet tenant: share its My Number network to it (RBAC)", lambda: mn.conn.network.create_rbac_policy(
+            object_type="network", object_id=mn.net.id, action="access_as_shared", target_tenant=inet.pid))
+    finally:
+        cloud.admin.identity.unassign_project_role_from_user(inet.project, mn.user, cloud.roles["member"])
+
+
+def test_vendor_cannot_get_an_auto_allocated_topology(cloud: Cloud, mn: Tenant) -> None:
+    """Neutron builds the topology inside the GET, before any policy check; what refuses it is that no external
+    network is the default one (only the operator may mark one): 409, and nothing is built."""
+    refused("auto-allocated topology (a router with a gateway, built for it)", lambda: _api(
+        mn.conn.network, "GET", f"/auto-allocated-topology/{mn.pid}"), statuses=(403, 404, 409))
+    assert [r.id for r in cloud.admin.network.routers(project_id=mn.pid)] == [cloud.tenant_router.id]
+    assert [n.id for n in cloud.admin.network.networks(project_id=mn.pid)] == [mn.net.id]
+    assert not [n.name for n in cloud.admin.network.networks(is_default=True)]
+
+
 # ------------------------------------------------------------------------------------------ images
 
 
