@@ -173,14 +173,14 @@ def _settings_document(settings: Path | None, stack: str | None, root: Path) -> 
     if stack is None:
         assert doc is not None
         return doc
-    from shuyaku.platform.config import ConfigError as PlatformConfigError
+    from shuyaku.contracts.problems import ProblemsError
     from shuyaku.policy.sitecfg import settings_for_stack
 
     try:
         derived = settings_for_stack(root, stack)
     except OSError as e:
         raise _fail(t(f"スタック {stack} の設定を読めません: {e}", f"cannot read stack {stack}: {e}")) from None
-    except PlatformConfigError as e:  # every problem, with file, line and field
+    except ProblemsError as e:  # the stack file or its config: every problem, with file, line and field
         raise _fail(str(e)) from None
     given = cfgmod.given_settings(doc) if doc is not None else {}
     enforcement = doc.enforcement.model_dump(exclude_none=True) if doc is not None else {}  # type: ignore[attr-defined]

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 from rich.console import Console
 
 from shuyaku.contracts import checked, source, tenant_outputs
@@ -76,6 +75,12 @@ class StackRef:
         return f"{self.org}/{self.project}/{self.stack}"
 
 
+def _mapping(path: Path) -> dict:
+    """A Pulumi project or stack file through the one adapter (bounded, positioned problems)."""
+    data = source.load(path).data
+    return data if isinstance(data, dict) else {}
+
+
 def find_site_data(ref: StackRef, start: Path) -> tuple[Path, dict[str, object]]:
     """The site data the platform stack itself reads: the platform project is found upwards from `start`
     (its Pulumi.yaml names ref.project) and its stack config names `shuyaku:siteData`."""
@@ -83,7 +88,7 @@ def find_site_data(ref: StackRef, start: Path) -> tuple[Path, dict[str, object]]
         project_file = d / "Pulumi.yaml"
         if not project_file.is_file():
             continue
-        project = yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}
+        project = _mapping(project_file)
         if project.get("name") != ref.project:
             continue
         stack_file = d / project.get("stackConfigDir", ".") / f"Pulumi.{ref.stack}.yaml"
@@ -93,7 +98,7 @@ def find_site_data(ref: StackRef, start: Path) -> tuple[Path, dict[str, object]]
                 + "\n  "
                 + t("スタック名を確認するか、--site-data を指定してください", "check the stack name, or pass --site-data")
             )
-        values = (yaml.safe_load(stack_file.read_text(encoding="utf-8")) or {}).get("config") or {}
+        values = _mapping(stack_file).get("config") or {}
         site = values.get("shuyaku:siteData")
         if not isinstance(site, str):
             raise InitError(

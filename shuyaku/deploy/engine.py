@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from shuyaku.contracts import source as yaml_source
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -106,7 +108,7 @@ class Stack:
         """Create the state backend, the stack and its private config copy if they do not exist yet."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.shadow_dir.mkdir(parents=True, exist_ok=True)
-        project = yaml.safe_load((self.project_dir / "Pulumi.yaml").read_text(encoding="utf-8"))
+        project = yaml_source.load(self.project_dir / "Pulumi.yaml").data
         config_dir = project.pop("stackConfigDir", ".")
         (self.shadow_dir / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False), encoding="utf-8")
         source = self.config_source or self.project_dir / config_dir / f"Pulumi.{self.name}.yaml"

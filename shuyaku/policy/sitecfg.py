@@ -48,12 +48,13 @@ def settings_for_stack(project_root: Path, stack: str) -> dict[str, Any]:
 
     Raises the platform's ConfigError (every problem, file and field named) when the stack config is wrong.
     """
-    import yaml
-
+    from shuyaku.contracts import source
     from shuyaku.platform import config as pconfig
 
     config_file = project_root / "stacks" / f"Pulumi.{stack}.yaml"
-    doc = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+    # Through the one adapter: a stack file is the user's, so it gets the same bounds and messages.
+    loaded = source.load(config_file).data
+    doc = loaded if isinstance(loaded, dict) else {}
     prefix = pconfig.NAMESPACE + ":"
     values = {k[len(prefix):]: v for k, v in (doc.get("config") or {}).items() if k.startswith(prefix)}
     cfg = pconfig.load(values, stack=stack, project_root=project_root, config_file=config_file)
