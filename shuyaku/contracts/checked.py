@@ -51,7 +51,7 @@ def check(model: type[M], src: Source, data: Any = None) -> tuple[M | None, list
     try:
         return model.model_validate(value), []
     except ValidationError as exc:
-        return None, [problem_from_error(model, src, err) for err in exc.errors()]
+        return None, [problem_from_error(model, src, err, value) for err in exc.errors()]
 
 
 def load_model(model: type[M], path: str | Path, *, inside: Path | None = None) -> M:
@@ -63,8 +63,9 @@ def load_model(model: type[M], path: str | Path, *, inside: Path | None = None) 
     return obj
 
 
-def problem_from_error(model: type[BaseModel], src: Source, err: Any) -> Problem:
-    loc = _clean_loc(src.data, tuple(err["loc"]))
+def problem_from_error(model: type[BaseModel], src: Source, err: Any, data: Any = None) -> Problem:
+    """`data`: what was validated, when it is not `src.data` itself (the error's location walks it)."""
+    loc = _clean_loc(src.data if data is None else data, tuple(err["loc"]))
     kind: str = err["type"]
     ctx = err.get("ctx") or {}
     given = err.get("input")
@@ -179,12 +180,17 @@ def _allowed_keys(model: type[BaseModel], loc: Loc) -> list[str]:
     for part in loc:
         if isinstance(part, int):
             continue
-        fields = getattr(current, "model_fields", None)
-        if not fields or part not in fields:
+        fields = _keys(current)
+        if part not in fields:
             return []
         current = _inner_model(fields[part].annotation)
-    fields = getattr(current, "model_fields", None)
-    return list(fields) if fields else []
+    return list(_keys(current))
+
+
+def _keys(model: Any) -> dict[str, Any]:
+    """A model's fields by the key a file writes: the alias where one is set (stack config keys)."""
+    fields = getattr(model, "model_fields", None) or {}
+    return {(f.alias or name): f for name, f in fields.items()}
 
 
 def _inner_model(annotation: Any) -> Any:
