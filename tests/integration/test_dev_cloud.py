@@ -59,10 +59,12 @@ def vendor_b():
     return _connect("dev-vendor-b")
 
 
-def _tenant_network(conn, prefix: str, cidr: str):
-    net = conn.network.create_network(name=f"{prefix}-net-{RUN_ID}")
-    subnet = conn.network.create_subnet(network_id=net.id, name=f"{prefix}-subnet-{RUN_ID}", ip_version=4,
-                                        cidr=cidr, is_dhcp_enabled=False)
+def _tenant_network(admin, project_id: str, prefix: str, cidr: str):
+    # As the platform program does: the operator makes the tenant's network and subnet in the tenant's project
+    # (roles/openstack_policy keeps creating and changing networks and subnets to the operator).
+    net = admin.network.create_network(name=f"{prefix}-net-{RUN_ID}", project_id=project_id)
+    subnet = admin.network.create_subnet(network_id=net.id, name=f"{prefix}-subnet-{RUN_ID}", ip_version=4,
+                                         cidr=cidr, is_dhcp_enabled=False, project_id=project_id)
     return net, subnet
 
 
@@ -77,10 +79,11 @@ def _boot(conn, name: str, network_id: str):
 class Tenant:
     """Resources one vendor creates in its own project; removed at module end."""
 
-    def __init__(self, conn, prefix: str, cidr: str):
+    def __init__(self, admin, conn, prefix: str, cidr: str):
+        self.admin = admin
         self.conn = conn
         self.project_id = conn.current_project_id
-        self.net, self.subnet = _tenant_network(conn, prefix, cidr)
+        self.net, self.subnet = _tenant_network(admin, self.project_id, prefix, cidr)
         self.sg = conn.network.create_security_group(name=f"{prefix}-sg-{RUN_ID}")
         self.rule = conn.network.create_security_group_rule(
             security_group_id=self.sg.id, direction="ingress", protocol="tcp", port_range_min=22,
@@ -101,19 +104,19 @@ class Tenant:
         c.block_storage.wait_for_delete(self.volume, wait=120)
         c.network.delete_port(self.port, ignore_missing=True)
         c.network.delete_security_group(self.sg, ignore_missing=True)
-        c.network.delete_network(self.net, ignore_missing=True)
+        self.admin.network.delete_network(self.net, ignore_missing=True)
 
 
 @pytest.fixture(scope="module")
-def tenant_a(vendor_a):
-    t = Tenant(vendor_a, "test-a", "10.61.0.0/24")
+def tenant_a(admin, vendor_a):
+    t = Tenant(admin, vendor_a, "test-a", "10.61.0.0/24")
     yield t
     t.cleanup()
 
 
 @pytest.fixture(scope="module")
-def tenant_b(vendor_b):
-    t = Tenant(vendor_b, "test-b", "10.62.0.0/24")
+def tenant_b(admin, vendor_b):
+    t = Tenant(admin, vendor_b, "test-b", "10.62.0.0/24")
     yield t
     t.cleanup()
 
