@@ -7,56 +7,33 @@ to run `scripts/dev-cloud up`, never a skip.
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
+from cloudlogin import CACHE, CLOUDS, HOST, connect, need_clouds
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-CACHE = Path(os.environ.get("SHUYAKU_CACHE", "/var/cache/shuyaku")) / "dev-cloud"
-CLOUDS = CACHE / "clouds.yaml"
-HOST = "shuyaku-dev"
-HOW = "run `scripts/dev-cloud up` (as root) first"
 RUN_ID = uuid.uuid4().hex[:6]
-
-
-def _need_clouds() -> None:
-    if not CLOUDS.exists():
-        pytest.fail(f"{CLOUDS} does not exist: the dev cloud was never set up; {HOW}", pytrace=False)
-
-
-def _connect(cloud: str):
-    import openstack.config
-    import openstack.connection
-
-    _need_clouds()
-    try:
-        region = openstack.config.OpenStackConfig(config_files=[str(CLOUDS)], load_envvars=False).get_one(cloud)
-        conn = openstack.connection.Connection(config=region)
-        conn.authorize()
-    except Exception as e:  # keystoneauth's ConnectFailure is not an SDKException
-        pytest.fail(f"cannot log in to the dev cloud as {cloud}: {e}; {HOW}", pytrace=False)
-    return conn
 
 
 @pytest.fixture(scope="module")
 def admin():
-    return _connect("dev-admin")
+    return connect("dev-admin")
 
 
 @pytest.fixture(scope="module")
 def vendor_a():
-    return _connect("dev-vendor-a")
+    return connect("dev-vendor-a")
 
 
 @pytest.fixture(scope="module")
 def vendor_b():
-    return _connect("dev-vendor-b")
+    return connect("dev-vendor-b")
 
 
 def _tenant_network(admin, project_id: str, prefix: str, cidr: str):
@@ -125,7 +102,7 @@ def tenant_b(admin, vendor_b):
 
 
 def test_status_says_every_service_is_healthy():
-    _need_clouds()
+    need_clouds()
     p = subprocess.run([str(ROOT / "scripts" / "dev-cloud"), "status", "--lang", "en"], capture_output=True,
                        text=True, timeout=120)
     assert p.returncode == 0, f"scripts/dev-cloud status says the cloud is not healthy:\n{p.stdout}{p.stderr}"
@@ -169,7 +146,7 @@ def test_control_plane_services_report_up(admin):
 def test_clouds_yaml_and_secrets_are_private_and_not_in_the_repo():
     import yaml
 
-    _need_clouds()
+    need_clouds()
     clouds = yaml.safe_load(CLOUDS.read_text())["clouds"]
     assert set(clouds) >= {"dev-admin", "dev-vendor-a", "dev-vendor-b"}
     for path in (CLOUDS, CACHE / "secrets.json"):
@@ -181,7 +158,7 @@ def test_clouds_yaml_and_secrets_are_private_and_not_in_the_repo():
 
 
 def test_env_prints_lines_to_eval():
-    _need_clouds()
+    need_clouds()
     p = subprocess.run([str(ROOT / "scripts" / "dev-cloud"), "env"], capture_output=True, text=True, timeout=30)
     assert p.returncode == 0
     assert f"export OS_CLIENT_CONFIG_FILE={CLOUDS}" in p.stdout.splitlines()

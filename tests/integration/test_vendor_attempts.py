@@ -17,7 +17,6 @@ Each attempt is one test and asserts the HTTP status of the refusal; `-s` prints
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import time
 import uuid
@@ -27,14 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cloudlogin import HOST, connect
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-CACHE = Path(os.environ.get("SHUYAKU_CACHE", "/var/cache/shuyaku")) / "dev-cloud"
-CLOUDS = CACHE / "clouds.yaml"
-HOST = "shuyaku-dev"
-HOW = "run `scripts/dev-cloud up` (as root) first"
 RUN = uuid.uuid4().hex[:6]
 IMAGE = "debian-12-tiny"
 FLAVOR = "m1.nano"
@@ -44,19 +40,7 @@ REFUSED = (403, 404)
 
 
 def _admin():
-    import openstack.config
-    import openstack.connection
-
-    if not CLOUDS.exists():
-        pytest.fail(f"{CLOUDS} does not exist: the dev cloud was never set up; {HOW}", pytrace=False)
-    try:
-        region = openstack.config.OpenStackConfig(config_files=[str(CLOUDS)], load_envvars=False).get_one(
-            "dev-admin")
-        conn = openstack.connection.Connection(config=region)
-        conn.authorize()
-    except Exception as e:  # keystoneauth's ConnectFailure is not an SDKException
-        pytest.fail(f"cannot log in to the dev cloud as admin: {e}; {HOW}", pytrace=False)
-    return conn
+    return connect("dev-admin")
 
 
 def _login(admin, username: str, password: str, project_id: str):
