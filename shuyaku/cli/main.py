@@ -31,6 +31,7 @@ class SchemaName(StrEnum):
     plan = "plan"
     site = "site"
     tenant_outputs = "tenant-outputs"
+    stack_config = "stack-config"
 
 
 def json_schema(name: SchemaName) -> dict:
@@ -40,18 +41,22 @@ def json_schema(name: SchemaName) -> dict:
     from shuyaku.contracts.inventory import Inventory
     from shuyaku.contracts.plan import Plan
     from shuyaku.contracts.sitedata import SiteData
+    from shuyaku.contracts.stack_config import StackConfig
     from shuyaku.contracts.tenant_outputs import TenantOutputs
 
     models: dict[str, type[BaseModel]] = {"inventory": Inventory, "catalogue": Catalogue, "plan": Plan, "site": SiteData,
-                                          "tenant-outputs": TenantOutputs}
+                                          "tenant-outputs": TenantOutputs, "stack-config": StackConfig}
     model = models[name.value]
-    schema = model.model_json_schema()
+    # The stack config's keys are its aliases (`shuyaku:siteData`), as written in stacks/Pulumi.<stack>.yaml.
+    schema = model.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
 
 
 @app.command("schema")
-def schema_cmd(name: Annotated[SchemaName, typer.Argument(help="inventory | catalogue | plan | site | tenant-outputs")]) -> None:
+def schema_cmd(
+    name: Annotated[SchemaName, typer.Argument(help="inventory | catalogue | plan | site | tenant-outputs | stack-config")],
+) -> None:
     """JSON Schema を出力します（エディタ補完用）/ print a JSON Schema for editors."""
     print(json.dumps(json_schema(name), ensure_ascii=False, indent=2))
 

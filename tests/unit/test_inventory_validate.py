@@ -182,7 +182,7 @@ def test_schema_command_prints_closed_json_schema() -> None:
     assert all(d.get("additionalProperties") is False for d in schema["$defs"].values() if d.get("type") == "object")
 
 
-@pytest.mark.parametrize("name", ["inventory", "catalogue", "plan", "site", "tenant-outputs"])
+@pytest.mark.parametrize("name", ["inventory", "catalogue", "plan", "site", "tenant-outputs", "stack-config"])
 def test_committed_schemas_are_current(name: str) -> None:
     from shuyaku.cli import SchemaName, json_schema
 
