@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
@@ -78,7 +78,10 @@ class StackConfig(BaseModel):
     isolated_layers: list[Layer] = Field(default_factory=list, alias="shuyaku:isolatedLayers")
     image_aliases: dict[str, str] = Field(default_factory=dict, alias="shuyaku:imageAliases")
     quota_overrides: dict[str, QuotaOverride] = Field(default_factory=dict, alias="shuyaku:quotaOverrides")
-    vendor_role: NonBlank = Field("member", alias="shuyaku:vendorRole")
+    # An allow-list, not a name looked up at run time: `admin` here would hand every vendor the whole cloud.
+    vendor_role: Literal["member", "reader"] = Field(
+        "member", alias="shuyaku:vendorRole",
+        description="ベンダーに与えるロール（member / reader）/ the role each vendor group holds on its own tenant")
 
 
 ALIASES: dict[str, str] = {f.alias or n: n for n, f in StackConfig.model_fields.items()}

@@ -286,3 +286,18 @@ def test_a_stale_plan_is_named_against_the_inventory(tmp_path: Path) -> None:
     problems = problems_of(values, tmp_path)
     assert problems["tenants[0].system_id"].code == "inventory.stale"
     assert "shuyaku plan" in problems["tenants[0].system_id"].fix.en
+
+
+@pytest.mark.parametrize("role", ["admin", "service", "Admin"])
+def test_vendor_role_comes_from_an_allow_list(tmp_path: Path, role: str) -> None:
+    """`shuyaku:vendorRole: admin` would give every vendor the whole cloud; it is refused before any resource."""
+    values = {**base_values(write_site(tmp_path)), "vendorRole": role}
+    with pytest.raises(config.ConfigError) as exc:
+        config.load(values, stack="test", project_root=tmp_path)
+    assert ("shuyaku:vendorRole", "schema.not_allowed") in {(p.field, p.code) for p in exc.value.problems}
+
+
+def test_vendor_role_member_and_reader_are_accepted(tmp_path: Path) -> None:
+    for role in ("member", "reader"):
+        cfg = config.load({**base_values(write_site(tmp_path)), "vendorRole": role}, stack="test", project_root=tmp_path)
+        assert cfg.vendor_role == role
