@@ -172,6 +172,8 @@ def build() -> dict:
         else:
             rpo, rto = rng.choice([(24, 72), (24, 48), (168, 336)])
         entry: dict = {"id": sid, "name": name, "department": dept, "layer": layer}
+        if sid in MEDIATORS:
+            entry["mediates"] = MEDIATORS[sid]
         if op:
             entry["standard_op"] = op
         entry.update({"vendor": rng.choice(VENDORS), "users": users, "rpo_hours": rpo, "rto_hours": rto,
@@ -197,6 +199,9 @@ def build() -> dict:
         "terminals": terminals,
     }
 
+
+# The shared zone's systems that stand between layers: the sanitising relay and the data-integration hub.
+MEDIATORS = {"S078": "relay", "S079": "hub"}
 
 HEADER = """# yaml-language-server: $schema=../../schemas/inventory.json
 # 現行システム台帳（サンプル）: 架空の中規模市（人口約43万人）の80業務システム。

@@ -125,6 +125,10 @@ class System(Strict):
     name_en: Name | None = None
     department: Name = Field(description="所管課 / owning department")
     layer: Layer = Field(description="配置する系 / layer: mynumber, lgwan, internet, shared")
+    mediates: Literal["hub", "relay"] | None = Field(
+        default=None,
+        description="共通基盤で系の間を仲介するシステム（hub: データ連携基盤、relay: 無害化中継）/ "
+                    "a shared-zone system that mediates between layers (hub: data integration, relay: sanitising)")
     standard_op: StandardOp | None = Field(  # type: ignore[valid-type]
         default=None, description="標準化対象20業務のコード、対象外なら省略 / one of the 20 standard operations"
     )

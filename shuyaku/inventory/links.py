@@ -11,7 +11,7 @@ from shuyaku.contracts.inventory import Inventory
 from shuyaku.contracts.problems import Problem, Text
 from shuyaku.contracts.separation import describe, link_path
 from shuyaku.contracts.source import Source
-from shuyaku.contracts.vocabulary import LAYER_NAMES, Layer
+from shuyaku.contracts.vocabulary import LAYER_NAMES, LAYERS, Layer
 
 PATH_ORDER = ["forbidden", "hub", "relay", "screen", "direct"]  # most restrictive first
 _RANK = {p: len(PATH_ORDER) - i for i, p in enumerate(PATH_ORDER)}
@@ -65,3 +65,50 @@ def _finding(src: Source | None, path: str, loc: tuple[str | int, ...], a: str, 
     line, col = src.where(loc) if src is not None else (0, 0)
     field = f"systems[{loc[1]}].links[{loc[3]}]"
     return Problem(path, line, col, field, message, fix, code, severity)  # type: ignore[arg-type]
+
+
+# What each mediating service may stand between; anything else in the shared zone serves one layer at most.
+MEDIATED_LAYERS: dict[str, frozenset[str]] = {"hub": frozenset({"mynumber", "lgwan"}),
+                                              "relay": frozenset({"lgwan", "internet"})}
+
+
+def shared_bridges(inv: Inventory, src: Source | None, path: str) -> list[Problem]:
+    """The shared (management) zone must not become a bridge: a business system there that links straight
+    into two business layers joins them. Only a declared mediator (`mediates: hub|relay`) may stand between
+    layers, and only between the two its path allows."""
+    peers: dict[str, set[str]] = {s.id: set() for s in inv.systems if s.layer == Layer.shared}
+    layer = {s.id: s.layer.value for s in inv.systems}
+    for s in inv.systems:
+        for link in s.links:
+            if s.id in peers and layer.get(link.target, "shared") != "shared":
+                peers[s.id].add(layer[link.target])
+            if link.target in peers and s.layer != Layer.shared:
+                peers[link.target].add(s.layer.value)
+    found: list[Problem] = []
+    for i, s in enumerate(inv.systems):
+        if s.layer != Layer.shared:
+            if s.mediates is not None:
+                found.append(_problem(src, path, i, "mediates", Text(
+                    "仲介サービス（mediates）は共通基盤（shared）のシステムにだけ書けます",
+                    "only a shared-zone system can be a mediator (mediates)"), Text(
+                    "mediates を削除するか、layer を shared にしてください", "remove mediates, or set layer: shared"),
+                    "inventory.mediator_not_shared"))
+            continue
+        allowed = MEDIATED_LAYERS.get(s.mediates or "", frozenset())
+        reach = [x for x in LAYERS if x in peers[s.id]]
+        if len(reach) >= 2 and not set(reach) <= allowed:
+            names_ja = "と".join(LAYER_NAMES[Layer(x)][0] for x in reach)
+            names_en = " and ".join(LAYER_NAMES[Layer(x)][1] for x in reach)
+            found.append(_problem(src, path, i, "links", Text(
+                f"{s.id} は共通基盤から {names_ja} を直接つなぎ、系の分離を迂回します",
+                f"{s.id} links the {names_en} straight through the shared zone, bypassing the separation"), Text(
+                "連携をデータ連携基盤（mediates: hub）か無害化中継（mediates: relay）経由にするか、"
+                "システムを系ごとに分けて配置してください",
+                "route the links through the hub (mediates: hub) or the relay (mediates: relay), or place the "
+                "system once per layer"), "link.shared_bridge"))
+    return found
+
+
+def _problem(src: Source | None, path: str, i: int, key: str, message: Text, fix: Text, code: str) -> Problem:
+    line, col = src.where(("systems", i, key)) if src is not None else (0, 0)
+    return Problem(path, line, col, f"systems[{i}].{key}", message, fix, code)

@@ -19,6 +19,7 @@ from shuyaku.contracts.inventory import FISCAL_YEAR_MAX, FISCAL_YEAR_MIN, Invent
 from shuyaku.contracts.problems import Problem, ProblemsError, tx
 from shuyaku.contracts.source import Loc, Source, clip
 from shuyaku.contracts.vocabulary import IPV4_CIDR_PATTERN
+from shuyaku.inventory.links import shared_bridges
 
 
 @cache
@@ -67,6 +68,8 @@ def load(path: str | Path, catalogue_path: str | Path | None = None) -> Loaded:
         except ProblemsError as exc:
             problems += exc.problems
     problems += cross_check(src.data, src, cat)
+    if inv is not None:
+        problems += shared_bridges(inv, src, str(path))
     if problems or inv is None:
         raise ProblemsError(problems)
     return Loaded(inv, cat, Path(path), cat_path, src)

@@ -60,3 +60,34 @@ def test_strict_passes_a_town_without_forbidden_links(tmp_path: Path) -> None:
     r = run("validate", str(_town(tmp_path, None)), "--strict")
     assert r.returncode == 0, r.stderr
     assert "[禁止]" not in r.stderr and "[経由]" in r.stderr
+
+
+def _with_shared_bridge(tmp_path: Path, mediates: str | None) -> Path:
+    """The small town's shared AD server gains links into the My Number and internet layers."""
+    inv = _town(tmp_path, None)
+    text = inv.read_text(encoding="utf-8")
+    head, ad, tail = text.partition("- id: ad\n")
+    assert ad, "the small town has a shared system 'ad'"
+    extra = f"  mediates: {mediates}\n" if mediates else ""
+    body = tail.replace("  layer: shared\n", "  layer: shared\n" + extra, 1)
+    links = "  links:\n  - {target: juki, protocol: tcp, port: 443}\n  - {target: mail, protocol: tcp, port: 25}\n"
+    body = body.replace("terminals:\n", links + "terminals:\n", 1)
+    inv.write_text(head + ad + body, encoding="utf-8")
+    return inv
+
+
+@pytest.mark.parametrize("mediates", [None, "hub", "relay"])
+def test_a_shared_system_linking_two_layers_is_refused(tmp_path: Path, mediates: str | None) -> None:
+    inv = _with_shared_bridge(tmp_path, mediates)
+    r = run("validate", str(inv), "--format", "json")
+    assert r.returncode == 2, r.stdout + r.stderr
+    problems = json.loads(r.stdout)["problems"]
+    bridge = [p for p in problems if p["code"] == "link.shared_bridge"]
+    assert len(bridge) == 1 and bridge[0]["field"].endswith(".links")
+    assert "マイナンバー利用事務系とインターネット接続系" in bridge[0]["message_ja"]
+
+
+def test_the_sample_citys_hub_and_relay_mediate_only_their_own_layers() -> None:
+    r = run("validate", str(ROOT / "examples" / "sample-city" / "inventory.yaml"), "--format", "json")
+    assert r.returncode == 0, r.stdout
+    assert not [p for p in json.loads(r.stdout)["problems"] if p["code"] == "link.shared_bridge"]
