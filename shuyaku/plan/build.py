@@ -275,8 +275,10 @@ def _tenant(s: System, vms: list[Sizing], cidr: str, tier: DrTier) -> Tenant:
     gb = sum(v.after.disk_gb for v in vms)
     instances = max(_quota(n), n + 1)
     fips = 2 if s.layer == Layer.internet else 0  # only internet-facing services publish an address
+    # The operator makes the tenant's one network and subnet and routes it through the zone router, so a
+    # tenant needs no router of its own and no second segment: quotas say so, beside the policy overrides.
     quotas = Quotas(instances=instances, cores=_quota(cores), ram_mb=_quota(ram_mb), volumes=max(_quota(n), n + 1),
-                    gigabytes=_quota(gb), networks=2, subnets=2, ports=instances * 2 + 4, routers=1,
+                    gigabytes=_quota(gb), networks=1, subnets=1, ports=instances * 2 + 4, routers=0,
                     security_groups=10, security_group_rules=100, floating_ips=fips)
     return Tenant(system_id=s.id, name=s.name, layer=s.layer, department=s.department, vendor=s.vendor,
                   standard_op=s.standard_op, dr_tier=tier, cidr=cidr, quotas=quotas, servers=servers)
