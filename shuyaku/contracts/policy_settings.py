@@ -109,6 +109,14 @@ class Settings(_Strict):
     data_links: list[DataLink] = _f([], "申請済みのシステム間データ連携", "declared data links between systems")
     admin_role_names: list[Word] = _f(["admin"], "管理者ロール名", "administrator role names")
     admin_role_ids: list[Word] = _f([], "管理者ロール ID", "administrator role ids")
+    privileged_role_names: list[Word] = _f(
+        ["admin", "service", "manager", "ResellerAdmin"], "テナントに付与してはならない特権ロール名",
+        "privileged role names no assignment may grant (admin, service, project manager, ...)")
+    provider_networks: dict[Layer, list[Word]] = _f(
+        {}, "系ごとのプロバイダ（外部）ネットワーク（名前または ID）",
+        "the provider (external) networks each layer's zone router uses (names or ids); tenants get no port on them")
+    layer_availability_zones: dict[Layer, list[Word]] = _f(
+        {}, "系ごとの可用性ゾーン", "the availability zones of each layer's hosts")
     warm_systems: list[Word] = _f([], "ウォームスタンバイのシステム", "systems with a warm standby")
     site: Literal["", "onprem", "dr"] = _f("", "このスタックのサイト（空なら shuyaku:site タグから判断）",
                                            "this stack's site (empty: read from shuyaku:site tags)")

@@ -12,6 +12,7 @@ from typing import Any
 
 from shuyaku.contracts import tags as tagvocab
 from shuyaku.contracts.vocabulary import LAYERS
+from shuyaku.policy import tenancy
 from shuyaku.policy.model import Resource, plain
 
 T_PROJECT = "openstack:identity/project:Project"
@@ -37,6 +38,11 @@ T_QUOTA_COMPUTE = "openstack:compute/quotaSetV2:QuotaSetV2"
 T_QUOTA_NETWORK = "openstack:networking/quotaV2:QuotaV2"
 T_QUOTA_VOLUME = "openstack:blockstorage/quoteSetV3:QuoteSetV3"
 T_FW_RULE = "openstack:firewall/ruleV2:RuleV2"
+T_ROUTER_INTERFACE = "openstack:networking/routerInterface:RouterInterface"
+T_IMAGE = "openstack:images/image:Image"
+T_IMAGE_ACCESS = "openstack:images/imageAccess:ImageAccess"
+T_IMAGE_ACCEPT = "openstack:images/imageAccessAccept:ImageAccessAccept"
+T_KEYPAIR = "openstack:compute/keypair:Keypair"
 T_PROVIDER = "pulumi:providers:openstack"
 T_STACK = "pulumi:pulumi:Stack"
 
@@ -50,6 +56,9 @@ _UPSTREAM: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     T_SUBNET_ROUTE: (("subnetId", (T_SUBNET,)),),
     T_FIP: (("portId", (T_PORT,)),),
     T_FIP_ASSOC: (("portId", (T_PORT,)),),
+    T_ROUTER_INTERFACE: (("routerId", (T_ROUTER,)), ("subnetId", (T_SUBNET,)), ("portId", (T_PORT,))),
+    T_IMAGE_ACCESS: (("imageId", (T_IMAGE,)),),
+    T_IMAGE_ACCEPT: (("imageId", (T_IMAGE,)),),
 }
 
 
@@ -101,6 +110,13 @@ class Index(list):
         if len(types) == 1:
             return self.by_type.get(types[0], [])
         return [r for t in types for r in self.by_type.get(t, [])]
+
+    @property
+    def stack_tenant(self) -> tenancy.StackTenant | None:
+        """The tenant this stack deploys into when it is a vendor's stack (see tenancy.py), else None."""
+        if "stack_tenant" not in self.memo:
+            self.memo["stack_tenant"] = tenancy.find(self, self.by_type, self.stack_config)
+        return self.memo["stack_tenant"]  # type: ignore[return-value]
 
     @property
     def stack_urn(self) -> str | None:
@@ -207,8 +223,12 @@ class Index(list):
                     return v
         proj = self.project(res)
         if proj is not None and proj is not res:
-            return self.own_tags(proj).get(key)
-        return None
+            v = self.own_tags(proj).get(key)
+            if v:
+                return v
+        # A vendor stack's untagged resources live in the stack's own tenant.
+        st = self.stack_tenant
+        return st.tag(key) if st is not None and res.type != T_PROJECT else None
 
     def layer(self, res: Resource) -> str | None:
         if res.urn not in self._layer:

@@ -72,3 +72,28 @@ def _classify(remote: net.Net, table: tuple[tuple[str, tuple[net.Net, ...]], ...
 
 def remote_group(index: Index, res: Resource) -> Resource | None:
     return index.ref(res, "remoteGroupId", (T_SG,))
+
+
+def tenant_owned(index: Index, res: Resource) -> str | None:
+    """The tenant (system id, "?" when unknown) a resource belongs to when it is in a vendor stack or in a
+    tenant's project (a project tagged with a system); None when the operator owns it."""
+    st = index.stack_tenant
+    if st is not None:
+        return st.system or "?"
+    proj = index.project(res)
+    if proj is not None and proj is not res and index.own_tags(proj).get("system"):
+        return index.own_tags(proj)["system"]
+    return None
+
+
+def names_of(index: Index, value: Any, types: tuple[str, ...]) -> set[str]:
+    """A reference as the names it may be known by: the literal (an id or a name), and the name of the
+    resource in this stack it points at."""
+    out: set[str] = set()
+    v = plain(value)
+    if isinstance(v, str) and v:
+        out.add(v)
+        for target in index.by_id.get(v, ()):
+            if target.type in types and isinstance(n := plain(target.props.get("name")), str):
+                out.add(n)
+    return out
