@@ -114,7 +114,7 @@ def read(conn: Any, site: str, vendor_group_names: Iterable[str]) -> Snapshot:
         "roles": lambda: {r.id: r.name for r in conn.identity.roles()},
         "users": lambda: {u.id: u.name for u in conn.identity.users()},
         "groups": lambda: {g.id: g.name for g in conn.identity.groups()},
-        "flavors": lambda: list(conn.compute.flavors(details=True, is_public=None)),
+        "flavors": lambda: list(conn.compute.flavors(details=True)),
         "aggregates": lambda: list(conn.compute.aggregates()),
         "servers": lambda: list(conn.compute.servers(details=True, all_projects=True)),
         "volumes": lambda: list(conn.block_storage.volumes(details=True, all_projects=True)),

@@ -1,0 +1,233 @@
+"""`shuyaku audit --live` against the real dev cloud: the small town's platform deployed by the engine, audited
+clean; then changes made out of band with admin credentials (what a careless operator or a vendor's hand-made
+resources leave behind), each reported with the resource named; then undone, and the audit is clean again.
+
+The audit reads the cloud through openstacksdk only (no Pulumi state): it is given the stack config, as the
+operator would give it `--stack onprem`. Its time on the deployed town is printed and recorded with the e2e phase
+times. A missing engine or cloud is a failure naming the script to run, never a skip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cloudlogin import CLOUDS, connect
+
+from shuyaku.contracts.sitedata import SiteData
+from shuyaku.deploy.engine import ROOT, Stack, engine_bin
+
+pytestmark = pytest.mark.integration
+
+INVENTORY = ROOT / "examples" / "small-town" / "inventory.yaml"
+CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
+PHASE_TIMES = ROOT / "build" / "artefacts" / "phase-times.tsv"
+RUN = uuid.uuid4().hex[:6]
+MYNUMBER, OTHER = "juki", "zeimu"  # two My Number tenants of the small town
+IMAGE, FLAVOR = "debian-12-tiny", "m1.nano"  # what the dev cloud offers
+
+
+def record(phase: str, seconds: float) -> None:
+    print(f"\n[audit] {phase}: {seconds:.1f} s")
+    PHASE_TIMES.parent.mkdir(parents=True, exist_ok=True)
+    with PHASE_TIMES.open("a", encoding="utf-8") as out:
+        out.write(f"audit-live: {phase}\t{seconds:.1f}\n")
+
+
+@pytest.fixture(scope="module")
+def admin() -> Any:
+    if not (engine_bin() / "pulumi").exists():
+        pytest.fail("the Pulumi engine is not built: run scripts/build-engine", pytrace=False)
+    conn = connect("dev-admin")
+    # The operator's own project holds the platform's shared services (as in test_platform_e2e).
+    pid = conn.current_project_id
+    conn.set_network_quotas(pid, security_group=-1, security_group_rule=-1, port=-1, network=-1, subnet=-1,
+                            rbac_policy=-1, router=-1)
+    conn.set_compute_quotas(pid, instances=-1, cores=-1, ram=-1, server_groups=-1, server_group_members=-1)
+    return conn
+
+
+@pytest.fixture(scope="module")
+def town(admin: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, dict[str, Any], SiteData]]:
+    """The small town's platform, planned by `shuyaku plan` and deployed by the engine; destroyed at the end."""
+    workdir = tmp_path_factory.mktemp("audit-live")
+    proc = subprocess.run([sys.executable, "-m", "shuyaku.cli", "plan", str(INVENTORY), "--out", str(workdir / "plan")],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    site_path = workdir / "plan" / "site-onprem.json"
+    st = Stack("audit", workdir / "state", config_source=ROOT / "stacks" / "Pulumi.local.yaml", env_extra=CLOUD_ENV)
+    st.ensure()
+    st.set_config("shuyaku:siteData", str(site_path))
+    st.set_config("shuyaku:inventory", str(INVENTORY))
+    try:
+        t0 = time.monotonic()
+        up = st.up(capture=True, check=False)
+        assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
+        record("pulumi up (small town)", time.monotonic() - t0)
+        yield st, st.outputs(), SiteData.model_validate_json(site_path.read_text(encoding="utf-8"))
+    finally:
+        t0 = time.monotonic()
+        down = st.destroy(capture=True)
+        record("pulumi destroy", time.monotonic() - t0)
+        assert down.returncode == 0, down.stdout[-3000:]
+
+
+def audit(st: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command as an operator runs it, with the admin login of the dev cloud."""
+    env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(CLOUDS)}
+    env.pop("OS_CLOUD", None)
+    return subprocess.run([sys.executable, "-m", "shuyaku.cli", "audit", "--live", "--stack", st.name, "--stack-config",
+                           str(st.config_file), "--root", str(ROOT), "--cloud", "dev-admin", *args],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+
+
+def audit_json(st: Stack) -> tuple[int, dict[str, Any]]:
+    proc = audit(st, "--format", "json", "--lang", "en")
+    assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_the_clean_platform_reports_nothing(town: Any) -> None:
+    st, outputs, _ = town
+    t0 = time.monotonic()
+    proc = audit(st)
+    took = time.monotonic() - t0
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-1000:]
+    assert "問題はありません" in proc.stdout, proc.stdout[-2000:]
+    rc, doc = audit_json(st)
+    assert rc == 0 and doc["findings"] == [], json.dumps(doc["findings"][:10], ensure_ascii=False, indent=1)
+    record(f"audit --live, clean small town ({len(outputs['tenants'])} tenants), whole command", took)
+    record("audit --live, clean small town, read and check (in-process)", doc["seconds"])
+
+
+def _fresh_user(admin: Any, group_name: str) -> tuple[Any, str]:
+    password = secrets.token_urlsafe(16)
+    user = admin.identity.create_user(name=f"audit-hand-{RUN}", password=password, domain_id="default")
+    admin.identity.add_user_to_group(user, admin.identity.find_group(group_name))
+    return user, password
+
+
+def _login(admin: Any, user: Any, password: str, project_id: str) -> Any:
+    import openstack.connection
+
+    auth = admin.config.config["auth"]
+    return openstack.connection.Connection(auth_url=auth["auth_url"], username=user.name, password=password,
+                                           project_id=project_id, user_domain_name="Default",
+                                           region_name=admin.config.region_name, identity_api_version="3")
+
+
+def test_out_of_band_changes_are_each_reported_with_the_resource_named(admin: Any, town: Any) -> None:
+    st, outputs, _ = town
+    mine, other = outputs["tenants"][MYNUMBER], outputs["tenants"][OTHER]
+    public = admin.network.find_network("public")
+    undo: list[Callable[[], Any]] = []
+    # (what was done, the check that must report it, a text the finding's resource or message must name)
+    expected: list[tuple[str, str, str]] = []
+    try:
+        # 1. a gateway on the My Number zone's router (the operator's own router)
+        router = admin.network.find_router("onprem-mynumber-router")
+        admin.network.update_router(router, external_gateway_info={"network_id": public.id})
+        undo.append(lambda: admin.network.update_router(router, external_gateway_info={}))
+        expected.append(("gateway on onprem-mynumber-router", "live.router_gateway", "onprem-mynumber-router"))
+        # 2. a router inside a My Number tenant, with a gateway to the internet
+        tenant_router = admin.network.create_router(name=f"handmade-router-{RUN}", project_id=mine["project_id"],
+                                                    external_gateway_info={"network_id": public.id})
+        undo.append(lambda: admin.network.delete_router(tenant_router))
+        expected.append(("router with a gateway in the My Number tenant", "live.tenant_router", tenant_router.name))
+        expected.append(("... and its gateway", "live.router_gateway", tenant_router.name))
+        # 3. ingress from anywhere in the tenant's own group
+        rule = admin.network.create_security_group_rule(
+            security_group_id=mine["security_group_ids"]["tenant"], direction="ingress", protocol="tcp",
+            port_range_min=22, port_range_max=22, remote_ip_prefix="0.0.0.0/0", project_id=mine["project_id"])
+        undo.append(lambda: admin.network.delete_security_group_rule(rule))
+        expected.append(("0.0.0.0/0 ingress", "live.sg_open_ingress", f"{MYNUMBER}-tenant"))
+        # 4. a public image owned by the tenant
+        image = admin.image.create_image(name=f"handmade-image-{RUN}", disk_format="raw", container_format="bare",
+                                         visibility="public", owner=mine["project_id"], data=b"\0" * 512,
+                                         allow_duplicates=True, wait=True)
+        undo.append(lambda: admin.image.delete_image(image))
+        expected.append(("public image owned by the tenant", "live.image_visibility", image.name))
+        # 5. admin for some user on another tenant
+        extra = admin.identity.find_user("vendor-b")
+        role = admin.identity.find_role("admin")
+        admin.identity.assign_project_role_to_user(other["project_id"], extra, role)
+        undo.append(lambda: admin.identity.unassign_project_role_from_user(other["project_id"], extra, role))
+        expected.append(("admin for vendor-b on the other tenant", "live.role_assignment", "vendor-b admin"))
+        # 6. quotas raised over the plan
+        admin.set_network_quotas(mine["project_id"], router=3)
+        admin.set_compute_quotas(mine["project_id"], instances=mine["quotas"]["instances"] + 10)
+        undo.append(lambda: admin.set_network_quotas(mine["project_id"], router=mine["quotas"]["routers"]))
+        undo.append(lambda: admin.set_compute_quotas(mine["project_id"], instances=mine["quotas"]["instances"]))
+        expected.append(("router quota raised", "live.quota", "routers=3"))
+        expected.append(("instance quota raised", "live.quota", f"instances={mine['quotas']['instances'] + 10}"))
+        # 7. a server made by hand in the tenant (by a member of its vendor group, with the API, not a stack)
+        user, password = _fresh_user(admin, mine["vendor_group"])
+        undo.append(lambda: admin.identity.delete_user(user))
+        hand = _login(admin, user, password, mine["project_id"])
+        server = hand.compute.create_server(name=f"handmade-server-{RUN}", flavor_id=admin.compute.find_flavor(FLAVOR).id,
+                                            image_id=admin.image.find_image(IMAGE).id,
+                                            networks=[{"uuid": mine["network_id"]}])
+        undo.append(lambda: admin.compute.wait_for_delete(admin.compute.delete_server(server) or server, wait=120))
+        expected.append(("server made by hand", "live.unmanaged_server", server.name))
+        with contextlib.suppress(Exception):  # its port too, once Nova has made it (default group: allow-all egress)
+            admin.compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], wait=60)
+
+        t0 = time.monotonic()
+        rc, doc = audit_json(st)
+        record("audit --live, small town with out-of-band changes", time.monotonic() - t0)
+        assert rc == 1
+        findings = doc["findings"]
+        for f in findings:
+            print(f"[audit] {f['severity']:7} {f['check']:24} {f['kind']} {f['resource_name']}: {f['message']}")
+        missed = []
+        for what, check, name in expected:
+            hit = [f for f in findings if f["check"] == check and (name in f["resource_name"] or name in f["message"])]
+            print(f"[audit] {what}: {'REPORTED' if hit else 'NOT REPORTED'} ({check})")
+            if not hit:
+                missed.append((what, check, name))
+        assert missed == [], missed
+        # The Japanese text and SARIF name the same resources.
+        text = audit(st)
+        assert text.returncode == 1 and "onprem-mynumber-router" in text.stdout and "外部ゲートウェイ" in text.stdout
+        sarif = json.loads(audit(st, "--format", "sarif").stdout)
+        ids = {r["ruleId"] for r in sarif["runs"][0]["results"]}
+        assert {c for _, c, _ in expected} <= ids
+    finally:
+        errors = []
+        for step in reversed(undo):
+            try:
+                step()
+            except Exception as e:  # undo everything that can be undone, then say what could not
+                errors.append(repr(e))
+        assert errors == [], errors
+    rc, doc = audit_json(st)
+    assert rc == 0 and doc["findings"] == [], json.dumps(doc["findings"][:10], ensure_ascii=False, indent=1)
+
+
+def test_bad_input_exits_2_with_one_line(town: Any, tmp_path: Path) -> None:
+    st, _, _ = town
+    env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(CLOUDS)}
+    missing = subprocess.run([sys.executable, "-m", "shuyaku.cli", "audit", "--live", "--stack", "nosuchstack",
+                              "--root", str(tmp_path), "--cloud", "dev-admin"],
+                             capture_output=True, text=True, cwd=ROOT, env=env)
+    assert missing.returncode == 2 and "Pulumi.nosuchstack.yaml" in missing.stderr
+    nowhere = tmp_path / "clouds.yaml"
+    nowhere.write_text("clouds:\n  gone:\n    auth: {auth_url: 'http://127.0.0.1:9/v3', username: x, password: y,"
+                       " project_name: z, user_domain_name: Default, project_domain_name: Default}\n")
+    unreachable = subprocess.run([sys.executable, "-m", "shuyaku.cli", "audit", "--live", "--stack", st.name,
+                                  "--stack-config", str(st.config_file), "--root", str(ROOT), "--cloud", "gone",
+                                  "--lang", "en"],
+                                 capture_output=True, text=True, cwd=ROOT, env={**env, "OS_CLIENT_CONFIG_FILE": str(nowhere)})
+    assert unreachable.returncode == 2, unreachable.stderr
+    assert unreachable.stderr.strip().startswith("cannot reach the cloud"), unreachable.stderr
+    assert len(unreachable.stderr.strip().splitlines()) == 1, unreachable.stderr
