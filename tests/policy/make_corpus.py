@@ -7,6 +7,7 @@ Run: .venv/bin/python tests/policy/make_corpus.py  (idempotent; the test checks 
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from pathlib import Path
@@ -34,6 +35,10 @@ T = {
     "sg": "openstack:networking/secGroup:SecGroup",
     "rule": "openstack:networking/secGroupRule:SecGroupRule",
     "fw": "openstack:firewall/ruleV2:RuleV2",
+    "rif": "openstack:networking/routerInterface:RouterInterface",
+    "image": "openstack:images/image:Image",
+    "keypair": "openstack:compute/keypair:Keypair",
+    "stackref": "pulumi:pulumi:StackReference",
     "instance": "openstack:compute/instance:Instance",
     "volume": "openstack:blockstorage/volume:Volume",
     "provider": "pulumi:providers:openstack",
@@ -138,12 +143,10 @@ def baseline(stack: str = "onprem") -> City:
     c.network("juki", "mynumber", "10.10.1.0/24")
     c.network("zeimu", "lgwan", "10.20.1.0/24")
     c.network("vdi", "internet", "10.30.8.0/24")
-    c.add("router", "rt-juki", {"name": "rt-juki", "tenantId": c.id("prj-juki"),
-                                "tags": ["shuyaku:system=juki", "shuyaku:layer=mynumber"]},
-          deps={"tenantId": "prj-juki"})
-    c.add("router", "rt-vdi", {"name": "rt-vdi", "externalNetworkId": "ext-net-id", "tenantId": c.id("prj-vdi"),
-                               "tags": ["shuyaku:system=vdi", "shuyaku:layer=internet"]},
-          deps={"tenantId": "prj-vdi"})
+    # The zones' routers are the operator's (no tenant project), tagged with their layer.
+    c.add("router", "rt-juki", {"name": "rt-juki", "tags": ["shuyaku:layer=mynumber", "shuyaku:role=router"]})
+    c.add("router", "rt-vdi", {"name": "rt-vdi", "externalNetworkId": "ext-net-id",
+                               "tags": ["shuyaku:layer=internet", "shuyaku:role=router"]})
     c.sg("sg-shared", "shared", "shared")
     c.sg("sg-relay", "shared", "shared", role="relay")
     c.sg("sg-juki", "juki", "mynumber")
@@ -213,7 +216,8 @@ def cases() -> dict[str, tuple[object, list[tuple[str, str]]]]:
          lambda c: c.rule("r-bad", "sg-shared", "egress", "tcp", 443, remote="1.2.3.0/24"))
     case("secgroup-description-required", [("secgroup-description-required", "sg-bad")],
          lambda c: c.sg("sg-bad", "shared", "shared", description=False))
-    case("mynumber-no-internet-path", [("mynumber-no-internet-path", "rt-juki")],
+    case("mynumber-no-internet-path", [("mynumber-no-internet-path", "rt-juki"),
+                                       ("router-no-external-gateway-in-mynumber-lgwan", "rt-juki")],
          lambda c: c.by_name["rt-juki"]["inputs"].update({"externalNetworkId": "ext-net-id"}))
     case("mynumber-ingress-only-listed", [("mynumber-ingress-only-listed", "r-bad")],
          lambda c: c.rule("r-bad", "sg-juki", "ingress", "tcp", 5432, remote="10.20.0.0/16"))
@@ -274,6 +278,7 @@ def cases() -> dict[str, tuple[object, list[tuple[str, str]]]]:
         c.rule("r-juki-world-ssh", "sg-juki", "ingress", "tcp", 22, remote="0.0.0.0/0")
     case("combo-mynumber-exposed", [
         ("mynumber-no-internet-path", "rt-juki"), ("mynumber-no-internet-path", "fip-juki-app"),
+        ("router-no-external-gateway-in-mynumber-lgwan", "rt-juki"),
         ("mynumber-no-internet-path", "route-juki-default"), ("secgroup-no-public-ssh", "r-juki-world-ssh"),
         ("secgroup-no-public-ingress", "r-juki-world-ssh"), ("mynumber-ingress-only-listed", "r-juki-world-ssh"),
     ], exposed)
@@ -291,11 +296,61 @@ def cases() -> dict[str, tuple[object, list[tuple[str, str]]]]:
         c.rule("r-misc-any", "sg-lgwan-misc", "egress", "", None)
     case("combo-tenancy", [
         ("vendor-roles-own-project", "ra-admin"), ("vendor-roles-own-project", "ra-domain"),
+        ("role-not-admin", "ra-admin"),
         ("mynumber-volume-encrypted", "vol-juki-data"), ("secgroup-description-required", "sg-lgwan-misc"),
         ("secgroup-no-public-egress", "r-misc-any"), ("lgwan-no-direct-internet", "r-misc-any"),
         ("lgwan-internet-screen-or-relay", "r-misc-any"),
     ], vendor_admin)
+    isolation_cases(case)
     return out
+
+
+def isolation_cases(case) -> None:
+    """What a tenant may not do to its own network, images, keys and roles (issue 11)."""
+    def own_router(c):
+        c.add("router", "rt-own", {"name": "rt-own", "tenantId": c.id("prj-zeimu")}, deps={"tenantId": "prj-zeimu"})
+        c.add("rif", "rif-own", {"routerId": c.id("rt-own"), "subnetId": c.id("subnet-zeimu")},
+              deps={"routerId": "rt-own", "subnetId": "subnet-zeimu"})
+    case("tenant-no-router", [("tenant-no-router", "rt-own"), ("router-interface-operator-only", "rif-own")],
+         own_router)
+
+    def lgwan_gateway(c):
+        c.add("router", "rt-zeimu", {"name": "rt-zeimu", "externalNetworkId": "public",
+                                     "tags": ["shuyaku:layer=lgwan", "shuyaku:role=router"]})
+    case("router-no-external-gateway-in-mynumber-lgwan",
+         [("router-no-external-gateway-in-mynumber-lgwan", "rt-zeimu")], lgwan_gateway)
+    case("port-not-on-external-network", [("port-not-on-external-network", "port-ext")],
+         lambda c: c.add("port", "port-ext", {"name": "port-ext", "networkId": "ext-net-id"}))
+    case("port-security-enabled", [("port-security-enabled", "port-open")],
+         lambda c: c.add("port", "port-open", {"networkId": c.id("net-juki"), "portSecurityEnabled": False},
+                         deps={"networkId": "net-juki"}))
+    case("port-no-wide-address-pairs", [("port-no-wide-address-pairs", "port-pairs")],
+         lambda c: c.add("port", "port-pairs", {"networkId": c.id("net-zeimu"),
+                                                "allowedAddressPairs": [{"ipAddress": "10.20.0.0/16"}]},
+                         deps={"networkId": "net-zeimu"}))
+    case("instance-flavor-matches-layer", [("instance-flavor-matches-layer", "vm-juki-app")],
+         lambda c: c.by_name["vm-juki-app"]["inputs"].update({"availabilityZone": "az-internet"}))
+    case("secgroup-no-all-protocols-from-peer-tenant",
+         [("secgroup-no-all-protocols-from-peer-tenant", "r-bad"), ("cross-tenant-rule-declared", "r-bad")],
+         lambda c: c.rule("r-bad", "sg-zeimu", "ingress", "", None, remote="10.10.1.0/24"))
+
+    def ops_admin(c):
+        c.add("group", "ops-team", {"name": "ops-team", "description": "operators"})
+        c.add("role", "role-admin", {"name": "admin"})
+        c.add("assign", "ra-ops-admin", {"groupId": c.id("ops-team"), "projectId": c.id("prj-shared"),
+                                         "roleId": c.id("role-admin")},
+              deps={"groupId": "ops-team", "projectId": "prj-shared", "roleId": "role-admin"})
+    case("role-not-admin", [("role-not-admin", "ra-ops-admin")], ops_admin)
+    case("keypair-no-private-key", [("keypair-no-private-key", "kp-generated")],
+         lambda c: c.add("keypair", "kp-generated", {"name": "kp-generated"}))
+    case("no-secrets-in-user-data", [("no-secrets-in-user-data", "vm-juki-app")],
+         lambda c: c.by_name["vm-juki-app"]["inputs"].update({"userData": base64.b64encode(
+             b"#!/bin/sh\nexport MYSQL_PWD=hunter22\necho 'otpauth://totp/city?secret=JBSWY3DPEHPK3PXP'\n").decode()}))
+    case("provider-prefer-application-credentials",
+         [("provider-prefer-application-credentials", "default_5_5_3")],
+         lambda c: c.by_name["default_5_5_3"]["inputs"].update(
+             {"authUrl": "https://keystone.example.lg.jp:5000/v3", "userName": "deployer",
+              "password": secret("Passw0rd-but-encrypted")}))
 
 
 def preview_case() -> tuple[dict, list[tuple[str, str]]]:

@@ -20,6 +20,9 @@ SETTINGS = {
     "allowed_flavors": ["s1.small"], "admin_role_names": ["admin"], "admin_role_ids": [],
     "data_links": [{"source_system": "juki", "target_system": "zeimu", "protocol": "tcp", "port": 5432}],
     "warm_systems": ["juki"], "site": "",
+    "privileged_role_names": ["admin", "service", "manager"],
+    "provider_networks": {"lgwan": ["lgwan"], "internet": ["public"]},
+    "layer_availability_zones": {"mynumber": ["az-mynumber"], "lgwan": ["az-lgwan"], "internet": ["az-internet"]},
 }
 
 
@@ -172,7 +175,10 @@ def settings_for(rule_id: str) -> dict:
 
 
 def test_every_rule_has_cases():
-    assert set(CASES) == {r.id for r in all_rules()} - {"stack-config-no-plaintext-secrets"}
+    from test_policy_rules_isolation import CASES as ISOLATION
+
+    assert not set(CASES) & set(ISOLATION)
+    assert set(CASES) | set(ISOLATION) == {r.id for r in all_rules()} - {"stack-config-no-plaintext-secrets"}
 
 
 @pytest.mark.parametrize("rule_id", sorted(CASES))
@@ -233,8 +239,11 @@ def test_default_provider_is_read_from_stack_config():
     (p,) = [r for r in out if r.urn == prov]
     assert p.props == {"password": SecretValue(None), "token": "t0ken-plain"}
     messages = {v.message.en for v in get("provider-no-inline-credentials").check_stack(out, {})}
-    assert messages == {"the OpenStack provider has password set.",
-                        "the OpenStack provider has token set in plain text."}
+    assert messages == {"the OpenStack provider has token set in plain text."}
+    # The encrypted password is accepted; the advisory rule prefers application credentials.
+    advice = {v.message.en for v in get("provider-prefer-application-credentials").check_stack(out, {})}
+    assert advice == {"the OpenStack provider reads password from encrypted stack config "
+                      "(application credentials are preferred)."}
     assert loader.with_default_providers([sg], None) == [sg]  # no config seen: nothing to say
 
 
