@@ -377,6 +377,33 @@ def preview_case() -> tuple[dict, list[tuple[str, str]]]:
     return doc, expected
 
 
+def vendor_preview_case() -> tuple[dict, list[tuple[str, str]]]:
+    """`pulumi preview --json` of a vendor's stack (project vendor-s001, as `shuyaku vendor init` names it) that
+    tags nothing: the stack's tenant, read from the platform's hand-off, places every resource."""
+    c = City("dev")
+    for r in c.resources:
+        r["urn"] = r["urn"].replace("::shuyaku::", "::vendor-s001::")
+    c.urn = lambda kind, name: f"urn:pulumi:dev::vendor-s001::{T[kind]}::{name}"  # type: ignore[method-assign]
+    hand_off = {"S001": {"system_id": "S001", "layer": "mynumber", "cidr": "10.10.1.0/24",
+                         "tags": ["shuyaku:system=S001", "shuyaku:layer=mynumber", "shuyaku:vendor=acme"]}}
+    ref = c.add("stackref", "organization/shuyaku-platform/onprem", {"name": "organization/shuyaku-platform/onprem"})
+    ref.update(custom=True, outputs={"name": "organization/shuyaku-platform/onprem", "outputs": {"tenants": hand_off},
+                                     "secretOutputNames": []})
+    ref.pop("provider")
+    c.add("router", "rt", {"name": "rt", "externalNetworkId": "public"})
+    c.add("rif", "rif", {"routerId": c.id("rt"), "subnetId": "tenant-subnet-id"}, deps={"routerId": "rt"})
+    c.add("port", "port", {"name": "port", "networkId": "public"})
+    c.add("image", "img", {"name": "img", "visibility": "public", "containerFormat": "bare", "diskFormat": "qcow2"})
+    steps = [{"op": "read" if r["type"] == T["stackref"] else "create", "urn": r["urn"],
+              "provider": r.get("provider", ""), "newState": r} for r in c.states()]
+    doc = {"config": {"vendor-s001:platformStack": "organization/shuyaku-platform/onprem"},
+           "steps": steps, "diagnostics": [], "duration": 1000000000, "changeSummary": {"create": len(steps) - 1}}
+    expected = [("tenant-no-router", "rt"), ("router-no-external-gateway-in-mynumber-lgwan", "rt"),
+                ("mynumber-no-internet-path", "rt"), ("router-interface-operator-only", "rif"),
+                ("port-not-on-external-network", "port"), ("image-not-public", "img")]
+    return doc, [(rule, c.by_name[name]["urn"]) for rule, name in expected]
+
+
 def build() -> dict[str, str]:
     """Every corpus file's text, by file name."""
     files: dict[str, str] = {}
@@ -390,6 +417,9 @@ def build() -> dict[str, str]:
     expected["preview-new-open-ssh.json"] = sorted(
         [rule, stack_urn if name == "STACK" else f"urn:pulumi:onprem::shuyaku::{T['rule']}::{name}"]
         for rule, name in exp)
+    doc, exp_urns = vendor_preview_case()
+    files["vendor-untagged.json"] = json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+    expected["vendor-untagged.json"] = sorted([rule, urn] for rule, urn in exp_urns)
     files["expected.json"] = json.dumps(expected, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
     return files
 
