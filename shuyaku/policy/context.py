@@ -115,7 +115,7 @@ class Index(list):
     def stack_tenant(self) -> tenancy.StackTenant | None:
         """The tenant this stack deploys into when it is a vendor's stack (see tenancy.py), else None."""
         if "stack_tenant" not in self.memo:
-            self.memo["stack_tenant"] = tenancy.find(self, self.by_type, self.stack_config)
+            self.memo["stack_tenant"] = tenancy.find(self, self.by_type, self.stack_config, self.own_tags)
         return self.memo["stack_tenant"]  # type: ignore[return-value]
 
     @property

@@ -7,8 +7,11 @@ component named after the system. Where its resources carry no `shuyaku:*` tags,
 
 - the system id: stack config `shuyaku:tenant` (or `shuyaku:system`, `<project>:tenant`, `<project>:systemId`),
   else the Workload component's name, else the project name after `vendor-`;
-- the layer and the other tags: the platform's own hand-off for that system (what the vendor cannot edit),
-  else stack config `shuyaku:layer` / `<project>:layer`.
+- the layer and the other tags: the platform's own hand-off for that system (what the vendor cannot edit; a
+  stack export holds it, a preview does not show a StackReference's outputs), else the tags the stack's own
+  resources carry from that hand-off (the Workload tags every port and server with it; where tags disagree
+  the strictest layer wins, so a decoy tag cannot loosen the stack), else stack config `shuyaku:layer` /
+  `<project>:layer`.
 
 A stack is a tenant stack when its project is named `vendor-*`, it holds a Workload, or its config names a
 tenant. The platform's stacks are none of these (a DR stack reads the primary's tenants too, but names none).
@@ -16,7 +19,7 @@ tenant. The platform's stacks are none of these (a DR stack reads the primary's 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +32,8 @@ T_WORKLOAD = "shuyaku:vendor:Workload"
 VENDOR_PROJECT_PREFIX = "vendor-"
 _SYSTEM_KEYS = ("tenant", "system", "systemId")
 _LAYER_KEYS = ("layer",)
+# Strictest first: a stack whose resources name several layers is judged by the strictest of them.
+_STRICTNESS = ("mynumber", "lgwan", "internet", "shared")
 
 
 @dataclass(frozen=True)
@@ -100,8 +105,24 @@ def _match(published: dict[str, dict[str, Any]], system: str | None) -> tuple[st
     return None
 
 
+def _from_tags(resources: Iterable[Resource], own_tags: Callable[[Resource], dict[str, str]]) -> dict[str, str]:
+    """The tenant tags the stack's own resources carry: the strictest layer named, and the other keys as the
+    resources of that layer give them."""
+    seen = [t for r in resources if (t := own_tags(r)).get("layer") in LAYERS]
+    if not seen:
+        return {}
+    layer = min((t["layer"] for t in seen), key=_STRICTNESS.index)
+    out: dict[str, str] = {}
+    for t in seen:
+        if t["layer"] == layer:
+            for k, v in t.items():
+                out.setdefault(k, v)
+    return out
+
+
 def find(resources: list[Resource], by_type: Mapping[str, list[Resource]],
-         config: Mapping[str, tuple[Any, bool]] | None) -> StackTenant | None:
+         config: Mapping[str, tuple[Any, bool]] | None,
+         own_tags: Callable[[Resource], dict[str, str]] = lambda _r: {}) -> StackTenant | None:
     """The stack's tenant, or None for a stack that is not a tenant's (the platform's own)."""
     project = next((p for r in resources if (p := project_of(r.urn))), None)
     workloads = by_type.get(T_WORKLOAD, [])
@@ -124,6 +145,11 @@ def find(resources: list[Resource], by_type: Mapping[str, list[Resource]],
         layer = t.get("layer") if t.get("layer") in LAYERS else tags.get("layer")
         cidr = t.get("cidr") if isinstance(t.get("cidr"), str) else None
         source += "+platform outputs"
+    if layer not in LAYERS:
+        tags = _from_tags(resources, own_tags)
+        layer = tags.get("layer")
+        if source != "config" and tags.get("system"):
+            system, source = tags["system"], source + "+resource tags"
     if layer not in LAYERS:
         layer = _config(config, project, _LAYER_KEYS)
     peers = tuple(Peer(sid, t.get("layer") if t.get("layer") in LAYERS else None,
