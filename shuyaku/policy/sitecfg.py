@@ -39,8 +39,18 @@ def settings_from_platform(cfg: Any) -> dict[str, Any]:
         "data_links": [{"source_system": f.source_system, "target_system": f.target_system,
                         "protocol": f.protocol, "port": f.port} for f in site.flows],
         "warm_systems": list(site.dr.warm_systems),
+        "provider_networks": {"lgwan": [cfg.lgwan_network], "internet": [cfg.external_network]},
+        "layer_availability_zones": _zones(site),
         "site": site.site,
     }
+
+
+def _zones(site: Any) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for z in site.zones:
+        if z.availability_zone not in out.setdefault(z.layer, []):
+            out[z.layer].append(z.availability_zone)
+    return out
 
 
 def settings_for_stack(project_root: Path, stack: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from shuyaku.policy.rules._common import describe, layer_nets, remote_group
 
 def _peers(index: Index) -> list[tuple[str, net.Net]]:
     """(system, range) of every tenant the stack knows: its subnets, and the platform's hand-off."""
-    memo = index.memo.get("peer_ranges")
+    memo: list[tuple[str, net.Net]] | None = index.memo.get("peer_ranges")  # type: ignore[assignment]
     if memo is None:
         memo = []
         for s in index.of_type(T_SUBNET):
@@ -25,7 +25,7 @@ def _peers(index: Index) -> list[tuple[str, net.Net]]:
             if p.cidr and p.layer != sep.SERVICE_LAYER:
                 memo += [(p.system, n) for n in net.nets([p.cidr])]
         index.memo["peer_ranges"] = memo
-    return memo  # type: ignore[return-value]
+    return memo
 
 
 def _peer_of(index: Index, r, local: str, layers: dict[str, list[net.Net]]) -> str | None:
@@ -71,7 +71,8 @@ RULE = Rule(
         "系のアドレス範囲（layer_cidrs）を丸ごと含むアドレス範囲に対し、全プロトコルまたは全ポートを許可してはならない。連携は申請した"
         "プロトコルと単一ポートに限る（共通基盤は対象外、0.0.0.0/0 は公開アドレスのルールが扱う）。",
         "A tenant's security group must not open every protocol or every port to another tenant's group, "
-        "or to an address range holding a whole subnet of another tenant or a whole layer's range (layer_cidrs). Links are a declared protocol and "
+        "or to an address range holding a whole subnet of another tenant or a whole layer's range "
+        "(layer_cidrs). Links are a declared protocol and "
         "single port (the shared zone is exempt; 0.0.0.0/0 is for the public-address rules)."),
     severity="high",
     enforcement="mandatory",
