@@ -135,3 +135,23 @@ def test_policy_config_for_a_stack_from_the_cli():
     bad = subprocess.run([sys.executable, "-m", "shuyaku.cli", "policy", "config", "--stack", "nosuch"], cwd=ROOT,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_what_a_tenant_could_add_to_the_built_platform_is_caught():
+    """The issue's attempts, laid on the sample city as the real program builds it: a router and an interface
+    in a My Number tenant's project, a port on the LGWAN provider network, a server on another layer's flavor."""
+    resources = copy.deepcopy(built("onprem"))
+    project = next(r for r in resources if r.type == "openstack:identity/project:Project"
+                   and "shuyaku:layer=mynumber" in r.props.get("tags", []))
+    server_tags = [t for t in project.props["tags"] if t.split("=")[0] in ("shuyaku:system", "shuyaku:layer")]
+    _add(resources, "openstack:networking/router:Router", "own-rt", tenantId=project.id, externalNetworkId="public")
+    _add(resources, "openstack:networking/routerInterface:RouterInterface", "own-rif", routerId="id-own-rt",
+         subnetId="x")
+    _add(resources, "openstack:networking/port:Port", "lgwan-port", networkId="lgwan")
+    _add(resources, "openstack:compute/instance:Instance", "vm-wrong-flavor", tags=server_tags,
+         flavorName="internet.m1.small", availabilityZone="nova")
+    found = {(f.rule.id, f.urn.rsplit("::", 1)[-1]) for f in audit_resources(resources, pack_config("onprem"))}
+    assert {("tenant-no-router", "own-rt"), ("router-interface-operator-only", "own-rif"),
+            ("router-no-external-gateway-in-mynumber-lgwan", "own-rt"),
+            ("port-not-on-external-network", "lgwan-port"),
+            ("instance-flavor-matches-layer", "vm-wrong-flavor")} <= found
