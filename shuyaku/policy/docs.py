@@ -78,6 +78,19 @@ def _usage() -> list[str]:
         "(preview JSON shows every secret as `[secret]`); each resource's inputs laid over its outputs, an unknown "
         "output the program left to the cloud counting as unset.",
         "",
+        "## リソースの所属 / Where a resource lives",
+        "",
+        "Layer rules read a resource's `shuyaku:layer` / `shuyaku:system` tags, else those of the resource it hangs "
+        "off (group, network, router, attached server) or of its project. A vendor's stack (project `vendor-*` as "
+        "`shuyaku vendor init` names it, a `shuyaku:vendor:Workload`, or stack config `shuyaku:tenant`) places "
+        "its untagged resources in its own tenant: the platform's hand-off for that system (the StackReference "
+        "outputs a stack export holds), else the hand-off tags the stack's own resources carry (the strictest "
+        "layer if they differ), else stack config `shuyaku:layer`. In a vendor stack every router, router "
+        "interface or route, public or shared image and image member is the tenant's, and so refused.",
+        "",
+        "ベンダーのスタックでタグのないリソースは、そのスタックのテナント（基盤の引き渡し情報、リソースが持つ"
+        "引き渡しタグ、スタック設定の順）に属するものとして判定します。",
+        "",
         "## 一覧 / Rules",
         "",
         "| id | 内容 | 区分 / category | 重大度 / severity | 既定 / default | 出典 / source |",
