@@ -233,3 +233,15 @@ def test_the_platform_stack_is_not_a_tenant():
     index = Index([*W, ref, R(C.T_ROUTER, "rt", tags=["shuyaku:layer=lgwan"])])
     assert index.stack_tenant is None
     assert direct("tenant-no-router", list(index), {}) == set()
+
+
+def test_keys_naming_a_password_or_otp_seed_hold_secrets():
+    """db_pw, MYSQL_PWD and a TOTP seed under its own key are secrets wherever they are written."""
+    from test_policy_rules import get
+
+    vm = R(C.T_INSTANCE, "vm", metadata={"db_pw": "Zq8sd7f6", "MYSQL_PWD": "hunter22", "totp": "JBSWY3DPEHPK3PXP",
+                                         "ssh_pwauth": "false", "shuyaku_role": "db"})
+    assert [v.message.en for v in get("no-plaintext-secrets").check(vm, {})] == [
+        "metadata.db_pw contains a secret (secret-named key).",
+        "metadata.MYSQL_PWD contains a secret (secret-named key).",
+        "metadata.totp contains a secret (secret-named key)."]
