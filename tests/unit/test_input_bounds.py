@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -54,30 +53,47 @@ class Run:
         return {p["code"] for p in self.problems()}
 
 
-def _cap() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (AS_CAP, AS_CAP))
+# The command runs as the grandchild of a small launcher, not as a child of pytest: Linux carries a process's
+# RSS high-water mark across exec, so a child forked from a large pytest (after the integration suites)
+# would report pytest's size as its own peak. The launcher caps the address space, forks, execs the
+# command, and writes the command's own rusage to a file.
+LAUNCHER = r"""
+import json, os, resource, sys
+cap, report, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+pid = os.fork()
+if pid == 0:
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    os.execv(cmd[0], cmd)
+_, status, ru = os.wait4(pid, 0)
+with open(report, "w") as f:
+    json.dump({"cpu": ru.ru_utime + ru.ru_stime, "maxrss_kb": ru.ru_maxrss}, f)
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
 
 
 def cli(*args: str | Path, lang: str = "ja", timeout: float = 30.0) -> Run:
     """Run the real command; wall time and peak RSS of the child (os.wait4), killed after `timeout`."""
     env = {"PATH": "/usr/bin:/bin", "SHUYAKU_LANG": lang, "HOME": tempfile.gettempdir(), "NO_COLOR": "1",
            "COLUMNS": "200"}
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile(suffix=".json") as report:
         start = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "shuyaku.cli", *map(str, args)], stdout=out, stderr=err,
-                                stdin=subprocess.DEVNULL, cwd=ROOT, env=env, preexec_fn=_cap)
-        timer = threading.Timer(timeout, lambda: os.kill(proc.pid, signal.SIGKILL))
+        cmd = [sys.executable, "-m", "shuyaku.cli", *map(str, args)]
+        proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(AS_CAP), report.name, *cmd], stdout=out,
+                                stderr=err, stdin=subprocess.DEVNULL, cwd=ROOT, env=env, start_new_session=True)
+        timer = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
         timer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            code = proc.wait()
         finally:
             timer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped: keep Popen from waiting again
         seconds = time.monotonic() - start
+        usage = json.loads(Path(report.name).read_text() or '{"cpu": 0, "maxrss_kb": 0}')
         out.seek(0)
         err.seek(0)
-        return Run(proc.returncode, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
-                   seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+        return Run(code, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
+                   seconds, usage["cpu"], usage["maxrss_kb"] / 1024)
 
 
 def refused(run: Run) -> Run:
