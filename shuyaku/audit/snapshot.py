@@ -129,14 +129,18 @@ def read(conn: Any, site: str, vendor_group_names: Iterable[str]) -> Snapshot:
         pids = [p.id for p in tenants.values()]
         wanted_groups = set(vendor_group_names)
         group_ids = [gid for gid, name in snap.groups.items() if name in wanted_groups]
-        shared_images = [i for i in snap.images if getattr(i, "visibility", None) == "shared"
-                         or _owner(i) in set(pids)]
+        # Only a `shared` image has members (Glance refuses the listing for the others).
+        shared_images = [i for i in snap.images if getattr(i, "visibility", None) == "shared"]
 
         def per(kind: str, keys: list[str], fn: Callable[[str], Any]) -> dict[str, Any]:
             futs = {k: pool.submit(guarded, f"{kind} {k}", functools.partial(fn, k), None) for k in keys}
             return {k: f.result() for k, f in futs.items() if f.result() is not None}
 
-        snap.network_quotas = per("network quota", pids, lambda pid: conn.network.get_quota(pid))
+        # Neutron lists every project's own quotas in one call; a project left at the defaults is asked alone.
+        listed = guarded("network quotas", lambda: {q.project_id: q for q in conn.network.quotas()}, {})
+        snap.network_quotas = {pid: listed[pid] for pid in pids if pid in listed}
+        snap.network_quotas |= per("network quota", [pid for pid in pids if pid not in listed],
+                                   lambda pid: conn.network.get_quota(pid))
         snap.compute_quotas = per("compute quota", pids, lambda pid: conn.compute.get_quota_set(pid))
         snap.volume_quotas = per("volume quota", pids, lambda pid: conn.block_storage.get_quota_set(pid))
         members = per("group members", group_ids, lambda gid: [u.id for u in conn.identity.group_users(gid)])

@@ -139,37 +139,37 @@ def test_out_of_band_changes_are_each_reported_with_the_resource_named(admin: An
         admin.network.update_router(router, external_gateway_info={"network_id": public.id})
         undo.append(lambda: admin.network.update_router(router, external_gateway_info={}))
         expected.append(("gateway on onprem-mynumber-router", "live.router_gateway", "onprem-mynumber-router"))
-        # 2. a router inside a My Number tenant, with a gateway to the internet
-        tenant_router = admin.network.create_router(name=f"handmade-router-{RUN}", project_id=mine["project_id"],
-                                                    external_gateway_info={"network_id": public.id})
-        undo.append(lambda: admin.network.delete_router(tenant_router))
-        expected.append(("router with a gateway in the My Number tenant", "live.tenant_router", tenant_router.name))
-        expected.append(("... and its gateway", "live.router_gateway", tenant_router.name))
-        # 3. ingress from anywhere in the tenant's own group
-        rule = admin.network.create_security_group_rule(
-            security_group_id=mine["security_group_ids"]["tenant"], direction="ingress", protocol="tcp",
-            port_range_min=22, port_range_max=22, remote_ip_prefix="0.0.0.0/0", project_id=mine["project_id"])
-        undo.append(lambda: admin.network.delete_security_group_rule(rule))
-        expected.append(("0.0.0.0/0 ingress", "live.sg_open_ingress", f"{MYNUMBER}-tenant"))
-        # 4. a public image owned by the tenant
-        image = admin.image.create_image(name=f"handmade-image-{RUN}", disk_format="raw", container_format="bare",
-                                         visibility="public", owner=mine["project_id"], data=b"\0" * 512,
-                                         allow_duplicates=True, wait=True)
-        undo.append(lambda: admin.image.delete_image(image))
-        expected.append(("public image owned by the tenant", "live.image_visibility", image.name))
-        # 5. admin for some user on another tenant
-        extra = admin.identity.find_user("vendor-b")
-        role = admin.identity.find_role("admin")
-        admin.identity.assign_project_role_to_user(other["project_id"], extra, role)
-        undo.append(lambda: admin.identity.unassign_project_role_from_user(other["project_id"], extra, role))
-        expected.append(("admin for vendor-b on the other tenant", "live.role_assignment", "vendor-b admin"))
-        # 6. quotas raised over the plan
+        # 2. quotas raised over the plan (the router quota first: a tenant's is 0)
         admin.set_network_quotas(mine["project_id"], router=3)
         admin.set_compute_quotas(mine["project_id"], instances=mine["quotas"]["instances"] + 10)
         undo.append(lambda: admin.set_network_quotas(mine["project_id"], router=mine["quotas"]["routers"]))
         undo.append(lambda: admin.set_compute_quotas(mine["project_id"], instances=mine["quotas"]["instances"]))
         expected.append(("router quota raised", "live.quota", "routers=3"))
         expected.append(("instance quota raised", "live.quota", f"instances={mine['quotas']['instances'] + 10}"))
+        # 3. a router inside a My Number tenant, with a gateway to the internet
+        tenant_router = admin.network.create_router(name=f"handmade-router-{RUN}", project_id=mine["project_id"],
+                                                    external_gateway_info={"network_id": public.id})
+        undo.append(lambda: admin.network.delete_router(tenant_router))
+        expected.append(("router with a gateway in the My Number tenant", "live.tenant_router", tenant_router.name))
+        expected.append(("... and its gateway", "live.router_gateway", tenant_router.name))
+        # 4. ingress from anywhere in the tenant's own group
+        rule = admin.network.create_security_group_rule(
+            security_group_id=mine["security_group_ids"]["tenant"], direction="ingress", protocol="tcp",
+            port_range_min=22, port_range_max=22, remote_ip_prefix="0.0.0.0/0", project_id=mine["project_id"])
+        undo.append(lambda: admin.network.delete_security_group_rule(rule))
+        expected.append(("0.0.0.0/0 ingress", "live.sg_open_ingress", f"{MYNUMBER}-tenant"))
+        # 5. a public image owned by the tenant
+        image = admin.image.create_image(name=f"handmade-image-{RUN}", disk_format="raw", container_format="bare",
+                                         visibility="public", owner=mine["project_id"], data=b"\0" * 512,
+                                         allow_duplicates=True, wait=True)
+        undo.append(lambda: admin.image.delete_image(image))
+        expected.append(("public image owned by the tenant", "live.image_visibility", image.name))
+        # 6. admin for some user on another tenant
+        extra = admin.identity.find_user("vendor-b")
+        role = admin.identity.find_role("admin")
+        admin.identity.assign_project_role_to_user(other["project_id"], extra, role)
+        undo.append(lambda: admin.identity.unassign_project_role_from_user(other["project_id"], extra, role))
+        expected.append(("admin for vendor-b on the other tenant", "live.role_assignment", "vendor-b admin"))
         # 7. a server made by hand in the tenant (by a member of its vendor group, with the API, not a stack)
         user, password = _fresh_user(admin, mine["vendor_group"])
         undo.append(lambda: admin.identity.delete_user(user))

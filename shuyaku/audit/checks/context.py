@@ -33,6 +33,13 @@ class Context:
         sid = self.by_project.get(project_id or "")
         return str(self.exp.tenants[sid].layer) if sid else None
 
+    def port_label(self, port: Any) -> str:
+        """A port's name, else `port of server <name>` for a server's NIC, else its id."""
+        if port.name:
+            return str(port.name)
+        server = self.snap.server_by_id.get(port.device_id or "")
+        return f"port of server {server.name}" if server is not None else str(port.id)
+
     def tenant_of(self, project_id: str | None) -> str | None:
         return self.by_project.get(project_id or "")
 
@@ -40,6 +47,8 @@ class Context:
                 project_id: str | None = None, name: str | None = None, **details: Any) -> Finding:
         pid = project_id if project_id is not None else getattr(res, "project_id", None)
         rid = res if isinstance(res, str) else getattr(res, "id", "") or ""
+        if name is None and kind == "port" and not isinstance(res, str):
+            name = self.port_label(res)
         rname = name if name is not None else ("" if isinstance(res, str) else getattr(res, "name", "") or "")
         sev = details.pop("severity", None)
         return Finding(check=check, kind=kind, resource_id=rid, resource_name=rname, message=message,

@@ -51,19 +51,19 @@ def run(ctx: Context) -> Iterator[Finding]:
             kind = tx("外部ネットワーク", "external network") if p.network_id in ctx.external_ids else \
                 tx("他プロジェクトのネットワーク", "another project's network")
             yield ctx.finding(EXTERNAL, "port", p,
-                              tx(f"テナント {sid} のポート {p.name or p.id} が{kind.ja} {netname} にあります",
-                                 f"tenant {sid}'s port {p.name or p.id} is on {kind.en} {netname}"),
+                              tx(f"テナント {sid} のポート {ctx.port_label(p)} が{kind.ja} {netname} にあります",
+                                 f"tenant {sid}'s port {ctx.port_label(p)} is on {kind.en} {netname}"),
                               network=netname, device=p.device_id)
         if p.is_port_security_enabled is False:
             yield ctx.finding(PORT_SECURITY, "port", p,
-                              tx(f"テナント {sid} のポート {p.name or p.id} のポートセキュリティが無効です",
-                                 f"tenant {sid}'s port {p.name or p.id} has port security off"), device=p.device_id)
+                              tx(f"テナント {sid} のポート {ctx.port_label(p)} のポートセキュリティが無効です",
+                                 f"tenant {sid}'s port {ctx.port_label(p)} has port security off"), device=p.device_id)
         for pair in p.allowed_address_pairs or []:
             ip = pair.get("ip_address")
             inside = netcalc.within(ip, tenant.cidr)
             yield ctx.finding(ADDRESS_PAIRS, "port", p,
-                              tx(f"テナント {sid} のポート {p.name or p.id} に許可アドレスペア {ip} があります"
+                              tx(f"テナント {sid} のポート {ctx.port_label(p)} に許可アドレスペア {ip} があります"
                                  + ("" if inside else f"（サブネット {tenant.cidr} の外）"),
-                                 f"tenant {sid}'s port {p.name or p.id} has an allowed address pair {ip}"
+                                 f"tenant {sid}'s port {ctx.port_label(p)} has an allowed address pair {ip}"
                                  + ("" if inside else f" (outside its subnet {tenant.cidr})")),
                               severity=None if not inside else "warning", pair=ip)

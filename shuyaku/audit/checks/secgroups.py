@@ -73,8 +73,13 @@ def _describe(r: Any) -> str:
     return f"{r.direction} {r.protocol or 'any'}/{ports} {remote}"
 
 
+def _anywhere(r: Any) -> bool:
+    """The rule's remote is everything (an address group counts as a remote, like a remote group)."""
+    return netcalc.is_any(r.remote_ip_prefix, r.remote_group_id or getattr(r, "remote_address_group_id", None))
+
+
 def _any_egress(rules: list[Any]) -> bool:
-    return any(r.direction == "egress" and netcalc.is_any(r.remote_ip_prefix, r.remote_group_id) for r in rules)
+    return any(r.direction == "egress" and _anywhere(r) for r in rules)
 
 
 def run(ctx: Context) -> Iterator[Finding]:
@@ -96,7 +101,7 @@ def run(ctx: Context) -> Iterator[Finding]:
                 return ctx.finding(check, "security_group_rule", r, what, name=f"{g.name}: {_describe(r)}",
                                    group=g.id, **kw)
 
-            any_remote = netcalc.is_any(r.remote_ip_prefix, r.remote_group_id)
+            any_remote = _anywhere(r)
             if r.direction == "ingress" and any_remote:
                 yield found(OPEN_INGRESS)
                 continue
@@ -104,6 +109,9 @@ def run(ctx: Context) -> Iterator[Finding]:
                 continue  # its egress is judged through the ports that use it; its ingress names itself
             if r.direction == "egress" and any_remote:
                 yield found(EGRESS_ANY)
+                continue
+            if getattr(r, "remote_address_group_id", None):
+                yield found(EGRESS_UNPLANNED if r.direction == "egress" else INGRESS_UNPLANNED)
                 continue
             if r.remote_group_id:
                 other = snap.group_by_id.get(r.remote_group_id)
@@ -120,6 +128,6 @@ def run(ctx: Context) -> Iterator[Finding]:
         for gid in p.security_group_ids or []:
             if gid in defaults and _any_egress(snap.rules_by_group.get(gid, [])):
                 yield ctx.finding(DEFAULT_IN_USE, "port", p,
-                                  tx(f"テナント {sid} のポート {p.name or p.id} が全送信を許す default グループを使っています",
-                                     f"tenant {sid}'s port {p.name or p.id} is in the allow-all default group"),
+                                  tx(f"テナント {sid} のポート {ctx.port_label(p)} が全送信を許す default グループを使っています",
+                                     f"tenant {sid}'s port {ctx.port_label(p)} is in the allow-all default group"),
                                   device=p.device_id, group=gid)

@@ -95,8 +95,8 @@ def run(ctx: Context) -> Iterator[Finding]:
         if not sid or (p.device_owner or "") in PLUMBING or _tagged(p, sid) or p.device_id in unmanaged_servers:
             continue
         yield ctx.finding(PORT, "port", p,
-                          tx(f"テナント {sid} のポート {p.name or p.id} はどのスタックも管理していません",
-                             f"tenant {sid}'s port {p.name or p.id} is managed by no stack"), device=p.device_id)
+                          tx(f"テナント {sid} のポート {ctx.port_label(p)} はどのスタックも管理していません",
+                             f"tenant {sid}'s port {ctx.port_label(p)} is managed by no stack"), device=p.device_id)
     for v in snap.volumes:
         pid = getattr(v, "project_id", None)
         sid = ctx.tenant_of(pid)
