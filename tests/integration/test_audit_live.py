@@ -179,6 +179,27 @@ def test_out_of_band_changes_are_each_reported_with_the_resource_named(admin: An
                                             networks=[{"uuid": mine["network_id"]}])
         undo.append(lambda: admin.compute.wait_for_delete(admin.compute.delete_server(server) or server, wait=120))
         expected.append(("server made by hand", "live.unmanaged_server", server.name))
+        # 8. what the policy overrides refuse a vendor, made here by admin in the tenant: a port on the LGWAN provider
+        # network, a port with port security off, a port with a 0.0.0.0/0 address pair; an egress rule to anywhere
+        lgwan = admin.network.find_network("lgwan")
+        for name, attrs in ((f"handmade-lgwan-{RUN}", {"network_id": lgwan.id}),
+                            (f"handmade-open-{RUN}", {"network_id": mine["network_id"], "port_security_enabled": False,
+                                                      "security_groups": []}),
+                            (f"handmade-pair-{RUN}", {"network_id": mine["network_id"],
+                                                      "allowed_address_pairs": [{"ip_address": "0.0.0.0/0"}]})):
+            made = admin.network.create_port(name=name, project_id=mine["project_id"], **attrs)
+            undo.append(lambda made=made: admin.network.delete_port(made))
+        expected.append(("port on the lgwan provider network", "live.external_port", f"handmade-lgwan-{RUN}"))
+        expected.append(("port security off", "live.port_security", f"handmade-open-{RUN}"))
+        expected.append(("address pair 0.0.0.0/0", "live.address_pairs", f"handmade-pair-{RUN}"))
+        egress = admin.network.create_security_group_rule(
+            security_group_id=mine["security_group_ids"]["base"], direction="egress", protocol="tcp",
+            port_range_min=443, port_range_max=443, remote_ip_prefix="0.0.0.0/0", project_id=mine["project_id"])
+        undo.append(lambda: admin.network.delete_security_group_rule(egress))
+        expected.append(("egress 0.0.0.0/0 from a My Number tenant", "live.sg_egress_any", f"{MYNUMBER}-base"))
+        # 9. an application credential of a vendor user (allowed within its role: listed, as info)
+        hand.identity.create_application_credential(user.id, name=f"ci-login-{RUN}")
+        expected.append(("application credential of a vendor user", "live.app_credential", f"ci-login-{RUN}"))
         with contextlib.suppress(Exception):  # its port too, once Nova has made it (default group: allow-all egress)
             admin.compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], wait=60)
 
