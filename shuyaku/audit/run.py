@@ -21,8 +21,12 @@ class Result:
 
 def connect(cloud: str | None) -> Any:
     """A logged-in openstacksdk connection: the named clouds.yaml entry, or OS_CLOUD / OS_* from the environment."""
+    import logging
+
     import openstack
 
+    # keystoneauth logs its version-discovery retries as warnings; the command says itself, in one line, what failed.
+    logging.getLogger("keystoneauth").setLevel(logging.ERROR)
     conn = openstack.connect(cloud=cloud) if cloud else openstack.connect()
     conn.authorize()
     return conn
