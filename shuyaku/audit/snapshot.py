@@ -3,7 +3,9 @@
 Credentials: the checks only read, but they read across projects: every tenant's ports, routers, groups, images,
 servers, volumes, quotas and Keystone's role assignments. Under the policy defaults the dev cloud (and a Zed
 deployment with `enforce_new_defaults = False`) runs, only `admin` may list other projects' resources; a
-project-scoped `reader` sees its own project only. So `audit --live` runs with an admin-scoped login (the
+project-scoped `reader` sees its own project only (tried: Keystone, Nova and Neutron's quota listing refuse it;
+Neutron's ports/routers/rules and Cinder's all-projects volumes answer with its own project's, without an error,
+which is why a login without `admin` is itself reported). So `audit --live` runs with an admin-scoped login (the
 operator's, e.g. `--cloud dev-admin`) and makes GET calls only. Where a cloud enforces the new defaults, a
 system-scoped reader (`role:reader and system_scope:all`) suffices for Keystone, Nova, Neutron and Cinder; Glance
 still shows other projects' private images to admin only, so image checks would be partial. A listing the login
@@ -90,6 +92,15 @@ def read(conn: Any, site: str, vendor_group_names: Iterable[str]) -> Snapshot:
 
     t0 = time.monotonic()
     snap = Snapshot()
+    try:
+        roles = set(conn.session.auth.get_access(conn.session).role_names or [])
+    except Exception:  # a login that cannot say its roles: the listings below will show what it may read
+        roles = {"admin"}
+    if "admin" not in roles:
+        # Some APIs answer a non-admin's cross-project listing with its own project's resources, not a refusal
+        # (Neutron, Cinder's all_tenants on the dev cloud): the audit would be partial without a single error.
+        snap.gaps.append(("every project", f"the login holds {', '.join(sorted(roles)) or 'no role'}, not admin: "
+                                           "cross-project listings show only its own project"))
 
     def guarded(what: str, fn: Callable[[], Any], default: Any) -> Any:
         try:
