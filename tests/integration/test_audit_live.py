@@ -252,3 +252,29 @@ def test_bad_input_exits_2_with_one_line(town: Any, tmp_path: Path) -> None:
     assert unreachable.returncode == 2, unreachable.stderr
     assert unreachable.stderr.strip().startswith("cannot reach the cloud"), unreachable.stderr
     assert len(unreachable.stderr.strip().splitlines()) == 1, unreachable.stderr
+
+
+def test_a_reader_login_is_reported_as_a_partial_audit(admin: Any, town: Any, tmp_path: Path) -> None:
+    """A project-scoped reader gets some cross-project listings refused and others (Neutron, Cinder) answered with
+    its own project only, silently: the audit must not look clean with such a login."""
+    import yaml
+
+    st, _, _ = town
+    password = secrets.token_urlsafe(16)
+    user = admin.identity.create_user(name=f"audit-reader-{RUN}", password=password, domain_id="default")
+    try:
+        admin.identity.assign_project_role_to_user(admin.current_project_id, user, admin.identity.find_role("reader"))
+        auth = admin.config.config["auth"]
+        clouds = tmp_path / "clouds.yaml"
+        clouds.write_text(yaml.safe_dump({"clouds": {"reader": {"auth": {
+            "auth_url": auth["auth_url"], "username": user.name, "password": password,
+            "project_id": admin.current_project_id, "user_domain_name": "Default"}, "identity_api_version": 3}}}))
+        proc = subprocess.run([sys.executable, "-m", "shuyaku.cli", "audit", "--live", "--stack", st.name,
+                               "--stack-config", str(st.config_file), "--root", str(ROOT), "--cloud", "reader",
+                               "--format", "json", "--lang", "en"],
+                              capture_output=True, text=True, cwd=ROOT, env={**os.environ, "OS_CLIENT_CONFIG_FILE": str(clouds)})
+        assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+        checks = {f["check"] for f in json.loads(proc.stdout)["findings"]}
+        assert "live.unreadable" in checks, checks
+    finally:
+        admin.identity.delete_user(user)
