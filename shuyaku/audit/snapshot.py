@@ -84,14 +84,8 @@ def site_projects(projects: Iterable[Any], site: str) -> dict[str, Any]:
     return out
 
 
-def read(conn: Any, site: str, vendor_group_names: Iterable[str]) -> Snapshot:
-    """Read the cloud once. `conn` is a logged-in openstacksdk Connection (see the module doc for its role)."""
-    import time
-
-    from openstack import exceptions
-
-    t0 = time.monotonic()
-    snap = Snapshot()
+def _note_login(conn: Any, snap: Snapshot) -> None:
+    """A login without admin sees only its own project in some listings, silently: say so."""
     try:
         roles = set(conn.session.auth.get_access(conn.session).role_names or [])
     except Exception:  # a login that cannot say its roles: the listings below will show what it may read
@@ -102,16 +96,10 @@ def read(conn: Any, site: str, vendor_group_names: Iterable[str]) -> Snapshot:
         snap.gaps.append(("every project", f"the login holds {', '.join(sorted(roles)) or 'no role'}, not admin: "
                                            "cross-project listings show only its own project"))
 
-    def guarded(what: str, fn: Callable[[], Any], default: Any) -> Any:
-        try:
-            return fn()
-        except exceptions.NotFoundException:
-            return default
-        except (exceptions.HttpException, exceptions.SDKException) as exc:
-            snap.gaps.append((what, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"))
-            return default
 
-    listings: dict[str, Callable[[], Any]] = {
+def _listings(conn: Any) -> dict[str, Callable[[], Any]]:
+    """Every cross-project listing the audit reads, each one GET (or a paged series of them)."""
+    return {
         "projects": lambda: list(conn.identity.projects()),
         "routers": lambda: list(conn.network.routers()),
         "networks": lambda: list(conn.network.networks()),
@@ -130,6 +118,28 @@ def read(conn: Any, site: str, vendor_group_names: Iterable[str]) -> Snapshot:
         "servers": lambda: list(conn.compute.servers(details=True, all_projects=True)),
         "volumes": lambda: list(conn.block_storage.volumes(details=True, all_projects=True)),
     }
+
+
+def read(conn: Any, site: str, vendor_group_names: Iterable[str]) -> Snapshot:
+    """Read the cloud once. `conn` is a logged-in openstacksdk Connection (see the module doc for its role)."""
+    import time
+
+    from openstack import exceptions
+
+    t0 = time.monotonic()
+    snap = Snapshot()
+    _note_login(conn, snap)
+
+    def guarded(what: str, fn: Callable[[], Any], default: Any) -> Any:
+        try:
+            return fn()
+        except exceptions.NotFoundException:
+            return default
+        except (exceptions.HttpException, exceptions.SDKException) as exc:
+            snap.gaps.append((what, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"))
+            return default
+
+    listings = _listings(conn)
     with cf.ThreadPoolExecutor(WORKERS) as pool:
         futures = {name: pool.submit(guarded, name, fn, {} if name in ("roles", "users", "groups") else [])
                    for name, fn in listings.items()}
