@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 
-ANY = ("0.0.0.0/0", "::/0")
-
 
 def is_any(prefix: str | None, remote_group_id: str | None = None) -> bool:
     """A rule's remote is everything: 0.0.0.0/0, ::/0, or neither a prefix nor a remote group (Neutron's "any")."""
@@ -27,10 +25,6 @@ def within(prefix: str | None, cidr: str) -> bool:
     except ValueError:
         return False
     return net.version == outer.version and net.subnet_of(outer)  # type: ignore[arg-type]
-
-
-def within_any(prefix: str | None, cidrs: list[str]) -> bool:
-    return any(within(prefix, c) for c in cidrs)
 
 
 def normal(prefix: str | None) -> str | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from shuyaku.audit import checks, expect, snapshot
@@ -39,6 +38,3 @@ def audit(exp: expect.Expected, conn: Any) -> Result:
     found = checks.run(ctx)
     return Result(found, time.monotonic() - t0, snap.seconds, len(ctx.tenants))
 
-
-def audit_stack(stack: str, project_root: Path, conn: Any, config_file: Path | None = None) -> Result:
-    return audit(expect.load(stack, project_root, config_file), conn)

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from shuyaku.contracts.i18n import t
-from shuyaku.contracts.problems import Problem, ProblemsError
+from shuyaku.contracts.problems import Problem, ProblemsError, summary
 
 if TYPE_CHECKING:
     from shuyaku.inventory.load import Loaded
@@ -31,8 +31,7 @@ def fail_on_problems(exc: ProblemsError, fmt: str = "text") -> None:
     else:
         for p in exc.problems:
             err.print(p.render(), markup=False, soft_wrap=True)
-        err.print(t(f"{len(exc.problems)} 件の問題があります。修正して再実行してください。",
-                    f"{len(exc.problems)} problem(s) found. Fix them and run again."), soft_wrap=True)
+        err.print(summary(len(exc.problems)), soft_wrap=True)
     raise typer.Exit(2)
 
 

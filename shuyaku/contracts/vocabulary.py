@@ -23,7 +23,6 @@ class Layer(StrEnum):
 
 
 LAYERS: tuple[str, ...] = tuple(layer.value for layer in Layer)
-BUSINESS_LAYERS: tuple[str, ...] = ("mynumber", "lgwan", "internet")
 
 LAYER_NAMES: dict[Layer, tuple[str, str]] = {
     Layer.mynumber: ("マイナンバー利用事務系", "My Number layer"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from shuyaku.contracts.inventory import Inventory
 from shuyaku.contracts.problems import Problem, Text
 from shuyaku.contracts.separation import describe, link_path
-from shuyaku.contracts.source import Source
+from shuyaku.contracts.source import Source, dotted
 from shuyaku.contracts.vocabulary import LAYER_NAMES, LAYERS, Layer
 
 PATH_ORDER = ["forbidden", "hub", "relay", "screen", "direct"]  # most restrictive first
@@ -62,9 +62,7 @@ def _finding(src: Source | None, path: str, loc: tuple[str | int, ...], a: str, 
         message = Text(f"{head}: {ja_a}から{ja_b}へは{how_ja}", f"{head}: {en_a} to {en_b} goes {how_en}")
         fix = Text("集約後はこの経路を通ります（台帳の修正は不要）", "after consolidation it takes this path (no change needed)")
         code, severity = "link.mediated", "info"
-    line, col = src.where(loc) if src is not None else (0, 0)
-    field = f"systems[{loc[1]}].links[{loc[3]}]"
-    return Problem(path, line, col, field, message, fix, code, severity)  # type: ignore[arg-type]
+    return _at(src, path, loc, message, fix, code, severity)
 
 
 # What each mediating service may stand between; anything else in the shared zone serves one layer at most.
@@ -88,7 +86,7 @@ def shared_bridges(inv: Inventory, src: Source | None, path: str) -> list[Proble
     for i, s in enumerate(inv.systems):
         if s.layer != Layer.shared:
             if s.mediates is not None:
-                found.append(_problem(src, path, i, "mediates", Text(
+                found.append(_at(src, path, ("systems", i, "mediates"), Text(
                     "仲介サービス（mediates）は共通基盤（shared）のシステムにだけ書けます",
                     "only a shared-zone system can be a mediator (mediates)"), Text(
                     "mediates を削除するか、layer を shared にしてください", "remove mediates, or set layer: shared"),
@@ -99,7 +97,7 @@ def shared_bridges(inv: Inventory, src: Source | None, path: str) -> list[Proble
         if len(reach) >= 2 and not set(reach) <= allowed:
             names_ja = "と".join(LAYER_NAMES[Layer(x)][0] for x in reach)
             names_en = " and ".join(LAYER_NAMES[Layer(x)][1] for x in reach)
-            found.append(_problem(src, path, i, "links", Text(
+            found.append(_at(src, path, ("systems", i, "links"), Text(
                 f"{s.id} は共通基盤から {names_ja} を直接つなぎ、系の分離を迂回します",
                 f"{s.id} links the {names_en} straight through the shared zone, bypassing the separation"), Text(
                 "連携をデータ連携基盤（mediates: hub）か無害化中継（mediates: relay）経由にするか、"
@@ -109,6 +107,8 @@ def shared_bridges(inv: Inventory, src: Source | None, path: str) -> list[Proble
     return found
 
 
-def _problem(src: Source | None, path: str, i: int, key: str, message: Text, fix: Text, code: str) -> Problem:
-    line, col = src.where(("systems", i, key)) if src is not None else (0, 0)
-    return Problem(path, line, col, f"systems[{i}].{key}", message, fix, code)
+def _at(src: Source | None, path: str, loc: tuple[str | int, ...], message: Text, fix: Text, code: str,
+        severity: str = "error") -> Problem:
+    """A finding at its place in the inventory (the adapter's positions when the file was read)."""
+    line, col = src.where(loc) if src is not None else (0, 0)
+    return Problem(path, line, col, dotted(loc), message, fix, code, severity)  # type: ignore[arg-type]
