@@ -33,6 +33,7 @@ class Expected:
     images: dict[str, set[str]] = field(default_factory=dict)  # layer -> image names its tenants may boot
     flavors: dict[str, str] = field(default_factory=dict)  # flavor name -> layer
     availability_zones: dict[str, str] = field(default_factory=dict)  # layer -> AZ
+    tenant_flavors: dict[str, set[str]] = field(default_factory=dict)  # system id -> flavor names it may use
 
     @property
     def vendor_role(self) -> str:
@@ -64,6 +65,7 @@ def from_config(cfg: pconfig.PlatformConfig) -> Expected:
             r.key() for r in lay.base_rules.get(t.layer, [])}
         exp.quotas[t.system_id] = cfg.quotas(t)
         exp.vendor_groups[t.system_id] = naming.vendor_group(t, site)
+        exp.tenant_flavors[t.system_id] = {naming.flavor_name(t.layer, s.flavor, site) for s in t.servers}
     for layer in lay.router_layers:
         exp.zone_routers[f"{site}-{layer}-router"] = str(layer)
     if "lgwan" in lay.router_layers:

@@ -52,6 +52,7 @@ class Snapshot:
     volume_quotas: dict[str, Any] = field(default_factory=dict)
     flavors: list[Any] = field(default_factory=list)
     aggregates: list[Any] = field(default_factory=list)
+    flavor_access: dict[str, list[str]] = field(default_factory=dict)  # private flavor id -> project ids
     servers: list[Any] = field(default_factory=list)
     volumes: list[Any] = field(default_factory=list)
     gaps: list[tuple[str, str]] = field(default_factory=list)  # (what, why) the login could not read
@@ -63,6 +64,7 @@ class Snapshot:
         self.subnet_by_id = {s.id: s for s in self.subnets}
         self.group_by_id = {g.id: g for g in self.security_groups}
         self.server_by_id = {s.id: s for s in self.servers}
+        self.aggregate_hosts = {a.name: set(a.hosts or []) for a in self.aggregates}
         self.rules_by_group: dict[str, list[Any]] = {}
         for r in self.security_group_rules:
             self.rules_by_group.setdefault(r.security_group_id, []).append(r)
@@ -168,6 +170,10 @@ def read(conn: Any, site: str, vendor_group_names: Iterable[str]) -> Snapshot:
         snap.group_users = members
         snap.image_members = per("image members", [i.id for i in shared_images],
                                  lambda iid: list(conn.image.members(iid)))
+        # Who may use each private flavor: one GET per flavor (the list has no access column).
+        private = [f.id for f in snap.flavors if not getattr(f, "is_public", True)]
+        snap.flavor_access = per("flavor access", private, lambda fid: [
+            a["tenant_id"] for a in conn.compute.get_flavor_access(fid)])
         # Whose application credentials to list: the vendors' users (members of the vendor groups) and anyone
         # holding a role on a tenant project directly.
         users = {u for us in members.values() for u in us}

@@ -56,6 +56,16 @@ def flavor_name(layer: str, flavor: str, site: str = "onprem") -> str:
     return f"{layer}.{flavor}" if site == "onprem" else f"{site}.{layer}.{flavor}"
 
 
+FLAVOR_PIN = "aggregate_instance_extra_specs:shuyaku_layer"
+FLAVOR_SITE_PIN = "aggregate_instance_extra_specs:shuyaku_site"
+
+
+def flavor_pins(layer: str, site: str) -> dict[str, str]:
+    """A zone's flavors land only on hosts whose aggregate carries the same layer and site (a cloud serving both
+    sites has two aggregates per layer)."""
+    return {FLAVOR_PIN: layer, FLAVOR_SITE_PIN: site}
+
+
 def tenant_tags(t: Tenant, site: str) -> list[str]:
     out = [
         tags.tag("system", t.system_id),

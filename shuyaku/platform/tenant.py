@@ -36,8 +36,13 @@ class Tenant(pulumi.ComponentResource):
         tags = naming.tenant_tags(tenant, cfg.site.site)
         self.system_id = tenant.system_id
         self.layer = tenant.layer
+        self.flavors = sorted({s.flavor for s in tenant.servers})  # the only flavors its project may see
         quota = _quota_reader(cfg.quotas(tenant), quota_source)
         self._identity(name, cfg, tenant, tags, role_id)
+        for f in self.flavors:
+            if f in zone.flavors:
+                openstack.compute.FlavorAccess(f"{name}-flavor-{f}", flavor_id=zone.flavors[f].id,
+                                               tenant_id=self.project.id, opts=pulumi.ResourceOptions(parent=self))
         self.quota_resources = self._quotas(name, cfg, tenant, quota)
         # Quotas first: Neutron counts the network, the groups and their rules against them.
         after_quota = pulumi.ResourceOptions(parent=self, depends_on=[self.quota_resources[1]])
@@ -199,7 +204,7 @@ class Tenant(pulumi.ComponentResource):
             "cidr": tenant.cidr,
             "security_group_ids": security_groups,
             "availability_zone": zone.availability_zone,
-            "allowed_flavors": zone.flavor_names,
+            "allowed_flavors": [naming.flavor_name(tenant.layer, f, site) for f in self.flavors],
             "allowed_images": zone.images,
             "volume_type": cfg.encrypted_volume_type if tenant.layer == "mynumber" else None,
             "floating_ips_allowed": tenant.layer != "mynumber",

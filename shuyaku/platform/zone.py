@@ -40,9 +40,13 @@ class Zone(pulumi.ComponentResource):
         self._site = site
         self._hosts = cfg.hosts(layer)
         self.aggregate: openstack.compute.AggregateV2 | None = None
-        # Public flavors pinned to this zone's aggregate (AggregateInstanceExtraSpecsFilter); which tenants may
-        # use the aggregate's hosts is set once the tenants exist (`isolate`), so one flavor set serves them all.
+        # Private flavors pinned to this zone's aggregate (AggregateInstanceExtraSpecsFilter). Each tenant is
+        # given access to the flavors its plan uses (Tenant), so another layer's flavor is not even visible to
+        # it; which projects may use the aggregate's hosts is set once the tenants exist (`isolate`). The
+        # operator boots its own servers as admin, which needs no access entry.
         self.flavors: dict[str, openstack.compute.Flavor] = {}
+        # Nova flavor names are unique: a flavor that must be replaced goes first.
+        replace_in_place = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True))
         for f in zone.flavors:
             self.flavors[f.name] = openstack.compute.Flavor(
                 f"{name}-flavor-{f.name}",
@@ -50,9 +54,9 @@ class Zone(pulumi.ComponentResource):
                 vcpus=f.vcpus,
                 ram=f.ram_mb,
                 disk=f.disk_gb,
-                is_public=True,
-                extra_specs={"aggregate_instance_extra_specs:shuyaku_layer": layer},
-                opts=child,
+                is_public=False,
+                extra_specs=naming.flavor_pins(layer, site),
+                opts=replace_in_place,
             )
         self.flavor_names = [naming.flavor_name(layer, f.name, site) for f in zone.flavors]
         self.images = list(dict.fromkeys(cfg.image(i) for i in zone.images))

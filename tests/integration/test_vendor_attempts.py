@@ -35,6 +35,9 @@ RUN = uuid.uuid4().hex[:6]
 IMAGE = "debian-12-tiny"
 FLAVOR = "m1.nano"
 LAYERS = {"mynumber": "10.81.0.0/24", "lgwan": "10.82.0.0/24", "internet": "10.83.0.0/24"}
+# scripts/dev-cloud runs one fake compute host per layer (LAYER_HOSTS there).
+LAYER_HOSTS = {layer: f"{HOST}-{layer}" for layer in LAYERS}
+SITE = f"va-{RUN}"  # the aggregates' and flavors' site pin, so nothing here matches a deployed stack's
 # What the API answers a refused call with: 403 (policy), 404 (not visible to this project).
 REFUSED = (403, 404)
 
@@ -87,6 +90,8 @@ class Tenant:
     net: Any
     subnet: Any
     sg: Any
+    flavor: Any = None  # the layer's private flavor, pinned to its aggregate, open to this project only
+    zone: str = ""  # the layer's availability zone
     conn: Any = None
     made: dict[str, Any] = field(default_factory=dict)  # what the vendor itself made (control tests)
 
@@ -104,6 +109,7 @@ class Cloud:
     roles: dict[str, Any]
     public: Any
     lgwan: Any
+    aggregates: list[Any] = field(default_factory=list)
 
 
 def _setup(admin) -> Cloud:
@@ -134,10 +140,31 @@ def _setup(admin) -> Cloud:
         tenants[layer] = Tenant(layer, project, user, password, net, subnet, sg)
     tenant_router = admin.network.create_router(name=f"va-mynumber-own-router-{RUN}",
                                                 project_id=tenants["mynumber"].pid)
+    aggregates = [_placement(admin, t) for t in tenants.values()]
     for t in tenants.values():
         t.conn = _login(admin, t.user.name, t.password, t.pid)
         t.conn.authorize()
-    return Cloud(admin, tenants, zone_routers, tenant_router, roles, public, lgwan)
+    return Cloud(admin, tenants, zone_routers, tenant_router, roles, public, lgwan, aggregates)
+
+
+def _placement(admin, t: Tenant) -> Any:
+    """As the platform program places a layer: a private flavor pinned to the layer's aggregate and opened to the
+    tenant, and the aggregate (the layer's host, its own availability zone) admitting only the tenant."""
+    host = LAYER_HOSTS[t.layer]
+    taken = [a.name for a in admin.compute.aggregates() if host in (a.hosts or []) and a.availability_zone]
+    assert not taken, (f"{host} already sits in availability zone aggregate(s) {taken}: a deployed stack holds it; "
+                       "destroy it (or `scripts/dev-cloud up --reset`) before this module")
+    t.flavor = admin.compute.create_flavor(name=f"va-{t.layer}.small-{RUN}", vcpus=1, ram=128, disk=1,
+                                           is_public=False)
+    admin.compute.create_flavor_extra_specs(t.flavor, {"aggregate_instance_extra_specs:shuyaku_layer": t.layer,
+                                                       "aggregate_instance_extra_specs:shuyaku_site": SITE})
+    admin.compute.flavor_add_tenant_access(t.flavor, t.pid)
+    t.zone = f"va-{t.layer}-{RUN}"
+    agg = admin.compute.create_aggregate(name=f"va-{t.layer}-{RUN}", availability_zone=t.zone)
+    admin.compute.set_aggregate_metadata(agg, {"shuyaku_layer": t.layer, "shuyaku_site": SITE,
+                                               f"filter_tenant_id_{t.layer}": t.pid})
+    admin.compute.add_host_to_aggregate(agg, host)
+    return agg
 
 
 def _quietly(call: Callable[[], Any]) -> None:
@@ -187,7 +214,13 @@ def _teardown(c: Cloud) -> None:
             _quietly(lambda n=n: a.network.delete_network(n))
         for sg in a.network.security_groups(project_id=pid):
             _quietly(lambda sg=sg: a.network.delete_security_group(sg))
+    for agg in c.aggregates:
+        for host in a.compute.get_aggregate(agg).hosts or []:
+            _quietly(lambda agg=agg, host=host: a.compute.remove_host_from_aggregate(agg, host))
+        _quietly(lambda agg=agg: a.compute.delete_aggregate(agg))
     for t in c.tenants.values():
+        if t.flavor is not None:
+            _quietly(lambda t=t: a.compute.delete_flavor(t.flavor))
         _quietly(lambda t=t: a.identity.delete_user(t.user))
         _quietly(lambda t=t: a.identity.delete_project(t.project))
 
@@ -214,9 +247,9 @@ def lg(cloud: Cloud) -> Tenant:
 
 def _boot(t: Tenant, name: str, **net: Any):
     image = t.conn.image.find_image(IMAGE, ignore_missing=False)
-    flavor = t.conn.compute.find_flavor(FLAVOR, ignore_missing=False)
     networks = [net] if net else [{"uuid": t.net.id}]
-    server = t.conn.compute.create_server(name=name, image_id=image.id, flavor_id=flavor.id, networks=networks)
+    server = t.conn.compute.create_server(name=name, image_id=image.id, flavor_id=t.flavor.id, networks=networks,
+                                          availability_zone=t.zone)
     return t.conn.compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], wait=180, interval=2)
 
 
@@ -605,6 +638,68 @@ def test_vendor_cannot_open_a_flavor_or_force_a_host(cloud: Cloud, mn: Tenant) -
     refused("boot on a host of its choice (zone:host)", lambda: c.compute.create_server(
         name=f"va-forced-{RUN}", image_id=image.id, flavor_id=flavor.id, networks=[{"uuid": mn.net.id}],
         availability_zone=f"nova:{HOST}"))
+
+
+def test_control_each_vendors_server_lands_on_its_layers_host(cloud: Cloud, workloads: dict[str, Tenant]) -> None:
+    for layer in ("mynumber", "lgwan"):
+        server = cloud.admin.compute.get_server(workloads[layer].made["server"].id)
+        assert server.compute_host == LAYER_HOSTS[layer], (layer, server.compute_host)
+
+
+def test_vendor_cannot_see_or_boot_on_another_layers_flavor(cloud: Cloud, mn: Tenant, lg: Tenant) -> None:
+    c = mn.conn
+    visible = {f.name for f in c.compute.flavors()}
+    assert mn.flavor.name in visible and lg.flavor.name not in visible, sorted(visible)
+    image = c.image.find_image(IMAGE, ignore_missing=False)
+    # Nova answers a flavor the project may not use as an unknown one
+    refused("boot on the LGWAN layer's flavor", lambda: c.compute.create_server(
+        name=f"va-other-flavor-{RUN}", image_id=image.id, flavor_id=lg.flavor.id, networks=[{"uuid": mn.net.id}]),
+        statuses=(400, 403, 404))
+
+
+def _scheduler_refuses(t: Tenant, what: str, **kw: Any) -> None:
+    """Nova accepts the request (202) and its scheduler finds no host: the server ends in ERROR on no host."""
+    from openstack import exceptions
+
+    c = t.conn
+    image = c.image.find_image(IMAGE, ignore_missing=False)
+    server = c.compute.create_server(name=f"va-elsewhere-{RUN}", image_id=image.id, networks=[{"uuid": t.net.id}],
+                                     **kw)
+    try:
+        with pytest.raises(exceptions.ResourceFailure):
+            c.compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], wait=180, interval=2)
+        got = c.compute.get_server(server.id)
+        fault = (got.fault or {}).get("message", "")
+        assert got.status == "ERROR" and "No valid host" in fault, (got.status, fault)
+        print(f"\n[attempt] {what} -> 202, server ERROR: {fault}")
+    finally:
+        c.compute.delete_server(server, force=True)
+        c.compute.wait_for_delete(server, wait=120)
+
+
+def test_vendor_cannot_boot_in_another_layers_zone(cloud: Cloud, mn: Tenant, lg: Tenant) -> None:
+    # its own flavor, the LGWAN layer's zone: the flavor's pin and the project's aggregate both say no
+    _scheduler_refuses(mn, "boot its own flavor in the LGWAN layer's zone", flavor_id=mn.flavor.id,
+                       availability_zone=lg.zone)
+    # a public flavor with no pin, in the LGWAN layer's zone: the aggregate admits the LGWAN tenant only
+    generic = mn.conn.compute.find_flavor(FLAVOR, ignore_missing=False)
+    _scheduler_refuses(mn, "boot an unpinned public flavor in the LGWAN layer's zone", flavor_id=generic.id,
+                       availability_zone=lg.zone)
+
+
+def test_vendor_on_an_unpinned_flavor_still_lands_in_its_layer(cloud: Cloud, mn: Tenant) -> None:
+    """With no zone and a public flavor that names no layer, the project's aggregate still decides the host."""
+    c = mn.conn
+    image = c.image.find_image(IMAGE, ignore_missing=False)
+    generic = c.compute.find_flavor(FLAVOR, ignore_missing=False)
+    server = c.compute.create_server(name=f"va-unpinned-{RUN}", image_id=image.id, flavor_id=generic.id,
+                                     networks=[{"uuid": mn.net.id}])
+    try:
+        c.compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], wait=180, interval=2)
+        assert cloud.admin.compute.get_server(server.id).compute_host == LAYER_HOSTS["mynumber"]
+    finally:
+        c.compute.delete_server(server, force=True)
+        c.compute.wait_for_delete(server, wait=120)
 
 
 # ------------------------------------------------------------------------------------------ another tenant's things

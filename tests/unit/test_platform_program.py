@@ -127,9 +127,13 @@ def test_every_tenant_gets_its_project_quotas_network_and_one_vendor_grant(which
         assert not m.of_type("openstack:networking/rbacPolicyV2:RbacPolicyV2")
         network_quota = next(r for r in named(m, f"tenant-{sid}") if r.typ.endswith("QuotaV2"))
         assert network_quota.inputs["rbacPolicy"] == 0
-        assert tenant_out["allowed_flavors"] == [
-            f"{t.layer}.{f.name}" for f in next(z for z in site.zones if z.layer == t.layer).flavors
-        ]
+        # a tenant sees only the private flavors its own servers use, through one access entry each
+        used = sorted({s.flavor for s in t.servers})
+        assert tenant_out["allowed_flavors"] == [f"{t.layer}.{f}" for f in used]
+        access = [r for r in m.of_type("openstack:compute/flavorAccess:FlavorAccess")
+                  if r.inputs["tenantId"] == project.id]
+        flavors = {r.id: r for r in m.of_type("openstack:compute/flavor:Flavor")}
+        assert sorted(flavors[a.inputs["flavorId"]].inputs["name"] for a in access) == tenant_out["allowed_flavors"]
         assert tenant_out["quotas"]["cores"] == t.quotas.cores
 
 
@@ -142,8 +146,9 @@ def test_resource_count_per_tenant_is_fixed_by_its_data(which: str) -> None:
         routed = t.layer in cfg.layout.router_layers
         base = cfg.layout.base_rules.get(t.layer, [])
         # component, project, group, grant, 3 quotas, network, subnet, security group (+ router interface)
-        # (+ the tenant's baseline group) + one per rule
-        assert len(mine) == 10 + int(routed) + int(bool(base)) + len(rules) + len(base), t.system_id
+        # (+ the tenant's baseline group) + one per rule + one flavor access per flavor its servers use
+        flavors = len({s.flavor for s in t.servers})
+        assert len(mine) == 10 + int(routed) + int(bool(base)) + len(rules) + len(base) + flavors, t.system_id
         assert sum(r.typ == SGR for r in mine) == len(rules) + len(base)
 
 
