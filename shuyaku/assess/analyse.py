@@ -79,7 +79,7 @@ def link_findings(inv: Inventory) -> list[LinkFinding]:
     for s in inv.systems:
         for link in s.links:
             t = by_id[link.target]
-            path = classify_link(s.layer.value, t.layer.value, link.direction.value, link.port)
+            path = classify_link(s.layer.value, t.layer.value, link.direction.value, link.port, link.kind)
             out.append(LinkFinding(
                 source=s.id, source_name=s.name, source_layer=s.layer,
                 target=t.id, target_name=t.name, target_layer=t.layer,

@@ -99,7 +99,11 @@ class Server(Strict):
 
 class Costs(Strict):
     hardware: Yen = Field(description="ハードウェア（リース・償却）/ hardware lease or amortisation")
-    maintenance: Yen = Field(description="保守 / maintenance")
+    maintenance: Yen = Field(description="保守 / maintenance (hardware and application together)")
+    maintenance_hardware: Yen | None = Field(
+        default=None,
+        description="保守のうちハードウェア保守（集約で終了する分）。省略時はカタログの既定の割合 / the hardware part of "
+                    "maintenance (ends on consolidation); when left out, the catalogue's default share applies")
     licences: Yen = Field(description="ライセンス / licences")
     operations: Yen = Field(description="運用 / operations")
     facility: Yen = Field(description="設置・電力 / facility, rack and power")
@@ -107,6 +111,13 @@ class Costs(Strict):
     @property
     def total(self) -> int:
         return self.hardware + self.maintenance + self.licences + self.operations + self.facility
+
+
+class LinkKind(StrEnum):
+    screen = "screen"  # screen transfer (VDI / virtual browser): no data crosses, only pixels
+    file = "file"  # file transfer through the sanitising relay (無害化)
+    api = "api"  # data exchange through the integration hub
+    direct = "direct"  # plain network traffic (same layer or the shared zone)
 
 
 class Link(Strict):
@@ -117,6 +128,11 @@ class Link(Strict):
         default=Direction.outbound, description="outbound: 本システムから接続 / inbound / both"
     )
     purpose: Text255 | None = Field(default=None, description="連携内容 / what the link carries")
+    kind: LinkKind | None = Field(
+        default=None,
+        description="連携の種類 (screen: 画面転送, file: ファイル（無害化中継）, api: データ連携基盤, direct: 直接)。"
+                    "省略時はポートから推定（3389/443/6080 でインターネット接続系へ向かうものは画面転送）/ "
+                    "what the link is; when left out it is inferred from the port")
 
 
 class System(Strict):

@@ -62,14 +62,27 @@ class ZonePlan(Strict):
 
 class DrTier(Strict):
     system_id: str
-    tier: Literal["warm", "backup", "none"]
+    tier: Literal["warm", "replica", "backup", "none"] = Field(
+        description="warm: standby VMs at the DR site; replica: volumes replicated, started there after a disaster; "
+                    "backup: restored from the nightly off-site copy; none: rebuilt")
     reason: str
+    rpo_hours: float = Field(description="the system's RPO (inventory)")
+    rto_hours: float = Field(description="the system's RTO (inventory)")
+    tier_rpo_hours: float = Field(description="what the tier promises (catalogue dr_site.tiers)")
+    tier_rto_hours: float
+    rpo_short_hours: float = Field(ge=0, description="by how much the tier misses the RPO; 0 when it meets it")
+    rto_short_hours: float = Field(ge=0, description="by how much the tier misses the RTO; 0 when it meets it")
 
 
 class DrSitePlan(Strict):
     tiers: list[DrTier]
     standby_hosts: int
-    backup_tb: float
+    backup_tb: float = Field(description="off-site backup of every warm, replica and backup system")
+    replica_tb: float = Field(description="volumes replicated to the DR site (warm and replica systems)")
+    replication_mbps: float = Field(description="bandwidth the daily changes need, spread over the day")
+    network_lines: int = Field(description="inter-site lines of the catalogue's bandwidth")
+    racks: float = Field(description="DR racks for the standby hosts")
+    misses: int = Field(description="systems whose tier misses the RPO or RTO (each says by how much)")
     zones: list[ZonePlan] = Field(
         default_factory=list,
         description="standby placement per zone at the DR site (warm-standby VMs and the DR shared services; no N+1)",
@@ -90,14 +103,29 @@ class LinkPlan(Strict):
     source_layer: Layer
     target_layer: Layer
     path: Literal["direct", "hub", "relay", "screen", "forbidden"]
+    kind: Literal["screen", "file", "api", "direct"] | None = Field(
+        default=None, description="what the inventory declares the link to be; None: inferred from the port")
+
+
+CostItem = Literal["hardware", "maintenance_hardware", "maintenance_application", "licences", "operations",
+                   "facility", "dr"]
 
 
 class CostLine(Strict):
     key: str
+    item: CostItem = Field(description="the cost item the line belongs to, for before/after by item")
     label_ja: str
     label_en: str
     annual_yen: int
-    source: str
+    source: str = Field(description="where the figure comes from (catalogue key or inventory field)")
+    assumption: str = Field(description="the assumption behind it, as the catalogue or the inventory states it")
+
+
+class Sensitivity(Strict):
+    case: Literal["pessimistic", "expected", "optimistic"]
+    consolidated_annual_yen: int
+    ratio_pct: float
+    goal_met: bool
 
 
 class CostYear(Strict):
@@ -135,6 +163,11 @@ class CostCase(Strict):
     by_year: list[CostYear]
     thin_client: ThinClientCase
     standard_ops_annual_yen: int = Field(description="baseline cost of the 20 standard operations (Government Cloud)")
+    gap_to_goal_yen: int = Field(description="consolidated - 50% of baseline; positive: still to cut to meet the goal")
+    maintenance_split_defaulted: int = Field(
+        description="systems whose maintenance the inventory does not split: the catalogue's default share applied")
+    platform_fte: float = Field(description="platform staff from the catalogue ratios")
+    sensitivity: list[Sensitivity] = Field(description="the ratio under each case of the catalogue's ranges")
 
 
 class Plan(Strict):

@@ -7,9 +7,9 @@ exit 1 for CI.
 
 from __future__ import annotations
 
-from shuyaku.contracts.inventory import Inventory
+from shuyaku.contracts.inventory import Inventory, LinkKind
 from shuyaku.contracts.problems import Problem, Text
-from shuyaku.contracts.separation import describe, link_path
+from shuyaku.contracts.separation import Path, describe, link_path
 from shuyaku.contracts.source import Source, dotted
 from shuyaku.contracts.vocabulary import LAYER_NAMES, LAYERS, Layer
 
@@ -17,7 +17,20 @@ PATH_ORDER = ["forbidden", "hub", "relay", "screen", "direct"]  # most restricti
 _RANK = {p: len(PATH_ORDER) - i for i, p in enumerate(PATH_ORDER)}
 
 
-def classify_link(source_layer: str, target_layer: str, direction: str, port: int) -> str:
+def declared_path(source_layer: str, target_layer: str, port: int, kind: LinkKind | str | None) -> Path:
+    """The path a link from `source_layer` to `target_layer` takes, honouring the kind the inventory declares.
+
+    Between LGWAN and the internet layer a declared `screen` link towards the internet layer is screen transfer
+    (the VDI there) and any other declared kind goes through the sanitising relay; undeclared links keep the
+    default by port. Everywhere else the layers alone decide (hub, forbidden, direct)."""
+    path = link_path(source_layer, target_layer, port)
+    if kind is None or path not in ("relay", "screen"):
+        return path
+    return "screen" if str(kind) == "screen" and target_layer == Layer.internet else "relay"
+
+
+def classify_link(source_layer: str, target_layer: str, direction: str, port: int,
+                  kind: LinkKind | str | None = None) -> str:
     """The path a link must take. `direction` says who opens connections; a link carried both ways
     must satisfy both directions, so the stricter path wins."""
     flows: list[tuple[str, str]] = []
@@ -25,7 +38,7 @@ def classify_link(source_layer: str, target_layer: str, direction: str, port: in
         flows.append((source_layer, target_layer))
     if direction in ("inbound", "both"):
         flows.append((target_layer, source_layer))
-    paths = [link_path(a, b, port) for a, b in flows]
+    paths = [declared_path(a, b, port, kind) for a, b in flows]
     return max(paths, key=lambda p: _RANK[p])
 
 
@@ -39,7 +52,7 @@ def cross_layer(inv: Inventory, src: Source | None, path: str) -> list[Problem]:
             target = by_id.get(link.target)
             if target is None or s.layer == target.layer:
                 continue
-            kind = classify_link(s.layer.value, target.layer.value, link.direction.value, link.port)
+            kind = classify_link(s.layer.value, target.layer.value, link.direction.value, link.port, link.kind)
             if kind == "direct":
                 continue
             found.append(_finding(src, path, ("systems", i, "links", j), s.id, target.id, s.layer, target.layer,

@@ -14,7 +14,7 @@ from shuyaku.contracts.catalogue import Catalogue
 from shuyaku.contracts.inventory import Direction, Inventory, Layer, System
 from shuyaku.contracts.plan import HostLoad, LinkPlan, Plan, Resources, Sizing, ZonePlan
 from shuyaku.contracts.problems import Problem, ProblemsError, tx
-from shuyaku.contracts.separation import SCREEN_PORTS, link_path
+from shuyaku.contracts.separation import SCREEN_PORTS
 from shuyaku.contracts.sitedata import (
     DrPlan,
     DrTier,
@@ -29,12 +29,14 @@ from shuyaku.contracts.sitedata import (
     Zone,
 )
 from shuyaku.contracts.vocabulary import LAYERS
+from shuyaku.inventory.links import declared_path
 from shuyaku.inventory.load import Loaded
 from shuyaku.plan import dr as dr_mod
 from shuyaku.plan import flavors, images, placement
-from shuyaku.plan.cost import Footprint, cost_case, vdi_hosts_for
+from shuyaku.plan.cost import Footprint, cost_case
 from shuyaku.plan.services import SERVICES, Service
 from shuyaku.plan.sizing import host_capacity, size, vm_id
+from shuyaku.plan.thin_client import vdi_hosts_for
 from shuyaku.plan.waves import plan_waves
 
 # --- placement per zone ------------------------------------------------------------------------------
@@ -117,7 +119,8 @@ def plan_links(inv: Inventory) -> list[LinkPlan]:
                 seen.add(key)
                 out.append(LinkPlan(source=src, target=dst, protocol=link.protocol.value, port=link.port,
                                     source_layer=layer[src], target_layer=layer[dst],  # type: ignore[arg-type]
-                                    path=link_path(layer[src], layer[dst], link.port)))
+                                    path=declared_path(layer[src], layer[dst], link.port, link.kind),
+                                    kind=link.kind.value if link.kind else None))
     return out
 
 
@@ -166,7 +169,7 @@ def _make_plan(loaded: Loaded, years: int, max_wave: int | None) -> Plan:
         if by_layer[layer] or extra:
             zones.append(_zone(layer, by_layer[layer], extra, cat, "onprem", n_plus_one=True))
 
-    dr_in = dr_mod.assess(inv, sizing)
+    dr_in = dr_mod.assess(inv, sizing, cat)
     links = plan_links(inv)
     dr_services = site_services("dr", links, {v.system_id for v in dr_in.warm_vms})
     warm_by_layer: dict[str, list[Sizing]] = defaultdict(list)
@@ -181,7 +184,7 @@ def _make_plan(loaded: Loaded, years: int, max_wave: int | None) -> Plan:
                 # simultaneous failure is outside the plan (stated in the report).
                 dr_zones.append(_zone(layer, warm_by_layer[layer], extra, cat, "dr", n_plus_one=False))
     standby = sum(z.hosts for z in dr_zones)
-    dr_plan = dr_mod.site_plan(dr_in, standby)
+    dr_plan = dr_mod.site_plan(dr_in, standby, cat)
     dr_plan.zones = dr_zones
 
     kw = {} if max_wave is None else {"max_size": max_wave}
@@ -193,6 +196,9 @@ def _make_plan(loaded: Loaded, years: int, max_wave: int | None) -> Plan:
         backup_tb=dr_in.backup_tb,
         migrated_servers=len(sizing),
         migrated_systems=len(inv.systems),
+        replica_tb=dr_in.replica_tb,
+        dr_racks=dr_plan.racks,
+        network_lines=dr_plan.network_lines,
     )
     return Plan(
         municipality=inv.municipality.name,
@@ -284,12 +290,17 @@ def _tenant(s: System, vms: list[Sizing], cidr: str, tier: DrTier) -> Tenant:
                   standard_op=s.standard_op, dr_tier=tier, cidr=cidr, quotas=quotas, servers=servers)
 
 
+SITE_TIER: dict[str, DrTier] = {"warm": "warm", "replica": "backup", "backup": "backup", "none": "none"}
+
+
 def make_site_data(plan: Plan, inventory: Inventory, catalogue: Catalogue, site: str) -> SiteData:
     if site not in ("onprem", "dr"):
         raise ValueError(f"unknown site {site!r}")
-    tier: dict[str, DrTier] = {x.system_id: x.tier for x in plan.dr.tiers}
+    # The platform knows two DR tiers with a footprint: warm standby (a tenant at the DR site) and restore at
+    # the DR site. A replica system is restored there too (from its replicated volumes, not the nightly copy).
+    tier: dict[str, DrTier] = {x.system_id: SITE_TIER[x.tier] for x in plan.dr.tiers}
     warm = [x.system_id for x in plan.dr.tiers if x.tier == "warm"]
-    backup = [x.system_id for x in plan.dr.tiers if x.tier == "backup"]
+    backup = [x.system_id for x in plan.dr.tiers if SITE_TIER[x.tier] == "backup"]
     cidrs = tenant_cidrs(inventory, catalogue)
     vms_of: dict[str, list[Sizing]] = defaultdict(list)
     for v in plan.sizing:

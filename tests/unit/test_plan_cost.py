@@ -16,21 +16,33 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def catalogue(**over: float) -> Catalogue:
     raw = yaml.safe_load((ROOT / "examples" / "sample-city" / "cost-catalogue.yaml").read_text(encoding="utf-8"))
-    raw["host"]["price"]["yen"] = 1_000_000
+    raw["host"]["price"] = {"yen": 1_000_000, "source": "test"}
     raw["host"]["amortisation_years"]["value"] = 5
     raw["maintenance_rate"]["value"] = 0.1
     raw["rack_power_per_host_year"]["yen"] = 50_000
     raw["hypervisor_support_per_host_year"]["yen"] = 30_000
-    raw["storage_per_tb_year"]["yen"] = 10_000
-    raw["operations"]["staff_fte"]["value"] = 2
-    raw["operations"]["cost_per_fte"]["yen"] = 1_000_000
-    raw["operations"]["app_operations_factor"]["value"] = over.get("app_ops", 0.5)
-    raw["operations"]["licence_factor"]["value"] = over.get("licences", 0.8)
+    ops = raw["operations"]
+    ops["base_fte"] = {"value": 1, "source": "test"}
+    ops["hosts_per_fte"] = {"value": 10, "source": "test"}
+    ops["systems_per_fte"] = {"value": 2, "source": "test"}
+    ops["cost_per_fte"]["yen"] = 1_000_000
+    carry = raw["carryover"]
+    for key, value in (("hardware", 0), ("maintenance_hardware", 0), ("facility", 0), ("hardware_maintenance_share", 0.4),
+                       ("maintenance_application", over.get("app_maint", 1.0)), ("licences", over.get("licences", 0.8)),
+                       ("operations", over.get("app_ops", 0.5))):
+        carry[key] = {"value": value, "source": f"test {key}"}
+    if "licences_pessimistic" in over:
+        carry["licences"] |= {"pessimistic": over["licences_pessimistic"], "optimistic": over["licences_optimistic"]}
     raw["migration"]["per_server"]["yen"] = over.get("per_server", 10_000)
     raw["migration"]["per_system"]["yen"] = 100_000
-    raw["dr_site"]["facility_per_year"]["yen"] = 300_000
-    raw["dr_site"]["network_per_year"]["yen"] = 100_000
-    raw["dr_site"]["backup_per_tb_year"]["yen"] = 1_000
+    dr = raw["dr_site"]
+    dr["hosts_per_rack"] = {"value": 2, "source": "test"}
+    dr["rack_increment"] = {"value": 0.5, "source": "test"}
+    dr["rack_per_year"] = {"yen": 300_000, "source": "test"}
+    dr["network_mbps"] = {"value": 100, "source": "test"}
+    dr["network_per_year"] = {"yen": 100_000, "source": "test"}
+    dr["backup_per_tb_year"] = {"yen": 1_000, "source": "test"}
+    dr["replication_per_tb_year"] = {"yen": 2_000, "source": "test"}
     v = raw["vdi"]
     v["users_per_host"]["value"] = 10
     v["vdi_licence_per_user_year"]["yen"] = 1_000
@@ -41,7 +53,7 @@ def catalogue(**over: float) -> Catalogue:
     return Catalogue.model_validate(raw)
 
 
-def town() -> Inventory:
+def town(split: int | None = 600_000) -> Inventory:
     def system(sid: str, costs: tuple[int, ...], op: str | None) -> dict:
         s = {"id": sid, "name": sid, "department": "d", "layer": "lgwan", "vendor": "v", "users": 1, "rpo_hours": 24,
              "rto_hours": 48, "servers": [{"role": "ap", "count": 1, "vcpu": 2, "ram_gb": 4, "disk_gb": 50, "os": "rhel",
@@ -49,6 +61,8 @@ def town() -> Inventory:
              "costs": dict(zip(["hardware", "maintenance", "licences", "operations", "facility"], costs, strict=True))}
         if op:
             s["standard_op"] = op
+        elif split is not None:
+            s["costs"]["maintenance_hardware"] = split  # A1 splits its 保守; B1 leaves it to the catalogue
         return s
     return Inventory.model_validate({
         "municipality": {"name": "t", "population": 1, "separation_model": "alpha", "fiscal_year": 2026},
@@ -58,45 +72,84 @@ def town() -> Inventory:
     })
 
 
-FP = Footprint(hosts=4, storage_gb=2000, standby_hosts=1, backup_tb=3.0, migrated_servers=5, migrated_systems=2)
+FP = Footprint(hosts=4, storage_gb=2000, standby_hosts=1, backup_tb=3.0, migrated_servers=5, migrated_systems=2,
+               replica_tb=1.5, dr_racks=0.5, network_lines=1)
 
 
 def test_consolidated_cost_lines_match_the_hand_computed_case() -> None:
     c = cost_case(town(), catalogue(), FP, years=3)
     lines = {x.key: x.annual_yen for x in c.consolidated_lines}
     assert lines == {
-        "host_amortisation": 800_000,   # 4 x 1,000,000 / 5
+        "host_amortisation": 800_000,   # 4 x 1,000,000 / 5 (the host's disk is in its price: no storage line)
         "host_maintenance": 400_000,    # 4 x 1,000,000 x 0.1
-        "rack_power": 200_000,          # 4 x 50,000
         "hypervisor_support": 120_000,  # 4 x 30,000
-        "storage": 20_000,              # 2 TB x 10,000
-        "platform_operations": 2_000_000,
+        "rack_power": 200_000,          # 4 x 50,000
+        "platform_operations": 2_500_000,  # (1 + (4 + 1) hosts / 10 + 2 systems / 2) FTE x 1,000,000
+        "remaining_maintenance_application": 700_000,  # (1,000,000 - 600,000) + (500,000 - 40% default) x 1.0
+        "remaining_licences": 1_200_000,   # 1,500,000 x 0.8
+        "remaining_operations": 1_500_000,  # 3,000,000 x 0.5
         "dr_hosts": 330_000,            # 1 x (200,000 + 100,000 + 30,000)
-        "dr_facility": 300_000,
-        "dr_network": 100_000,
+        "dr_racks": 150_000,            # 0.5 rack x 300,000
+        "dr_network": 100_000,          # one line
+        "dr_replication": 3_000,        # 1.5 TB x 2,000
         "dr_backup": 3_000,             # 3 TB x 1,000
-        "licences": 1_200_000,          # 1,500,000 x 0.8
-        "app_operations": 1_500_000,    # 3,000,000 x 0.5
     }
-    assert c.baseline_annual_yen == 10_000_000
-    assert {x.key: x.annual_yen for x in c.baseline_lines}["operations"] == 3_000_000
-    assert c.consolidated_annual_yen == 6_973_000
-    assert (c.ratio_pct, c.reduction_pct, c.goal_met) == (69.7, 30.3, False)
+    base = {x.key: x.annual_yen for x in c.baseline_lines}
+    assert base == {"hardware": 3_000_000, "maintenance_hardware": 800_000, "maintenance_application": 700_000,
+                    "licences": 1_500_000, "operations": 3_000_000, "facility": 1_000_000}
+    assert c.baseline_annual_yen == 10_000_000 == sum(base.values())
+    assert c.consolidated_annual_yen == 8_006_000 == sum(lines.values())
+    assert (c.ratio_pct, c.reduction_pct, c.goal_met) == (80.1, 19.9, False)
+    assert c.gap_to_goal_yen == 3_006_000
+    assert (c.maintenance_split_defaulted, c.platform_fte) == (1, 2.5)
     assert c.migration_one_off_yen == 250_000  # 5 x 10,000 + 2 x 100,000
-    assert [y.consolidated_yen for y in c.by_year] == [7_223_000, 6_973_000, 6_973_000]
+    assert [y.consolidated_yen for y in c.by_year] == [8_256_000, 8_006_000, 8_006_000]
     assert c.by_year[-1].cumulative_baseline_yen == 30_000_000
     assert c.break_even_year == 1
     assert c.standard_ops_annual_yen == 3_500_000
-    assert all(x.source for x in c.consolidated_lines + c.baseline_lines)
+    assert all(x.source and x.assumption for x in c.consolidated_lines + c.baseline_lines)
+
+
+def test_application_maintenance_continues_whatever_the_split() -> None:
+    """The issue's finding: the baseline's whole 保守 line vanished. Its application part must reappear."""
+    for split in (None, 0, 600_000, 1_000_000):
+        c = cost_case(town(split), catalogue(), FP)
+        base = {x.key: x.annual_yen for x in c.baseline_lines}
+        cons = {x.key: x.annual_yen for x in c.consolidated_lines}
+        assert base["maintenance_hardware"] + base["maintenance_application"] == 1_500_000
+        assert cons["remaining_maintenance_application"] == base["maintenance_application"] > 0 or split == 1_000_000
+    assert cost_case(town(None), catalogue(), FP).maintenance_split_defaulted == 2
 
 
 def test_halving_goal_and_a_later_break_even() -> None:
-    c = cost_case(town(), catalogue(licences=0.0, app_ops=0.0, per_server=4_000_000), FP, years=5)
-    # 6,973,000 - 1,200,000 - 1,500,000 = 4,273,000 a year: 42.7% of 10,000,000
-    assert (c.consolidated_annual_yen, c.ratio_pct, c.goal_met) == (4_273_000, 42.7, True)
-    # one-off 20,200,000: cumulative 24.473M vs 10M, 28.746M vs 20M, 33.019M vs 30M, 37.292M vs 40M -> year 4
+    c = cost_case(town(), catalogue(licences=0.0, app_ops=0.0, app_maint=0.0, per_server=4_000_000), FP, years=5)
+    # 8,006,000 - 700,000 - 1,200,000 - 1,500,000 = 4,606,000 a year: 46.1% of 10,000,000
+    assert (c.consolidated_annual_yen, c.ratio_pct, c.goal_met) == (4_606_000, 46.1, True)
+    assert not any(x.key.startswith("remaining_") for x in c.consolidated_lines)  # a share of 0 has ended
+    # one-off 20,200,000: cumulative 24.806M vs 10M, 29.412M vs 20M, 34.018M vs 30M, 38.624M vs 40M -> year 4
     assert c.migration_one_off_yen == 20_200_000
     assert c.break_even_year == 4
+
+
+def test_sensitivity_takes_each_ranged_figure_from_the_catalogue() -> None:
+    c = cost_case(town(), catalogue(licences_pessimistic=1.0, licences_optimistic=0.6), FP)
+    got = {s.case: (s.consolidated_annual_yen, s.ratio_pct) for s in c.sensitivity}
+    # licences 1,500,000 x 1.0 / 0.8 / 0.6 against 10,000,000
+    assert got == {"pessimistic": (8_306_000, 83.1), "expected": (8_006_000, 80.1), "optimistic": (7_706_000, 77.1)}
+    flat = cost_case(town(), catalogue(), FP)
+    assert {s.ratio_pct for s in flat.sensitivity} == {80.1}  # no ranges: the three cases agree
+
+
+def test_platform_staff_and_dr_racks_scale_with_the_platform() -> None:
+    from shuyaku.plan import dr
+
+    cat = catalogue()
+    small = cost_case(town(), cat, FP)
+    large = cost_case(town(), cat, Footprint(hosts=88, storage_gb=2000, standby_hosts=30, backup_tb=3.0,
+                                              migrated_servers=5, migrated_systems=2, dr_racks=dr.racks(30, cat)))
+    assert large.platform_fte == 1 + 118 / 10 + 1 > small.platform_fte
+    assert dr.racks(30, cat) == 15 and dr.racks(3, cat) == 1.5 and dr.racks(0, cat) == 0
+    assert dr.network_lines(250, cat) == 3 and dr.network_lines(0, cat) == 1
 
 
 def test_thin_clients_are_costed_apart_and_honestly() -> None:
@@ -118,3 +171,8 @@ def test_sample_city_cost_case_is_like_for_like_and_reported_against_the_halving
     assert c.goal_met == (c.ratio_pct <= 50)
     assert 0 < c.standard_ops_annual_yen < c.baseline_annual_yen
     assert c.consolidated_annual_yen == sum(x.annual_yen for x in c.consolidated_lines)
+    assert c.baseline_annual_yen == sum(x.annual_yen for x in c.baseline_lines)
+    ratios = [s.ratio_pct for s in c.sensitivity]
+    assert ratios == sorted(ratios, reverse=True) and ratios[1] == c.ratio_pct
+    kept = {x.item for x in c.consolidated_lines if x.key.startswith("remaining_")}
+    assert {"maintenance_application", "licences", "operations"} <= kept

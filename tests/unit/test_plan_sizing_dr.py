@@ -65,15 +65,60 @@ def test_flavor_ladder_rounds_up_to_the_next_rung() -> None:
     assert flavors.parse("m1.c4r12") == flavors.FlavorShape(4, 12)
 
 
+# The sample catalogue's tiers: warm RPO 0.25 h / RTO 4 h, replica 0.25 h / 24 h, backup 24 h / 48 h,
+# none 720 h / 720 h. A system takes the cheapest tier meeting both objectives.
 @pytest.mark.parametrize(("rpo", "rto", "tier"), [
-    (1, 4, "warm"), (24, 24, "warm"),          # RTO <= 24 h: warm standby
-    (48, 24.5, "backup"), (168, 168, "backup"),  # RTO <= 168 h: backup-restore
-    (24, 336, "backup"),                       # RPO <= 24 h alone: backup-restore
-    (24.5, 168.5, "none"), (168, 336, "none"),
+    (1, 4, "warm"), (0.25, 4, "warm"),
+    (1, 24, "replica"), (1, 72, "replica"),     # RPO 1 h: the nightly backup would lose up to a day
+    (24, 24, "replica"),                       # RTO 24 h: a restore takes two days
+    (24, 48, "backup"), (168, 336, "backup"),
+    (720, 720, "none"), (800, 1000, "none"),
 ])
-def test_dr_tier_follows_the_stated_thresholds(rpo: float, rto: float, tier: str) -> None:
+def test_dr_tier_is_the_cheapest_that_meets_both_rpo_and_rto(rpo: float, rto: float, tier: str) -> None:
     inv = inventory([server()], rpo=rpo, rto=rto)
-    assert tier_of(inv.systems[0]).tier == tier
+    got = tier_of(inv.systems[0], CAT)
+    assert got.tier == tier
+    assert (got.rpo_short_hours, got.rto_short_hours) == (0, 0)
+    assert got.tier_rpo_hours <= rpo and got.tier_rto_hours <= rto
+
+
+@pytest.mark.parametrize(("rpo", "rto", "short"), [(0, 4, (0.25, 0)), (1, 1, (0, 3)), (0, 2, (0.25, 2))])
+def test_a_tier_that_misses_says_which_objective_and_by_how_much(rpo: float, rto: float, short: tuple) -> None:
+    got = tier_of(inventory([server()], rpo=rpo, rto=rto).systems[0], CAT)
+    assert got.tier == "warm"
+    assert (got.rpo_short_hours, got.rto_short_hours) == short
+    assert ("RPO" in got.reason) and ("RTO" in got.reason)
+
+
+def test_the_issues_case_rpo_1h_rto_72h_is_replicated_not_left_to_the_nightly_backup() -> None:
+    plan = make_plan_for([server(disk_gb=2000)], rpo=1, rto=72)
+    (tier,) = plan.dr.tiers
+    assert tier.tier == "replica"
+    assert plan.dr.replica_tb == 2.0 and plan.dr.backup_tb == 2.0
+    assert plan.dr.replication_mbps > 0
+    lines = {x.key: x.annual_yen for x in plan.cost.consolidated_lines}
+    assert lines["dr_replication"] == 2 * CAT.dr_site.replication_per_tb_year.yen
+    assert plan.dr.standby_hosts == 0 and lines["dr_racks"] == 0
+
+
+def make_plan_for(servers: list[dict], rpo: float, rto: float):  # type: ignore[no-untyped-def]
+    from shuyaku.inventory.load import Loaded
+    from shuyaku.plan.build import make_plan
+
+    inv = inventory(servers, rpo=rpo, rto=rto)
+    return make_plan(Loaded(inv, CAT, ROOT / "x.yaml", None))
+
+
+def test_every_system_of_the_sample_city_meets_its_rpo_and_rto_or_the_plan_says_so() -> None:
+    from shuyaku.plan.build import make_plan
+
+    plan = make_plan(load(ROOT / "examples" / "sample-city" / "inventory.yaml"))
+    systems = {s.id: s for s in load(ROOT / "examples" / "sample-city" / "inventory.yaml").inventory.systems}
+    for x in plan.dr.tiers:
+        s = systems[x.system_id]
+        met = x.tier_rpo_hours <= s.rpo_hours and x.tier_rto_hours <= s.rto_hours
+        assert met == (x.rpo_short_hours == x.rto_short_hours == 0)
+    assert plan.dr.misses == sum(1 for x in plan.dr.tiers if x.rpo_short_hours or x.rto_short_hours)
 
 
 def test_sample_city_dr_site_holds_standby_for_warm_systems_only() -> None:
@@ -86,4 +131,7 @@ def test_sample_city_dr_site_holds_standby_for_warm_systems_only() -> None:
     assert on_dr == warm
     protected = sum(v.after.disk_gb for v in plan.sizing
                     if v.system_id in {x.system_id for x in plan.dr.tiers if x.tier != "none"})
+    replicated = sum(v.after.disk_gb for v in plan.sizing
+                     if v.system_id in {x.system_id for x in plan.dr.tiers if x.tier in ("warm", "replica")})
+    assert plan.dr.replica_tb == pytest.approx(replicated / 1000, abs=0.1)
     assert plan.dr.backup_tb == pytest.approx(protected / 1000, abs=0.1)

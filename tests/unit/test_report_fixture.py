@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from shuyaku.contracts.catalogue import Catalogue
-from shuyaku.contracts.inventory import Inventory
+from shuyaku.contracts.inventory import Inventory, System
 from shuyaku.contracts.plan import (
     CostCase,
     CostLine,
@@ -21,6 +21,7 @@ from shuyaku.contracts.plan import (
     LinkPlan,
     Plan,
     Resources,
+    Sensitivity,
     Sizing,
     ThinClientCase,
     Wave,
@@ -157,9 +158,17 @@ def fixture_plan(inv: Inventory, cat: Catalogue) -> Plan:
                                       disk_gb=round(tot.disk_gb / (cap.disk_gb * n) * 100, 1)),
             host_loads=hosts,
         ))
-    tiers = [DrTier(system_id=s.id, tier="warm" if s.rto_hours <= 4 else ("backup" if s.rto_hours <= 72 else "none"),
-                    reason=f"RPO {s.rpo_hours:g}h / RTO {s.rto_hours:g}h") for s in inv.systems]
-    dr = DrSitePlan(tiers=tiers, standby_hosts=3, backup_tb=round(sum(z.after.disk_gb for z in sizing) / 1024, 1))
+    def tier(s: System) -> DrTier:
+        name = "warm" if s.rto_hours <= 4 else ("backup" if s.rto_hours <= 72 else "none")
+        promise = {"warm": (0.25, 4.0), "backup": (24.0, 72.0), "none": (720.0, 720.0)}[name]
+        return DrTier(system_id=s.id, tier=name, reason=f"RPO {s.rpo_hours:g}h / RTO {s.rto_hours:g}h",  # type: ignore[arg-type]
+                      rpo_hours=s.rpo_hours, rto_hours=s.rto_hours, tier_rpo_hours=promise[0], tier_rto_hours=promise[1],
+                      rpo_short_hours=max(0.0, promise[0] - s.rpo_hours), rto_short_hours=max(0.0, promise[1] - s.rto_hours))
+
+    tiers = [tier(s) for s in inv.systems]
+    dr = DrSitePlan(tiers=tiers, standby_hosts=3, backup_tb=round(sum(z.after.disk_gb for z in sizing) / 1024, 1),
+                    replica_tb=0.0, replication_mbps=0.0, network_lines=1, racks=1.0,
+                    misses=sum(1 for x in tiers if x.rpo_short_hours or x.rto_short_hours))
     ids = [s.id for s in inv.systems]
     waves = [Wave(number=i + 1, systems=ids[i * 20:(i + 1) * 20], reason=f"fixture wave {i + 1}") for i in range(4)]
     layer_of = {s.id: s.layer.value for s in inv.systems}
@@ -171,30 +180,40 @@ def fixture_plan(inv: Inventory, cat: Catalogue) -> Plan:
 
     base = {k: sum(getattr(s.costs, k) for s in inv.systems)
             for k in ("hardware", "maintenance", "licences", "operations", "facility")}
-    labels = {"hardware": ("ハードウェア", "Hardware"), "maintenance": ("保守", "Maintenance"),
+    hw_maint = base["maintenance"] // 2  # the fixture splits 保守 in half
+    items = {"hardware": base["hardware"], "maintenance_hardware": hw_maint,
+             "maintenance_application": base["maintenance"] - hw_maint, "licences": base["licences"],
+             "operations": base["operations"], "facility": base["facility"]}
+    labels = {"hardware": ("ハードウェア", "Hardware"), "maintenance_hardware": ("ハードウェア保守", "Hardware maintenance"),
+              "maintenance_application": ("アプリケーション保守", "Application maintenance"),
               "licences": ("ライセンス", "Licences"), "operations": ("運用", "Operations"),
               "facility": ("設置・電力", "Facility")}
-    baseline_lines = [CostLine(key=k, label_ja=labels[k][0], label_en=labels[k][1], annual_yen=v, source="inventory")
-                      for k, v in base.items()]
+    baseline_lines = [CostLine(key=k, item=k, label_ja=labels[k][0], label_en=labels[k][1], annual_yen=v,  # type: ignore[arg-type]
+                               source="inventory", assumption="fixture")
+                      for k, v in items.items()]
     nh = sum(z.hosts for z in zones)
+    carry = cat.carryover
     cons = {
-        "hosts": (nh * h.price.yen // int(h.amortisation_years.value), "ホスト（償却）", "Hosts (amortised)", h.price.source),
-        "host_maintenance": (int(nh * h.price.yen * cat.maintenance_rate.value), "ホスト保守", "Host maintenance",
-                             cat.maintenance_rate.source),
-        "rack_power": (nh * cat.rack_power_per_host_year.yen, "ラック・電力", "Rack and power",
+        "hosts": ("hardware", nh * h.price.yen // int(h.amortisation_years.value), "ホスト（償却）", "Hosts (amortised)",
+                  h.price.source),
+        "host_maintenance": ("maintenance_hardware", int(nh * h.price.yen * cat.maintenance_rate.value), "ホスト保守",
+                             "Host maintenance", cat.maintenance_rate.source),
+        "rack_power": ("facility", nh * cat.rack_power_per_host_year.yen, "ラック・電力", "Rack and power",
                        cat.rack_power_per_host_year.source),
-        "platform_ops": (int(cat.operations.staff_fte.value * cat.operations.cost_per_fte.yen), "基盤運用", "Platform operations",
-                         cat.operations.staff_fte.source),
-        "app_ops": (int(base["operations"] * cat.operations.app_operations_factor.value), "業務システム運用",
-                    "Application operations",
-                    cat.operations.app_operations_factor.source),
-        "licences": (int(base["licences"] * cat.operations.licence_factor.value), "ライセンス", "Licences",
-                     cat.operations.licence_factor.source),
-        "dr_site": (cat.dr_site.facility_per_year.yen + cat.dr_site.network_per_year.yen, "庁外DRサイト", "DR site",
-                    cat.dr_site.facility_per_year.source),
+        "platform_ops": ("operations", 3 * cat.operations.cost_per_fte.yen, "基盤運用", "Platform operations",
+                         "fixture: 3 FTE"),
+        "app_maint": ("maintenance_application", int(items["maintenance_application"] * carry.maintenance_application.value),
+                      "アプリケーション保守", "Application maintenance", carry.maintenance_application.source),
+        "app_ops": ("operations", int(base["operations"] * carry.operations.value), "業務システム運用",
+                    "Application operations", carry.operations.source),
+        "licences": ("licences", int(base["licences"] * carry.licences.value), "ライセンス", "Licences",
+                     carry.licences.source),
+        "dr_site": ("dr", 2 * cat.dr_site.rack_per_year.yen + cat.dr_site.network_per_year.yen, "庁外DRサイト", "DR site",
+                    cat.dr_site.rack_per_year.source),
     }
-    consolidated_lines = [CostLine(key=k, label_ja=ja, label_en=en, annual_yen=v, source=src)
-                          for k, (v, ja, en, src) in cons.items()]
+    consolidated_lines = [CostLine(key=k, item=item, label_ja=ja, label_en=en, annual_yen=v, source="fixture",  # type: ignore[arg-type]
+                                   assumption=src)
+                          for k, (item, v, ja, en, src) in cons.items()]
     baseline_annual = sum(base.values())
     consolidated_annual = sum(line.annual_yen for line in consolidated_lines)
     servers = sum(srv.count for s in inv.systems for srv in s.servers)
@@ -228,6 +247,11 @@ def fixture_plan(inv: Inventory, cat: Catalogue) -> Plan:
             maintenance_benefits_en=["OS and application updates done once, on the servers", "a broken terminal is just swapped"],
         ),
         standard_ops_annual_yen=sum(s.costs.total for s in inv.systems if s.standard_op),
+        gap_to_goal_yen=consolidated_annual - baseline_annual // 2, maintenance_split_defaulted=len(inv.systems),
+        platform_fte=3.0,
+        sensitivity=[Sensitivity(case=case, consolidated_annual_yen=round(consolidated_annual * k),  # type: ignore[arg-type]
+                                 ratio_pct=round(ratio * k, 1), goal_met=ratio * k <= 50)
+                     for case, k in (("pessimistic", 1.1), ("expected", 1.0), ("optimistic", 0.9))],
     )
     m = inv.municipality
     return Plan(
