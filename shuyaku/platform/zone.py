@@ -114,6 +114,10 @@ class Zone(pulumi.ComponentResource):
             name=f"{site}-{layer}-router",
             admin_state_up=True,
             external_network_id=gateway_net,
+            # The internet layer leaves only through the proxy: with no SNAT, a server whose own egress rules are
+            # widened sends with its private address, to which only the proxy (outside the cloud, on the
+            # external network) has a route back. The LGWAN gateway stays masqueraded: LGWAN is the layer's own.
+            enable_snat=False if layer == "internet" and gateway_net is not None else None,
             tags=naming.layer_tags(layer, site, "router"),
             opts=child,
         )

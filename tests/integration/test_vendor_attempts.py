@@ -132,9 +132,9 @@ def _setup(admin) -> Cloud:
         sg = admin.network.create_security_group(name=f"va-{layer}-tenant-{RUN}", project_id=project.id)
         # the zone's router belongs to the operator; LGWAN and internet zones have a gateway
         gateway = {"lgwan": lgwan.id, "internet": public.id}.get(layer)
+        info = {"network_id": gateway, **({"enable_snat": False} if layer == "internet" else {})}
         router = admin.network.create_router(
-            name=f"va-{layer}-router-{RUN}",
-            **({"external_gateway_info": {"network_id": gateway}} if gateway else {}))
+            name=f"va-{layer}-router-{RUN}", **({"external_gateway_info": info} if gateway else {}))
         admin.network.add_interface_to_router(router, subnet_id=subnet.id)
         zone_routers[layer] = router
         tenants[layer] = Tenant(layer, project, user, password, net, subnet, sg)
@@ -384,6 +384,34 @@ def test_vendor_cannot_add_routes_or_remove_interfaces(cloud: Cloud, mn: Tenant)
         cloud.tenant_router.id, {"router": {"routes": [{"destination": "0.0.0.0/0", "nexthop": "10.81.0.5"}]}}))
     refused("detach its subnet from the zone router", lambda: mn.conn.network.remove_interface_from_router(
         cloud.zone_routers["mynumber"].id, subnet_id=mn.subnet.id))
+
+
+def test_vendor_who_widens_its_egress_still_has_no_way_past_the_proxy(cloud: Cloud) -> None:
+    """The internet vendor opens its own group to the world (its right); the layer's way out stays the proxy:
+    its zone router does no SNAT (so only the proxy has a route back), it cannot turn SNAT on, and it cannot get
+    a floating IP (a one-to-one NAT) or move the one the operator made for a published server."""
+    it = cloud.tenants["internet"]
+    c = it.conn
+    rule = c.network.create_security_group_rule(security_group_id=it.sg.id, direction="egress", ethertype="IPv4",
+                                                protocol="tcp", port_range_min=1, port_range_max=65535,
+                                                remote_ip_prefix="0.0.0.0/0")
+    try:
+        router = cloud.admin.network.get_router(cloud.zone_routers["internet"].id)
+        assert router.external_gateway_info["enable_snat"] is False
+        refused("turn SNAT on at its zone router", lambda: c.network.update_router(
+            router.id, external_gateway_info={"network_id": cloud.public.id, "enable_snat": True}))
+        refused("allocate a floating IP", lambda: c.network.create_ip(floating_network_id=cloud.public.id))
+        port = c.network.create_port(network_id=it.net.id, name=f"va-internet-pub-{RUN}",
+                                     fixed_ips=[{"subnet_id": it.subnet.id}])
+        published = cloud.admin.network.create_ip(floating_network_id=cloud.public.id, project_id=it.pid)
+        other = c.network.create_port(network_id=it.net.id, name=f"va-internet-other-{RUN}",
+                                      fixed_ips=[{"subnet_id": it.subnet.id}])
+        cloud.admin.network.update_ip(published, port_id=port.id)
+        refused("move the operator's floating IP to another of its ports", lambda: c.network.update_ip(
+            published.id, port_id=other.id))
+        assert cloud.admin.network.get_ip(published.id).port_id == port.id
+    finally:
+        c.network.delete_security_group_rule(rule)
 
 
 # ------------------------------------------------------------------------------------------ networks and ports

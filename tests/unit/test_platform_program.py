@@ -160,6 +160,9 @@ def test_my_number_layer_never_reaches_outside(which: str) -> None:
     assert "externalNetworkId" not in routers["onprem-shared-router"]
     assert routers["onprem-lgwan-router"]["externalNetworkId"] == "getNetwork-lgwan"
     assert routers["onprem-internet-router"]["externalNetworkId"] == "getNetwork-public"
+    # the internet layer leaves only through the proxy: no masquerading on its router
+    assert routers["onprem-internet-router"]["enableSnat"] is False
+    assert "enableSnat" not in routers["onprem-lgwan-router"]
     assert not [r for r in m.resources if "floatingIp" in r.typ]
     mynumber = {t.system_id for t in cfg.site.tenants if t.layer == "mynumber"}
     internet = {t.cidr for t in cfg.site.tenants if t.layer == "internet"} | {

@@ -46,7 +46,16 @@ ROUTE = Check(
     tx("ゾーンルーターの経路は共用ゾーンとの往復だけです。それ以外の経路は層の外への抜け道になります",
        "a zone router's only routes are to and from the shared zone; any other is a way out of the layer"),
     tx("経路を削除してください（openstack router unset --route）", "delete the route (openstack router unset --route)"))
-CHECKS = [TENANT_ROUTER, GATEWAY, INTERFACE, ROUTE]
+SNAT = Check(
+    "live.router_snat", "error",
+    tx("インターネット接続系のゾーンルーターが SNAT しています", "the internet zone router masquerades its tenants"),
+    tx("インターネット接続系の出口はプロキシだけです。SNAT があると、出口のルールを広げたサーバーがプロキシを通らずに"
+       "インターネットへ出られます（SNAT がなければ戻りの経路はプロキシにしかありません）",
+       "the internet layer leaves only through the proxy; with SNAT, a server whose egress rules are widened "
+       "reaches the internet past it (without SNAT only the proxy has a route back)"),
+    tx("SNAT を無効にしてください（openstack router set --external-gateway <net> --disable-snat）",
+       "disable SNAT (openstack router set --external-gateway <net> --disable-snat)"))
+CHECKS = [TENANT_ROUTER, GATEWAY, INTERFACE, ROUTE, SNAT]
 
 
 def _interfaces(ctx: Context, router: Any) -> list[tuple[Any, Any]]:
@@ -97,6 +106,9 @@ def run(ctx: Context) -> Iterator[Finding]:
                                   tx(f"ルーター {r.name}（{'/'.join(sorted(layers))}）に外部ゲートウェイ {gw_name} があります",
                                      f"router {r.name} ({'/'.join(sorted(layers))}) has an external gateway on {gw_name}"),
                                   gateway=gw_name, layers=sorted(layers))
+        if zone_layer == "internet" and gw and (r.external_gateway_info or {}).get("enable_snat", True):
+            yield ctx.finding(SNAT, "router", r, tx(f"ルーター {r.name} の外部ゲートウェイで SNAT が有効です",
+                                                    f"router {r.name} has SNAT on its external gateway"))
         for port, subnet in ifaces:
             layer, owner = _subnet_layer(ctx, subnet)
             cidr = getattr(subnet, "cidr", None)
