@@ -200,6 +200,23 @@ def test_out_of_band_changes_are_each_reported_with_the_resource_named(admin: An
         # 9. an application credential of a vendor user (allowed within its role: listed, as info)
         hand.identity.create_application_credential(user.id, name=f"ci-login-{RUN}")
         expected.append(("application credential of a vendor user", "live.app_credential", f"ci-login-{RUN}"))
+        # 10. SNAT on the internet zone's router: the layer's servers could leave past the proxy
+        inet_router = admin.network.find_router("onprem-internet-router")
+        inet_gw = dict(inet_router.external_gateway_info)
+        admin.network.update_router(inet_router, external_gateway_info={**inet_gw, "enable_snat": True})
+        undo.append(lambda: admin.network.update_router(inet_router, external_gateway_info=inet_gw))
+        expected.append(("SNAT on the internet zone router", "live.router_snat", "onprem-internet-router"))
+        # 11. an internet tenant given access to a My Number tenant's flavor, and admitted to the My Number hosts
+        internet_sid = next(sid for sid, t in outputs["tenants"].items() if t["layer"] == "internet")
+        inet_pid = outputs["tenants"][internet_sid]["project_id"]
+        mn_flavor = admin.compute.find_flavor(mine["allowed_flavors"][0], ignore_missing=False)
+        admin.compute.flavor_add_tenant_access(mn_flavor, inet_pid)
+        undo.append(lambda: admin.compute.flavor_remove_tenant_access(mn_flavor, inet_pid))
+        expected.append(("internet tenant on a My Number flavor", "live.flavor_access", mn_flavor.name))
+        mn_agg = next(a for a in admin.compute.aggregates() if a.name == "onprem-mynumber")
+        admin.compute.set_aggregate_metadata(mn_agg, {f"filter_tenant_id_{internet_sid}": inet_pid})
+        undo.append(lambda: admin.compute.set_aggregate_metadata(mn_agg, {f"filter_tenant_id_{internet_sid}": None}))
+        expected.append(("internet tenant admitted to the My Number hosts", "live.aggregate_tenants", "onprem-mynumber"))
         with contextlib.suppress(Exception):  # its port too, once Nova has made it (default group: allow-all egress)
             admin.compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], wait=60)
 
