@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 from pathlib import Path
@@ -13,6 +14,8 @@ from rich.console import Console
 from shuyaku.cli.common import StrictOpt, cannot_write, exit_if_strict, fail_on_problems, load_inventory, print_links
 from shuyaku.contracts.i18n import lang as current_lang
 from shuyaku.contracts.i18n import set_lang, t
+from shuyaku.contracts.problems import Problem, ProblemsError, tx
+from shuyaku.contracts.sitedata import SiteData
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 _out = Console(highlight=False)
@@ -26,20 +29,58 @@ def site_json(data: object) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def site_files(plan: object, loaded: object) -> dict[str, str]:
-    """File name -> text of every per-site file, exactly as `shuyaku plan` writes them."""
+def site_data(plan: object, loaded: object) -> dict[str, SiteData]:
+    """File name -> the per-site data `shuyaku plan` writes."""
     from shuyaku.plan.build import make_site_data, require_catalogue
 
     cat = require_catalogue(loaded)  # type: ignore[arg-type]
-    return {f"site-{site}.json": site_json(make_site_data(plan, loaded.inventory, cat, site).model_dump(mode="json"))  # type: ignore[arg-type, attr-defined]
-            for site in SITES}
+    return {f"site-{site}.json": make_site_data(plan, loaded.inventory, cat, site) for site in SITES}  # type: ignore[arg-type, attr-defined]
+
+
+def site_files(plan: object, loaded: object) -> dict[str, str]:
+    """File name -> text of every per-site file, exactly as `shuyaku plan` writes them."""
+    return {name: site_json(data.model_dump(mode="json")) for name, data in site_data(plan, loaded).items()}
+
+
+PRIMARY_STACK = "organization/shuyaku-platform/onprem"  # any well-formed reference: the check is of the data
+
+
+def platform_problems(sites: dict[str, SiteData], out: Path) -> list[Problem]:
+    """What the platform program's own site checks (the ones `pulumi preview` runs) say of the data, with the
+    stack config's defaults. The CLI may import every stage; the plan stage itself never reaches up to the
+    platform."""
+    from shuyaku.platform.config import ConfigError, from_site
+
+    found: list[Problem] = []
+    for name, data in sites.items():
+        kw: dict[str, object] = {"stack": data.site, "site_path": out / name}
+        if data.site == "dr":
+            kw["primary_stack"] = PRIMARY_STACK
+        try:
+            from_site(data, **kw)
+        except ConfigError as exc:
+            found += exc.problems
+    if not found:
+        return []
+    head = Problem(str(out), 0, 0, "(plan)",
+                   tx(f"基盤プログラムがこの計画のサイトデータを受け付けません（{len(found)} 件）。ファイルは書き出していません",
+                      f"the platform program would refuse this plan's site data ({len(found)} problem(s)); "
+                      "nothing was written"),
+                   tx("以下の原因を台帳かカタログで直してから再実行してください",
+                      "fix the causes below in the inventory or the catalogue, then run plan again"),
+                   "plan.platform_rejects")
+    return [head, *found]
 
 
 def write_outputs(loaded: object, out: Path, years: int) -> tuple[object, list[Path]]:
     from shuyaku.plan.build import make_plan
 
     plan = make_plan(loaded, years=years)  # type: ignore[arg-type]
-    files = site_files(plan, loaded)
+    sites = site_data(plan, loaded)
+    problems = platform_problems(sites, out)
+    if problems:
+        raise ProblemsError(problems)
+    files = {name: site_json(data.model_dump(mode="json")) for name, data in sites.items()}
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "plan.json"]
     paths[0].write_text(plan.model_dump_json(indent=2) + "\n", encoding="utf-8")
@@ -57,11 +98,11 @@ def plan_cmd(
     years: Annotated[int, typer.Option("--years", min=1, max=30, help="years in the cost case / 費用比較の年数")] = 5,
     strict: StrictOpt = False,
     lang: Annotated[str | None, typer.Option("--lang", help="ja (既定) / en")] = None,
+    pdf: Annotated[bool, typer.Option(
+        "--pdf", help="report.pdf も作成（決裁用、headless Chromium）/ also print the report to PDF")] = False,
 ) -> None:
     """集約計画を作成します（サイジング・配置・DR・移行ウェーブ・費用）/ make the consolidation plan."""
     set_lang(lang)
-    from shuyaku.contracts.problems import ProblemsError
-
     loaded = load_inventory(file, catalogue)
     try:
         plan, paths = write_outputs(loaded, out, years)
@@ -74,12 +115,32 @@ def plan_cmd(
     if importlib.util.find_spec("shuyaku.report.plan_report") is not None:
         from shuyaku.report import plan_report
 
-        paths.append(plan_report.render(plan, loaded.inventory, out, current_lang()))  # type: ignore[arg-type]
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        paths.append(plan_report.render(plan, loaded.inventory, out, current_lang(), inventory_sha256=digest))  # type: ignore[arg-type]
+        if pdf:
+            paths.append(_pdf(paths[-1]))
     _summary(plan)
     _out.print("\n".join(f"→ {p}" for p in paths), markup=False, soft_wrap=True)
     from shuyaku.inventory.links import cross_layer
 
     exit_if_strict(strict, print_links(cross_layer(loaded.inventory, loaded.source, str(file)), notes=False))
+
+
+def _pdf(html: Path) -> Path:
+    from shuyaku.report.pdf import PdfError, print_pdf
+
+    try:
+        return print_pdf(html, html.with_suffix(".pdf"))
+    except PdfError as exc:
+        _err.print(t(f"PDF を作成できませんでした: {exc.ja}", f"could not print the PDF: {exc.en}"), markup=False,
+                   soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def _yen(n: float) -> str:
+    from shuyaku.report.fmt import yen_short
+
+    return yen_short(n, current_lang())
 
 
 def _summary(plan: object) -> None:
@@ -111,13 +172,24 @@ def _summary(plan: object) -> None:
     goal = t("目標（50%以下）達成", "goal (<= 50%) met") if c.goal_met else t("目標（50%以下）未達", "goal (<= 50%) NOT met")
     be = (t(f"{c.break_even_year}年目", f"year {c.break_even_year}") if c.break_even_year
           else t(f"{c.years}年以内になし", f"not within {c.years} years"))
-    _out.print(t(f"  費用: 年 {c.baseline_annual_yen:,} 円 → {c.consolidated_annual_yen:,} 円（{c.ratio_pct:g}%、{goal}）、"
-                 f"移行一時費用 {c.migration_one_off_yen:,} 円、損益分岐 {be}",
-                 f"  cost: ¥{c.baseline_annual_yen:,} → ¥{c.consolidated_annual_yen:,} a year ({c.ratio_pct:g}%, {goal}), "
-                 f"one-off migration ¥{c.migration_one_off_yen:,}, break-even {be}"), markup=False, soft_wrap=True)
+    _out.print(t(f"  費用: 年 {_yen(c.baseline_annual_yen)} → {_yen(c.consolidated_annual_yen)}（{c.ratio_pct:g}%、{goal}）、"
+                 f"移行一時費用 {_yen(c.migration_one_off_yen)}、損益分岐 {be}",
+                 f"  cost: {_yen(c.baseline_annual_yen)} → {_yen(c.consolidated_annual_yen)} a year ({c.ratio_pct:g}%, "
+                 f"{goal}), one-off migration {_yen(c.migration_one_off_yen)}, break-even {be}"),
+               markup=False, soft_wrap=True)
+    sens = {x.case: x.ratio_pct for x in c.sensitivity}
+    _out.print(t(f"  感度: 悲観 {sens['pessimistic']:g}% ／ 想定 {sens['expected']:g}% ／ 楽観 {sens['optimistic']:g}%",
+                 f"  sensitivity: pessimistic {sens['pessimistic']:g}% / expected {sens['expected']:g}% / "
+                 f"optimistic {sens['optimistic']:g}%"), markup=False, soft_wrap=True)
+    if d.misses:
+        _out.print(t(f"  DR: {d.misses} システムはどの復旧方式でも RPO・RTO を満たしません（report.html の表に不足分）",
+                     f"  DR: {d.misses} system(s) have an RPO/RTO no tier meets (the shortfall is in report.html)"),
+                   markup=False, soft_wrap=True)
     tc = c.thin_client
-    diff = (t(f"{tc.difference_yen:,} 円/年 高い", f"¥{tc.difference_yen:,}/year more") if tc.difference_yen > 0
-            else t(f"{-tc.difference_yen:,} 円/年 安い", f"¥{-tc.difference_yen:,}/year less"))
+    if tc.terminals == 0:
+        return
+    diff = (t(f"年 {_yen(tc.difference_yen)} 高い", f"{_yen(tc.difference_yen)}/year more") if tc.difference_yen > 0
+            else t(f"年 {_yen(-tc.difference_yen)} 安い", f"{_yen(-tc.difference_yen)}/year less"))
     _out.print(t(f"  シンクライアント（集約費用とは別計上）: 端末 {tc.terminals} 台、PC継続比 {diff}"
                  " — 利点は主にセキュリティと保守",
                  f"  thin clients (kept out of the figure above): {tc.terminals} terminals, {diff} than keeping PCs — "

@@ -5,6 +5,7 @@ The report, the per-site platform data and the benchmarks all read this one mode
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -93,6 +94,14 @@ class Wave(Strict):
     number: int = Field(ge=1)
     systems: list[str]
     reason: str = Field(description="why these systems move together and now")
+    fiscal_year: int = Field(description="the fiscal year (April to March) the wave moves in")
+    quarter: int = Field(ge=1, le=4, description="its quarter: 1 = April-June ... 4 = January-March")
+    starts: date
+    ends: date
+    deadline: date = Field(description="the earliest EOL (OS support or hardware life) among its systems")
+    deadline_ja: str
+    deadline_en: str
+    beats_deadline: bool = Field(description="the wave ends before that deadline")
 
 
 class LinkPlan(Strict):

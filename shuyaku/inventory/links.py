@@ -78,6 +78,30 @@ def _finding(src: Source | None, path: str, loc: tuple[str | int, ...], a: str, 
     return _at(src, path, loc, message, fix, code, severity)
 
 
+def screen_without_terminals(inv: Inventory, src: Source | None, path: str) -> list[Problem]:
+    """A screen-transfer link needs someone to look at the screen: the VDI that carries it is sized from the
+    LGWAN terminals, so with none listed the platform would get a screen path and no VDI host to take it."""
+    if any(term.layer == Layer.lgwan and term.count > 0 for term in inv.terminals):
+        return []
+    layer = {s.id: s.layer.value for s in inv.systems}
+    found: list[Problem] = []
+    for i, s in enumerate(inv.systems):
+        for j, link in enumerate(s.links):
+            if link.target not in layer:
+                continue
+            if classify_link(s.layer.value, layer[link.target], link.direction.value, link.port, link.kind) != "screen":
+                continue
+            how = "kind: screen" if link.kind else f"{link.protocol.value}/{link.port}"
+            found.append(_at(src, path, ("systems", i, "links", j), Text(
+                f"{s.id} → {link.target} は画面転送（{how}）ですが、LGWAN接続系の端末が台帳にありません（VDIを用意できません）",
+                f"{s.id} → {link.target} is screen transfer ({how}) but the inventory lists no LGWAN terminals "
+                "(no VDI can be sized for it)"), Text(
+                "ファイルの受け渡しなら kind: file（無害化中継）を書くか、terminals に LGWAN接続系の端末を追加してください",
+                "if the link carries files, declare kind: file (sanitising relay); otherwise list the LGWAN terminals "
+                "under terminals"), "link.screen_without_terminals"))
+    return found
+
+
 # What each mediating service may stand between; anything else in the shared zone serves one layer at most.
 MEDIATED_LAYERS: dict[str, frozenset[str]] = {"hub": frozenset({"mynumber", "lgwan"}),
                                               "relay": frozenset({"lgwan", "internet"})}

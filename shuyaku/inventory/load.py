@@ -19,7 +19,7 @@ from shuyaku.contracts.inventory import FISCAL_YEAR_MAX, FISCAL_YEAR_MIN, Invent
 from shuyaku.contracts.problems import Problem, ProblemsError, tx
 from shuyaku.contracts.source import Loc, Source, clip
 from shuyaku.contracts.vocabulary import IPV4_CIDR_PATTERN
-from shuyaku.inventory.links import shared_bridges
+from shuyaku.inventory.links import screen_without_terminals, shared_bridges
 
 
 @cache
@@ -70,9 +70,25 @@ def load(path: str | Path, catalogue_path: str | Path | None = None) -> Loaded:
     problems += cross_check(src.data, src, cat)
     if inv is not None:
         problems += shared_bridges(inv, src, str(path))
+        problems += screen_without_terminals(inv, src, str(path))
+        problems += maintenance_split(inv, src)
     if problems or inv is None:
         raise ProblemsError(problems)
     return Loaded(inv, cat, Path(path), cat_path, src)
+
+
+def maintenance_split(inv: Inventory, src: Source) -> list[Problem]:
+    """The hardware part of 保守 cannot exceed the whole."""
+    return [src.problem(("systems", i, "costs", "maintenance_hardware"),
+                        tx(f"ハードウェア保守 {s.costs.maintenance_hardware:,} 円が"
+                           f"保守全体 {s.costs.maintenance:,} 円を超えています",
+                           f"hardware maintenance ¥{s.costs.maintenance_hardware:,} exceeds the whole maintenance "
+                           f"¥{s.costs.maintenance:,}"),
+                        tx("maintenance は保守全体（ハードウェア＋アプリケーション）、maintenance_hardware はその内訳です",
+                           "maintenance is the whole (hardware + application); maintenance_hardware is its hardware part"),
+                        code="inventory.maintenance_split")
+            for i, s in enumerate(inv.systems)
+            if s.costs.maintenance_hardware is not None and s.costs.maintenance_hardware > s.costs.maintenance]
 
 
 def _items(value: Any) -> list[tuple[int, dict]]:

@@ -12,6 +12,10 @@ or neighbouring levels, and consecutive levels are merged up to the wave size. B
 go into consecutive waves. A single level larger than the wave size stays one (oversized) wave, and its
 reason says so: splitting it would stretch a link over two waves.
 
+Dates: one wave a quarter, the first in the quarter after the platform is procured and built
+(BUILD_QUARTERS after the start of the inventory's fiscal year), so each wave says the fiscal quarter it
+moves in and whether that beats the earliest end of life among its systems.
+
 The 20 standard operations are not in waves: they move to the Government Cloud on the national
 schedule and are reported apart.
 """
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from shuyaku.contracts.i18n import t
 from shuyaku.contracts.inventory import Inventory, System
@@ -29,6 +33,7 @@ from shuyaku.contracts.vocabulary import os_label
 from shuyaku.inventory.load import os_lifecycle
 
 MAX_WAVE_SYSTEMS = 8
+BUILD_QUARTERS = 2  # procurement and build of the platform before the first wave (stated in the report)
 
 
 @dataclass(frozen=True)
@@ -147,9 +152,25 @@ def plan_waves(inv: Inventory, hardware_life_years: int, max_size: int = MAX_WAV
     waves = []
     for n, members in enumerate(slots, start=1):
         members.sort(key=lambda s: rank[s])
-        waves.append(Wave(number=n, systems=members,
-                          reason=_reason(members, dl, comp_of, fy_start, max_size)))
+        first = dl[members[0]]
+        fy, q, starts, ends = quarter(inv.municipality.fiscal_year, BUILD_QUARTERS + n - 1)
+        waves.append(Wave(number=n, systems=members, reason=_reason(members, dl, comp_of, fy_start, max_size),
+                          fiscal_year=fy, quarter=q, starts=starts, ends=ends, deadline=first.when,
+                          deadline_ja=f"{members[0]} の{first.what_ja}", deadline_en=f"{members[0]}: {first.what_en}",
+                          beats_deadline=ends < first.when))
     return waves, gov
+
+
+def quarter(fiscal_year: int, offset: int) -> tuple[int, int, date, date]:
+    """The fiscal quarter `offset` quarters after the start of `fiscal_year`: (fiscal year, 1-4, first day, last day)."""
+    fy, q = fiscal_year + offset // 4, offset % 4 + 1
+    month = 4 + 3 * (q - 1)
+    year = fy + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    starts = date(year, month, 1)
+    end_month = month + 3
+    ends = date(year + (end_month - 1) // 12, (end_month - 1) % 12 + 1, 1) - timedelta(days=1)
+    return fy, q, starts, ends
 
 
 def _reason(members: list[str], dl: dict[str, Deadline], comp_of: dict[str, list[str]], fy_start: date,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date as _date
+
 
 def yen(n: float, lang: str) -> str:
     """The exact figure, for tables: 1,098,210,000円 / ¥1,098,210,000."""
@@ -37,3 +39,7 @@ def pct(n: float, digits: int = 1) -> str:
 def fy(year: int, lang: str) -> str:
     """Fiscal years in the Western calendar (西暦), as the brief asks: 2026年度 / FY2026."""
     return f"{year}年度" if lang == "ja" else f"FY{year}"
+
+
+def date(d: _date, lang: str) -> str:
+    return f"{d.year}年{d.month}月{d.day}日" if lang == "ja" else d.isoformat()

@@ -10,6 +10,7 @@ from shuyaku.contracts.inventory import LAYER_NAMES, MODEL_NAMES, Layer, Separat
 from shuyaku.contracts.separation import describe
 from shuyaku.contracts.standard_ops import STANDARD_OPS
 from shuyaku.contracts.vocabulary import os_label
+from shuyaku.report.messages_summary import SUMMARY_MESSAGES
 
 MESSAGES: dict[str, tuple[str, str]] = {
     # common
@@ -290,6 +291,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "p_links_table": ("連携と経路（{n}件、うち禁止 {f}件）", "Links and paths ({n}, of which {f} forbidden)"),
 }
 
+MESSAGES.update(SUMMARY_MESSAGES)
 
 LAYER_SHORT = {
     "mynumber": ("マイナンバー系", "My Number"),

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from shuyaku.contracts.inventory import Inventory, System
 from shuyaku.contracts.plan import Plan
 from shuyaku.contracts.standard_ops import STANDARD_OPS
-from shuyaku.report import charts, fmt
+from shuyaku.report import charts, fmt, summary
 from shuyaku.report.charts import PALETTE, Ref, Series
 from shuyaku.report.messages import Messages
 from shuyaku.report.render import write
@@ -23,7 +24,7 @@ MACHIDA_VMS_PER_HOST = (5, 10)  # sized at 5+ VMs per host, aiming for 10
 MACHIDA_RATIO_PCT = 47.0  # cost down to about 47% of the baseline (reported)
 GOAL_RATIO_PCT = 50.0  # the goal: halve the cost of existing systems
 PATHS = ["forbidden", "hub", "relay", "screen", "direct"]
-TIERS = ["warm", "backup", "none"]
+TIERS = ["warm", "replica", "backup", "none"]
 
 
 @dataclass
@@ -125,10 +126,15 @@ def context(plan: Plan, inv: Inventory, lang: str) -> dict:
         "baseline_lines_total": sum(line.annual_yen for line in c.baseline_lines),
         "consolidated_lines_total": sum(line.annual_yen for line in c.consolidated_lines),
         "goal_ratio": GOAL_RATIO_PCT, "machida_ratio": MACHIDA_RATIO_PCT,
+        **summary.context(plan, m, lang),
     }
 
 
-def render(plan: Plan, inventory: Inventory, out_dir: Path, lang: str) -> Path:
-    """Write out_dir/report.html and return its path."""
+def render(plan: Plan, inventory: Inventory, out_dir: Path, lang: str, *, inventory_sha256: str | None = None,
+           generated_at: datetime | None = None) -> Path:
+    """Write out_dir/report.html and return its path. The footer names when it was made and from which inventory
+    (its SHA-256), so a printed copy can be matched to the file it came from."""
     lang = "en" if lang == "en" else "ja"
-    return write("plan.html.j2", Path(out_dir) / "report.html", lang, **context(plan, inventory, lang))
+    when = (generated_at or datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M %Z").strip()
+    return write("plan.html.j2", Path(out_dir) / "report.html", lang, footer_time=when,
+                 footer_hash=inventory_sha256 or "", **context(plan, inventory, lang))

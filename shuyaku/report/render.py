@@ -42,6 +42,7 @@ def write(template: str, out_path: Path, lang: str, **context: Any) -> Path:
         num=fmt.num,
         pct=fmt.pct,
         fy=lambda y: fmt.fy(y, lang),
+        date=lambda d: fmt.date(d, lang),
         **context,
     )
     out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ whatever a valid plan says, so the figures need only be self-consistent, not opt
 from __future__ import annotations
 
 import math
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -170,7 +171,10 @@ def fixture_plan(inv: Inventory, cat: Catalogue) -> Plan:
                     replica_tb=0.0, replication_mbps=0.0, network_lines=1, racks=1.0,
                     misses=sum(1 for x in tiers if x.rpo_short_hours or x.rto_short_hours))
     ids = [s.id for s in inv.systems]
-    waves = [Wave(number=i + 1, systems=ids[i * 20:(i + 1) * 20], reason=f"fixture wave {i + 1}") for i in range(4)]
+    waves = [Wave(number=i + 1, systems=ids[i * 20:(i + 1) * 20], reason=f"fixture wave {i + 1}", fiscal_year=2026 + i // 4,
+                  quarter=i % 4 + 1, starts=date(2026, 4 + 2 * i, 1), ends=date(2026, 5 + 2 * i, 28),
+                  deadline=date(2027, 3, 31), deadline_ja="期限", deadline_en="deadline", beats_deadline=i < 3)
+             for i in range(4)]
     layer_of = {s.id: s.layer.value for s in inv.systems}
     links = [LinkPlan(source=s.id, target=lk.target, protocol=lk.protocol.value, port=lk.port,
                       source_layer=s.layer.value, target_layer=layer_of[lk.target],  # type: ignore[arg-type]

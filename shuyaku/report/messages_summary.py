@@ -1,0 +1,53 @@
+"""Labels of the one-page summary, the appendix and the footer (merged into shuyaku.report.messages)."""
+
+from __future__ import annotations
+
+SUMMARY_MESSAGES: dict[str, tuple[str, str]] = {
+    "s_title": ("1ページ要約", "One-page summary"),
+    "s_gap_short": ("目標まで あと年間 {v} の削減が必要です。", "Another {v} a year must be cut to reach the goal."),
+    "s_gap_met": ("目標を年間 {v} 上回って削減します。", "The plan beats the goal by {v} a year."),
+    "s_sens": ("感度: 悲観 {p} ／ 想定 {e} ／ 楽観 {o}。{verdict}",
+               "Sensitivity: pessimistic {p} / expected {e} / optimistic {o}. {verdict}"),
+    "s_sens_all": ("どのケースでも目標を達成します。", "The goal is met in every case."),
+    "s_sens_none": ("どのケースでも目標に届きません。", "The goal is not met in any case."),
+    "s_sens_some": ("{met}ケースでは達成、{missed}ケースでは未達です。", "Met in the {met} case, not in the {missed} case."),
+    "case_pessimistic": ("悲観", "pessimistic"),
+    "case_expected": ("想定", "expected"),
+    "case_optimistic": ("楽観", "optimistic"),
+    "s_levers": ("費用の大きい3項目（見直しの余地）", "The three biggest lines (where to act)"),
+    "s_items": ("費目別の現行と集約後（年額）", "Before and after, by cost item (per year)"),
+    "s_item": ("費目", "Item"),
+    "s_change": ("増減", "Change"),
+    "s_risks": ("主なリスク", "Top risks"),
+    "s_risk_eol": ("{waves}ウェーブ中 {n} ウェーブはサポート終了に間に合いません（最初は第{first}波: {what}、{when}）",
+                   "{n} of {waves} waves move after an end of support (first: wave {first}, {what}, {when})"),
+    "s_risk_forbidden": ("禁止された系間連携 {n} 件（例: {first}）は移行前に廃止・設計変更が必要です",
+                         "{n} forbidden cross-layer link(s) (e.g. {first}) must be removed or redesigned first"),
+    "s_risk_dr": ("{n} システムは、どの復旧方式でも RPO・RTO を満たせません（不足分は災害対策の表）",
+                  "{n} system(s) have an RPO/RTO no tier meets (the shortfall is in the DR table)"),
+    "s_risk_split": ("{total} システム中 {n} システムは保守の内訳（ハードウェア／アプリ）が台帳になく、"
+                     "カタログの既定の割合を使いました",
+                     "{n} of {total} systems give no hardware/application split of maintenance: the catalogue's "
+                     "default share was used"),
+    "s_risk_none": ("大きなリスクは見つかりませんでした", "No major risk found"),
+    "s_machida": ("参考: 町田市は約47%（2009年度予算比、2013年度）", "For reference: Machida reached about 47% (FY2013 vs 2009)"),
+    "w_quarter": ("{fy}年度 第{q}四半期", "FY{fy} Q{q}"),
+    "w_when": ("実施時期", "When"),
+    "w_deadline": ("最も早い期限", "Earliest deadline"),
+    "w_beats": ("間に合う", "in time"),
+    "w_late": ("期限後", "late"),
+    "w_lead": ("1四半期に1ウェーブ、基盤の調達・構築に2四半期を見込みます。", "One wave a quarter, after two quarters to "
+               "procure and build the platform."),
+    "appendix": ("付録", "Appendix"),
+    "appendix_lead": ("詳細な表（ホスト別の配置、システム別の復旧方式、連携の一覧）です。",
+                      "Detailed tables: placement per zone, DR tier per system, every data link."),
+    "assumption": ("前提", "Assumption"),
+    "dr_short": ("不足", "Short by"),
+    "footer_time": ("作成日時", "Generated"),
+    "footer_hash": ("台帳の SHA-256", "Inventory SHA-256"),
+    "tier_replica": ("レプリケーション", "replication"),
+    "p_thin_none": ("台帳に端末がないため、シンクライアントの費用比較はできません。",
+                    "The inventory lists no terminals, so thin clients cannot be costed."),
+    "p_dr_repl": ("レプリケーション {tb} TB（必要帯域 {mbps} Mbps、回線 {lines} 本）、DRラック {racks} 本。",
+                  "Replication {tb} TB (needs {mbps} Mbps, {lines} line(s)), {racks} DR rack(s)."),
+}
