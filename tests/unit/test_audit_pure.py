@@ -94,3 +94,30 @@ def test_json_and_sarif_carry_every_finding() -> None:
 def test_info_alone_does_not_fail_the_run() -> None:
     assert failing([_finding()]) and failing([_finding("warning")])
     assert not failing([_finding("info")]) and not failing([])
+
+
+AUDIT_DOC = Path(__file__).resolve().parents[2] / "docs" / "audit-live.md"
+TABLE_HEAD = "| id | severity | what it reports | why |\n|---|---|---|---|\n"
+
+
+def checks_table() -> str:
+    from shuyaku.audit.checks import ALL
+
+    return TABLE_HEAD + "".join(f"| `{c.id}` | {c.severity} | {c.title.en} | {c.why.en} |\n" for c in ALL)
+
+
+def current_doc_table(text: str) -> str:
+    start = text.index(TABLE_HEAD)
+    end = text.index("\n\n", start)
+    return text[start:end + 1]
+
+
+def test_the_docs_list_every_live_check_as_the_code_says() -> None:
+    text = AUDIT_DOC.read_text(encoding="utf-8")
+    assert current_doc_table(text) == checks_table(), "run: python tests/unit/test_audit_pure.py"
+
+
+if __name__ == "__main__":
+    text = AUDIT_DOC.read_text(encoding="utf-8")
+    AUDIT_DOC.write_text(text.replace(current_doc_table(text), checks_table()), encoding="utf-8")
+    print(AUDIT_DOC)
