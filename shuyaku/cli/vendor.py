@@ -186,13 +186,17 @@ def render(ref: StackRef, site: SiteData, tenant: Tenant, target: Path, encrypte
             "description": f"{tenant.name}（{tenant.system_id}）— shuyaku 基盤上のベンダープロジェクト / "
                            "vendor project on the shuyaku platform",
             "runtime": {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}},
+            # Project-level config, so every stack of the project names its tenant and layer: the policy pack
+            # judges the stack's untagged resources by them (shuyaku/policy/tenancy.py); the layer the
+            # platform's hand-off gives for the tenant still wins over an edited one.
+            "config": {"tenant": {"value": tenant.system_id}, "layer": {"value": str(tenant.layer)}},
         },
         "project_name_cloud": naming.project_name(site.site, tenant.system_id),
         "vendor_group": naming.vendor_group(tenant, site.site),
         "municipality": site.municipality,
         "layer_ja": LAYER_JA[tenant.layer],
         "availability_zone": zone.availability_zone,
-        "flavors": [naming.flavor_name(tenant.layer, f.name, site.site) for f in zone.flavors],
+        "flavors": sorted({s["flavor"] for s in servers}),  # the only ones its project may use
         "images": zone.images,
         "encrypted_volume_type": encrypted,
         "dir_name": target.name,

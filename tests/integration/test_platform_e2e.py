@@ -214,21 +214,8 @@ def test_second_up_changes_nothing(deployed: Any) -> None:
 
 def test_policy_pack_passes_the_real_preview(deployed: Any, workdir: Path) -> None:
     """CI runs `pulumi preview --policy-pack policies`; the platform as deployed passes every mandatory rule."""
-    import yaml
-
-    from shuyaku.platform import config as pconfig
-    from shuyaku.policy import config as cfgmod
-    from shuyaku.policy.registry import all_rules
-    from shuyaku.policy.sitecfg import settings_from_platform
-
     st, _ = deployed
-    doc = yaml.safe_load(st.config_file.read_text(encoding="utf-8"))
-    values = {k.split(":", 1)[1]: v for k, v in doc["config"].items() if k.startswith("shuyaku:")}
-    cfg = pconfig.load(values, stack=st.name, project_root=ROOT, config_file=st.config_file)
-    pack_config = workdir / "pack-config.json"
-    pack_config.write_text(json.dumps(cfgmod.expand({"enforcement": {}, "settings": settings_from_platform(cfg)},
-                                                    all_rules())), encoding="utf-8")
-    proc = st.preview("--policy-pack", str(ROOT / "policies"), "--policy-pack-config", str(pack_config))
+    proc = st.preview("--policy-pack", str(ROOT / "policies"), "--policy-pack-config", str(pack_config(st, workdir)))
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-1500:]
     assert "Policies:" in proc.stdout or "policies" in proc.stdout.lower()
 
@@ -311,6 +298,7 @@ def test_vendor_deploys_into_its_tenant_and_nowhere_else(admin: Any, deployed: A
         refusals, successes = try_other_tenant(clouds, other, mine)
         print(f"\n[e2e] cross-tenant attempts refused: {refusals}, succeeded: {successes}")
         assert refusals >= 10 and successes == [], successes
+        untagged_server_is_judged_by_the_stacks_layer(vst, st, outputs, main, workdir)
     finally:
         vst.destroy(capture=True)
         admin.identity.remove_user_from_group(user, group)
@@ -361,6 +349,42 @@ def try_other_tenant(clouds: Path, other: dict[str, Any], mine: dict[str, Any]) 
         else:
             succeeded.append(what)
     return refused, succeeded
+
+
+def untagged_server_is_judged_by_the_stacks_layer(vst: Stack, st: Stack, outputs: dict[str, Any], main: Path,
+                                                  workdir: Path) -> None:
+    """An untagged server on an internet-layer flavor, added to the My Number vendor's program: the pack knows the
+    stack's tenant from the project config `vendor init` writes, its layer from the platform's hand-off, and
+    refuses the preview."""
+    other_layer = next(t for t in outputs["tenants"].values() if t["layer"] == "internet")
+    program = main.read_text(encoding="utf-8")
+    main.write_text(program + (
+        "\nimport pulumi_openstack as _rogue\n"
+        f"_rogue.compute.Instance('rogue', name='rogue', flavor_name={other_layer['allowed_flavors'][0]!r}, "
+        f"image_name={outputs['tenants'][VENDOR_TENANT]['allowed_images'][0]!r}, "
+        f"networks=[{{'uuid': {outputs['tenants'][VENDOR_TENANT]['network_id']!r}}}])\n"), encoding="utf-8")
+    try:
+        proc = vst.preview("--policy-pack", str(ROOT / "policies"), "--policy-pack-config", str(pack_config(st, workdir)))
+        assert proc.returncode != 0 and "instance-flavor-matches-layer" in proc.stdout, proc.stdout[-3000:]
+        assert "rogue" in proc.stdout
+    finally:
+        main.write_text(program, encoding="utf-8")
+
+
+def pack_config(st: Stack, workdir: Path) -> Path:
+    """The pack's config generated from the platform stack's config, as CI runs it."""
+    from shuyaku.platform import config as pconfig
+    from shuyaku.policy import config as cfgmod
+    from shuyaku.policy.registry import all_rules
+    from shuyaku.policy.sitecfg import settings_from_platform
+
+    doc = yaml.safe_load(st.config_file.read_text(encoding="utf-8"))
+    values = {k.split(":", 1)[1]: v for k, v in doc["config"].items() if k.startswith("shuyaku:")}
+    cfg = pconfig.load(values, stack=st.name, project_root=ROOT, config_file=st.config_file)
+    path = workdir / "pack-config.json"
+    path.write_text(json.dumps(cfgmod.expand({"enforcement": {}, "settings": settings_from_platform(cfg)},
+                                             all_rules())), encoding="utf-8")
+    return path
 
 
 def test_vendor_cannot_widen_another_tenants_reach(admin: Any, deployed: Any, workdir: Path) -> None:

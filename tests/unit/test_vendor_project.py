@@ -246,7 +246,9 @@ def test_hostile_names_render_as_data_in_every_file(tmp_path: Path, text: str) -
     assert len(servers) == len(tenant.servers)
 
     project = yaml.safe_load(files["Pulumi.yaml"])
-    assert set(project) == {"name", "description", "runtime"}
+    assert set(project) == {"name", "description", "runtime", "config"}
+    # the hostile id reads back as the tenant the pack judges the stack by, not as extra keys
+    assert project["config"] == {"tenant": {"value": sid}, "layer": {"value": str(tenant.layer)}}
     assert project["description"].startswith(f"{text}（{sid}）")
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
     assert project["name"].startswith("vendor-t0003") and all(c.isalnum() or c in "-_." for c in project["name"])
