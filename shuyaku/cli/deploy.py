@@ -34,6 +34,10 @@ def summarise(resources: list[dict]) -> Table:
 def deploy_cmd(
     stack: Annotated[str, typer.Option("--stack", "-s", help="local | onprem | dr")] = "local",
     state: Annotated[Path | None, typer.Option("--state", help="Pulumi file backend directory")] = None,
+    backend: Annotated[str | None, typer.Option(
+        "--backend", help="状態の保存先 URL（既定: PULUMI_BACKEND_URL、なければ --state のファイル）。チームでは "
+        "scripts/state-db env の postgres:// URL / state backend URL (default: PULUMI_BACKEND_URL, else the file "
+        "backend in --state); for a team, the postgres:// URL from scripts/state-db env")] = None,
     site_data: Annotated[Path | None, typer.Option("--site-data", help="shuyaku plan の site-*.json")] = None,
     policy_pack: Annotated[Path | None, typer.Option("--policy-pack", help="CrossGuard pack to apply")] = None,
     destroy: Annotated[bool, typer.Option("--destroy", help="削除する / tear the stack down")] = False,
@@ -61,7 +65,12 @@ def deploy_cmd(
                 raise ProblemsError(problems)
         except ProblemsError as exc:
             fail_on_problems(exc)
-    st = Stack(stack, state or cache_dir() / "state")
+    st = Stack(stack, state or cache_dir() / "state", backend_url=backend)
+    if backend and st.backend.password:
+        err.print(t("警告: --backend の URL にパスワードが含まれています（プロセス一覧から見えます）。"
+                    "scripts/state-db env の passfile 付き URL を使ってください。",
+                    "warning: the --backend URL holds a password (visible in the process list); use the URL with "
+                    "a passfile from scripts/state-db env."), markup=False)
     try:
         st.ensure()
         try:
@@ -96,5 +105,6 @@ def deploy_cmd(
     tenants = outputs.get("tenants", {})
     out.print(t(f"スタック {stack}: {len(resources)} リソース、テナント {len(tenants)} 件。",
                 f"Stack {stack}: {len(resources)} resources, {len(tenants)} tenants."))
-    out.print(t(f"状態: {st.state_dir}  出力: pulumi stack output --stack {stack}（作業ディレクトリ {ROOT}）",
-                f"state: {st.state_dir}  outputs: pulumi stack output --stack {stack} (in {ROOT})"))
+    where = st.state_dir if st.backend.is_file else st.backend.display
+    out.print(t(f"状態: {where}  出力: pulumi stack output --stack {stack}（作業ディレクトリ {ROOT}）",
+                f"state: {where}  outputs: pulumi stack output --stack {stack} (in {ROOT})"))

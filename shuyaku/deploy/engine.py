@@ -1,15 +1,19 @@
 """Running the Pulumi engine built by scripts/build-engine: environment, state backend, stacks.
 
-State lives in a local file backend and secrets are encrypted with a passphrase generated on this machine
-(never in the repo). The committed stack config is copied into the state directory and used through
-`--config-file`, so the engine's own additions (the passphrase salt) never dirty the checkout and a fresh
-clone with fresh state always starts consistent.
+State lives in a local file backend by default; a team's backend (the PostgreSQL state database of
+scripts/state-db) is taken from `PULUMI_BACKEND_URL` or the `backend` a caller passes (see backend.py, which also
+keeps the URL's password out of every message). Secrets are encrypted with a passphrase: PULUMI_CONFIG_PASSPHRASE
+or PULUMI_CONFIG_PASSPHRASE_FILE when set (a team's shared one, CI's from its secret store), otherwise one
+generated on this machine (never in the repo). The committed stack config is copied into the state directory and
+used through `--config-file`, so the engine's own additions (the passphrase salt) never dirty the checkout and a
+fresh clone with fresh state always starts consistent.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -21,6 +25,9 @@ from typing import Any
 import yaml
 
 from shuyaku.contracts import source as yaml_source
+from shuyaku.contracts.problems import Text, tx
+from shuyaku.deploy import backend as backends
+from shuyaku.deploy import stream
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,6 +41,32 @@ QUOTA_TYPES = {
 
 class EngineError(RuntimeError):
     """The engine is missing or a command failed; the message says what to run."""
+
+
+class StackLocked(EngineError):
+    """Another update of the stack holds its lock; this command stopped before changing anything."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(text.en)
+        self.text = text
+
+    def __str__(self) -> str:
+        return str(self.text)
+
+
+LOCKED = "the stack is currently locked"
+_HOLDER = re.compile(r"created by (\S+) \(pid (\d+)\) at (\S+)")
+
+
+def locked_text(stack: str, output: str) -> Text:
+    """What to tell the user whose command found the stack locked, naming who holds the lock."""
+    holders = ", ".join(f"{who} (pid {pid}, {at})" for who, pid, at in _HOLDER.findall(output)) or "?"
+    return tx(f"スタック {stack} は別の操作が実行中のためロックされています（{holders}）。何も変更していません。"
+              f"その操作の終了を待ってから再実行してください。実行中の操作がないこと（中断された操作）を保有者に確認した"
+              f"場合に限り、`pulumi cancel --stack {stack}` でロックを外せます。",
+              f"Stack {stack} is locked by another operation in progress ({holders}). Nothing was changed. "
+              f"Wait for it to finish, then run again. Only if its holder confirms that nothing is running (an "
+              f"interrupted operation), clear the lock with `pulumi cancel --stack {stack}`.")
 
 
 def cache_dir() -> Path:
@@ -54,13 +87,14 @@ def passphrase_file() -> Path:
     return path
 
 
-def engine_env(state_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+def engine_env(state_dir: Path, extra: dict[str, str] | None = None,
+               backend: backends.Backend | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(engine_bin()), str(ROOT / ".venv" / "bin"), env.get("PATH", "")])
     env.setdefault("PULUMI_HOME", str(cache_dir() / "engine" / "pulumi-home"))
     env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
     env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
-    env["PULUMI_BACKEND_URL"] = f"file://{state_dir}"
+    env.update((backend or backends.resolve(None, state_dir)).env())
     env["PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER"] = "true"
     if "PULUMI_CONFIG_PASSPHRASE" not in env:
         env["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(passphrase_file())
@@ -77,6 +111,11 @@ class Stack:
     project_dir: Path = ROOT
     config_source: Path | None = None
     env_extra: dict[str, str] = field(default_factory=dict)
+    backend_url: str | None = field(default=None, repr=False)  # else PULUMI_BACKEND_URL, else file://state_dir
+
+    @property
+    def backend(self) -> backends.Backend:
+        return backends.resolve(self.backend_url, self.state_dir, {**os.environ, **self.env_extra})
 
     @property
     def shadow_dir(self) -> Path:
@@ -88,20 +127,29 @@ class Stack:
         return self.shadow_dir / f"Pulumi.{self.name}.yaml"
 
     def env(self) -> dict[str, str]:
-        return engine_env(self.state_dir, self.env_extra)
+        backend = self.backend
+        env = engine_env(self.state_dir, self.env_extra, backend)
+        env.update(backend.env())  # env_extra's PULUMI_BACKEND_URL is resolved (its password moved) too
+        return env
 
     def pulumi(self, *args: str, capture: bool = False, check: bool = True, timeout: float | None = None,
-               cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        exe = shutil.which("pulumi", path=self.env()["PATH"])
+               cwd: Path | None = None, hide: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+        """Run the engine; its output and any error message are masked (the backend's password, `hide`)."""
+        env = self.env()
+        exe = shutil.which("pulumi", path=env["PATH"])
         if exe is None:
             raise EngineError("pulumi が見つかりません。scripts/build-engine を実行してください / "
                               "pulumi not found: run scripts/build-engine")
-        cmd = [exe, *args, "--non-interactive"]
-        proc = subprocess.run(cmd, cwd=cwd or self.project_dir, env=self.env(), text=True, timeout=timeout,
-                              capture_output=capture)
+        hidden = (*self.backend.hidden(), *hide)
+        proc = stream.run([exe, *args, "--non-interactive"], cwd=cwd or self.project_dir, env=env,
+                          timeout=timeout, capture=capture, hidden=hidden)
         if check and proc.returncode != 0:
+            output = (proc.stderr or "") + (proc.stdout or "")
+            if LOCKED in output:
+                raise StackLocked(locked_text(self.name, output))
             tail = (proc.stderr or proc.stdout or "")[-4000:] if capture else ""
-            raise EngineError(f"pulumi {' '.join(args)} failed (exit {proc.returncode})\n{tail}")
+            shown = backends.mask(" ".join(args), list(hidden))
+            raise EngineError(f"pulumi {shown} failed (exit {proc.returncode})\n{tail}")
         return proc
 
     def ensure(self) -> None:
@@ -129,7 +177,7 @@ class Stack:
             args.append("--secret")
         if path:
             args.append("--path")
-        self.pulumi(*args, capture=True)
+        self.pulumi(*args, capture=True, hide=(value,) if secret else ())
 
     def up(self, *extra: str, capture: bool = False, check: bool = True,
            timeout: float | None = None) -> subprocess.CompletedProcess[str]:
@@ -181,8 +229,19 @@ class Stack:
 
     def set_aside(self) -> Path:
         """Move the whole state directory out of the way (kept for the record) and start an empty one."""
+        if not self.backend.is_file:
+            raise EngineError(t_both(
+                f"共有の状態（{self.backend.display}）は自動では退避しません。`pulumi stack export --stack {self.name}"
+                f" --file <退避ファイル>` で保存し、担当者間で合意してから `pulumi stack rm --force` してください。",
+                f"Shared state ({self.backend.display}) is not set aside automatically: save it with `pulumi stack "
+                f"export --stack {self.name} --file <file>`, agree with the team, then `pulumi stack rm --force`."))
         stamp = time.strftime("%Y%m%d-%H%M%S")
         aside = self.state_dir.with_name(f"{self.state_dir.name}.stale-{stamp}")
         self.state_dir.rename(aside)
         self.ensure()
         return aside
+
+
+def t_both(ja: str, en: str) -> str:
+    """A message in the user's language (the engine's errors are plain strings)."""
+    return str(tx(ja, en))
