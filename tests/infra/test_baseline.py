@@ -196,6 +196,13 @@ def test_audit_rules_for_logins_and_privilege_use(node):
 def test_logs_forwarded_to_the_log_host(node, hostvars):
     fwd = node.file("/etc/rsyslog.d/90-shuyaku-forward.conf").content_string
     assert f'target="{hostvars["baseline_log_host"]}"' in fwd
+    # over TLS only, to a host whose certificate the platform's CA signed and that carries the log host's name
+    assert 'StreamDriver="gtls"' in fwd and 'StreamDriverMode="1"' in fwd and 'StreamDriverAuthMode="x509/name"' in fwd
+    peer = hostvars.get("baseline_log_peer") or hostvars["baseline_log_host"]
+    assert f'StreamDriverPermittedPeers="{peer}"' in fwd
+    ca = node.file("/etc/ssl/shuyaku/log-ca.pem")
+    assert ca.exists and "BEGIN CERTIFICATE" in ca.content_string
+    assert node.package("rsyslog-gnutls").is_installed
     assert node.service("rsyslog").is_running
     assert "ForwardToSyslog=yes" in node.file("/etc/systemd/journald.conf.d/50-shuyaku-forward.conf").content_string
     check = node.run("rsyslogd -N1")

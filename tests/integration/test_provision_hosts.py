@@ -218,3 +218,32 @@ def test_test_hosts_reach_only_the_apt_proxy(inventory, hostvars):
     assert result[f"{h2}:22"] == "TimeoutError"  # baseline: ssh only from the management CIDR
     for t in targets[2:]:
         assert result[t] != "open", f"{t} is reachable from a test host"
+
+
+def _ssh(hostvars, host: str, *cmd: str, timeout: int = 60) -> subprocess.CompletedProcess:
+    key = hostvars["all"]["ansible_ssh_private_key_file"]
+    return subprocess.run(["ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                           "-o", "LogLevel=ERROR", f"ansible@{hostvars['hosts'][host]['ansible_host']}", *cmd],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_logs_reach_the_log_host_over_tls_only(converged, hostvars):
+    """MIC 6.1: a message logged on each host arrives at the set's log host, a real rsyslogd that speaks only TLS
+    (scripts/test-hosts): arriving at all proves the host forwarded over TLS and accepted the log host's
+    certificate."""
+    import time
+    import uuid
+
+    received = Path(hostvars["all"]["test_hosts_log_file"])
+    nonces = {}
+    for host in hostvars["hosts"]:
+        nonces[host] = f"shuyaku-tls-probe-{uuid.uuid4().hex[:8]}"
+        proc = _ssh(hostvars, host, "logger", "-t", "shuyaku-probe", nonces[host])
+        assert proc.returncode == 0, proc.stderr
+    deadline = time.monotonic() + 60
+    missing = dict(nonces)
+    while missing and time.monotonic() < deadline:
+        text = received.read_text(errors="replace") if received.exists() else ""
+        missing = {h: n for h, n in missing.items() if n not in text}
+        time.sleep(1)
+    assert not missing, f"not received by the log host within 60 s: {missing}"

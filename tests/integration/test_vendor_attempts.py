@@ -571,6 +571,24 @@ def test_vendor_cannot_accept_a_shared_image(cloud: Cloud, mn: Tenant, lg: Tenan
         mn.conn.image, "PUT", f"/images/{img['id']}/members/{mn.pid}", json={"status": "accepted"}))
 
 
+def test_vendor_cannot_have_the_controller_fetch_a_url_into_an_image(mn: Tenant) -> None:
+    """glance's web-download import makes the controller fetch the URL the caller names; it is off (loopback URL:
+    nothing would leave this machine even if it were on)."""
+    c = mn.conn
+    image = c.image.create_image(name=f"va-fetch-{RUN}", disk_format="raw", container_format="bare",
+                                 allow_duplicates=True)
+    try:
+        from openstack import exceptions
+
+        # the SDK hands the import's answer back without raising: raise on it as on any other call
+        refused("import an image from a URL (web-download)", lambda: exceptions.raise_from_response(
+            c.image.import_image(image, method="web-download", uri="http://127.0.0.1:9/nothing")),
+            statuses=(400, 403, 409))
+        assert c.image.get_image(image.id).status == "queued"
+    finally:
+        c.image.delete_image(image)
+
+
 def test_vendor_cannot_upload_a_volume_as_a_public_image(workloads: dict[str, Tenant]) -> None:
     t = workloads["mynumber"]
     refused("upload its volume to a public image", lambda: t.conn.block_storage.upload_volume_to_image(
