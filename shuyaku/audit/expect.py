@@ -34,6 +34,8 @@ class Expected:
     flavors: dict[str, str] = field(default_factory=dict)  # flavor name -> layer
     availability_zones: dict[str, str] = field(default_factory=dict)  # layer -> AZ
     tenant_flavors: dict[str, set[str]] = field(default_factory=dict)  # system id -> flavor names it may use
+    service_groups: dict[str, str] = field(default_factory=dict)  # shared service group name -> service
+    service_egress: dict[str, set[RuleKey]] = field(default_factory=dict)  # service -> the egress the plan gives it
 
     @property
     def vendor_role(self) -> str:
@@ -73,6 +75,9 @@ def from_config(cfg: pconfig.PlatformConfig) -> Expected:
     if "internet" in lay.router_layers:
         exp.gateway_network["internet"] = cfg.external_network
     exp.segments = {str(k): v for k, v in lay.segments.items()}
+    for service, rules in lay.service_rules.items():
+        exp.service_groups[f"{site}-shared-{service}"] = service
+        exp.service_egress[service] = {r.key() for r in rules if r.direction == "egress"}
     for z in cfg.site.zones:
         exp.zone_cidrs[str(z.layer)] = z.cidr
         exp.images[str(z.layer)] = {cfg.image(i) for i in z.images}

@@ -217,6 +217,14 @@ def test_out_of_band_changes_are_each_reported_with_the_resource_named(admin: An
         admin.compute.set_aggregate_metadata(mn_agg, {f"filter_tenant_id_{internet_sid}": inet_pid})
         undo.append(lambda: admin.compute.set_aggregate_metadata(mn_agg, {f"filter_tenant_id_{internet_sid}": None}))
         expected.append(("internet tenant admitted to the My Number hosts", "live.aggregate_tenants", "onprem-mynumber"))
+        # 12. the shared DNS service allowed to open connections into a tenant: a path between layers through it
+        dns_group = admin.network.find_security_group("onprem-shared-dns", ignore_missing=False)
+        bridge = admin.network.create_security_group_rule(
+            security_group_id=dns_group.id, direction="egress", protocol="tcp", port_range_min=22,
+            port_range_max=22, remote_ip_prefix=outputs["tenants"][internet_sid]["cidr"])
+        undo.append(lambda: admin.network.delete_security_group_rule(bridge))
+        expected.append(("shared DNS opening connections into an internet tenant", "live.service_bridge",
+                         "onprem-shared-dns"))
         with contextlib.suppress(Exception):  # its port too, once Nova has made it (default group: allow-all egress)
             admin.compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], wait=60)
 

@@ -53,7 +53,7 @@ def printed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
 
 def test_the_summary_is_the_whole_first_page(printed: tuple[str, Path, Plan]) -> None:
-    city, out, plan = printed
+    _city, out, plan = printed
     page1, page2 = pdftext(out / "report.pdf", 1, 1), pdftext(out / "report.pdf", 2, 2)
     c = plan.cost
     assert "1ページ要約" in page1

@@ -6,11 +6,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from shuyaku.audit.checks import identity, images, placement, ports, quotas, routers, secgroups, unmanaged
+from shuyaku.audit.checks import (
+    identity,
+    images,
+    placement,
+    ports,
+    quotas,
+    routers,
+    secgroups,
+    services,
+    unmanaged,
+)
 from shuyaku.audit.checks.context import Context
 from shuyaku.audit.model import Check, Finding
 
-MODULES: list[Any] = [routers, ports, secgroups, images, identity, quotas, placement, unmanaged]
+MODULES: list[Any] = [routers, ports, secgroups, services, images, identity, quotas, placement, unmanaged]
 ALL: list[Check] = [c for m in MODULES for c in m.CHECKS]
 RUNNERS: list[Callable[[Context], Iterable[Finding]]] = [m.run for m in MODULES]
 
