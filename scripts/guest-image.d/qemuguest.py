@@ -63,7 +63,7 @@ def make_config_drive(workdir: Path, hostname: str, public_key: str, meta: dict[
     iso = workdir / "config-drive.iso"
     subprocess.run(["genisoimage", "-o", str(iso), "-ldots", "-allow-lowercase", "-allow-multidot", "-l",
                     "-publisher", "shuyaku", "-quiet", "-J", "-r", "-V", "config-2", str(tree)],
-                   check=True, timeout=60)
+                   check=True, timeout=60, capture_output=True)
     return iso
 
 
@@ -97,13 +97,24 @@ class Guest:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"QEMU exited (rc {self.proc.returncode}):\n{self.console_tail()}")
-            try:
-                if self.ssh("true", timeout=10).returncode == 0:
-                    return time.monotonic() - self.started
-            except subprocess.TimeoutExpired:
-                pass
-            time.sleep(0.5)
+            # QEMU accepts on the forwarded port before the guest is up, so wait for sshd's banner first:
+            # an ssh attempt into a guest without its address yet would sit out its whole ConnectTimeout.
+            if self.ssh_banner():
+                try:
+                    if self.ssh("true", timeout=20).returncode == 0:
+                        return time.monotonic() - self.started
+                except subprocess.TimeoutExpired:
+                    pass
+            time.sleep(0.2)
         raise TimeoutError(f"no SSH after {timeout:.0f} s:\n{self.console_tail()}")
+
+    def ssh_banner(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.ssh_port), timeout=1) as sock:
+                sock.settimeout(1)
+                return sock.recv(4) == b"SSH-"
+        except OSError:
+            return False
 
     def console_tail(self, lines: int = 40) -> str:
         text = self.console.read_text(errors="replace") if self.console.exists() else ""
@@ -132,9 +143,11 @@ class Guest:
 
 
 def qemu_command(image_dir: Path, disk: Path, drive: Path | None, console: Path, netdev: str, *,
-                 accel: str = "tcg", memory_mib: int = 384, cmdline: str = "") -> list[str]:
+                 accel: str = "tcg", memory_mib: int = 384, cmdline: str = "", tb_size_mib: int = 0) -> list[str]:
     cpu = ["-cpu", "host"] if accel == "kvm" else []
-    cmd = [QEMU, "-machine", f"pc,accel={accel}", *cpu, "-m", str(memory_mib), "-smp", "1",
+    # TCG's translation cache is 1 GiB by default in QEMU 7.2; its pages count in QEMU's RSS once filled.
+    accel_opt = f"{accel},tb-size={tb_size_mib}" if accel == "tcg" and tb_size_mib else accel
+    cmd = [QEMU, "-machine", "pc", "-accel", accel_opt, *cpu, "-m", str(memory_mib), "-smp", "1",
            "-nodefaults", "-no-user-config", "-display", "none", "-vga", "none", "-monitor", "none",
            "-serial", f"file:{console}", "-no-reboot",
            "-kernel", str(image_dir / "vmlinuz"), "-initrd", str(image_dir / "initrd.img"),
@@ -149,7 +162,8 @@ def qemu_command(image_dir: Path, disk: Path, drive: Path | None, console: Path,
 
 
 def boot(image_dir: Path, workdir: Path, key: Path, drive: Path | None, *, guest_ports: tuple[int, ...] = (),
-         guest_addr: str = GUEST_ADDR, accel: str = "tcg", memory_mib: int = 384) -> Guest:
+         guest_addr: str = GUEST_ADDR, accel: str = "tcg", memory_mib: int = 384, tb_size_mib: int = 0,
+         cmdline: str = "") -> Guest:
     """Starts QEMU on a copy-on-write overlay (the cached image stays untouched) and returns at once."""
     workdir.mkdir(parents=True, exist_ok=True)
     disk = workdir / "disk.qcow2"
@@ -164,7 +178,8 @@ def boot(image_dir: Path, workdir: Path, key: Path, drive: Path | None, *, guest
                        f"dhcpstart={GUEST_NET}.15,restrict=on", *fwd])
     console = workdir / "console.log"
     console.unlink(missing_ok=True)
-    cmd = qemu_command(image_dir, disk, drive, console, netdev, accel=accel, memory_mib=memory_mib)
+    cmd = qemu_command(image_dir, disk, drive, console, netdev, accel=accel, memory_mib=memory_mib,
+                       tb_size_mib=tb_size_mib, cmdline=cmdline)
     (workdir / "qemu.cmd").write_text(" ".join(cmd) + "\n")
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=(workdir / "qemu.out").open("w"),
                             stderr=subprocess.STDOUT, start_new_session=True)
