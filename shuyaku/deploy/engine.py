@@ -96,7 +96,8 @@ def engine_env(state_dir: Path, extra: dict[str, str] | None = None,
     env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
     env.update((backend or backends.resolve(None, state_dir)).env())
     env["PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER"] = "true"
-    if "PULUMI_CONFIG_PASSPHRASE" not in env:
+    given = {**env, **(extra or {})}
+    if "PULUMI_CONFIG_PASSPHRASE" not in given and "PULUMI_CONFIG_PASSPHRASE_FILE" not in given:
         env["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(passphrase_file())
     env.update(extra or {})
     return env
