@@ -22,6 +22,7 @@ from pathlib import Path
 GUEST_NET = "198.19.254"  # QEMU's private user-mode network; no host interface carries it
 GUEST_ADDR = f"{GUEST_NET}.10"
 GUEST_GW = f"{GUEST_NET}.2"
+DHCP_ADDR = f"{GUEST_NET}.15"  # the first address QEMU's DHCP server hands out (dhcpstart below)
 GUEST_MAC = "52:54:00:c6:13:fe"
 QEMU = "qemu-system-x86_64"
 
@@ -175,7 +176,7 @@ def boot(image_dir: Path, workdir: Path, key: Path, drive: Path | None, *, guest
     fwd = [f"hostfwd=tcp:127.0.0.1:{ssh_port}-{guest_addr}:22"]
     fwd += [f"hostfwd=tcp:127.0.0.1:{h}-{guest_addr}:{g}" for g, h in forwards.items()]
     netdev = ",".join([f"user,id=n0,net={GUEST_NET}.0/24,host={GUEST_GW},dns={GUEST_NET}.3",
-                       f"dhcpstart={GUEST_NET}.15,restrict=on", *fwd])
+                       f"dhcpstart={DHCP_ADDR},restrict=on", *fwd])
     console = workdir / "console.log"
     console.unlink(missing_ok=True)
     cmd = qemu_command(image_dir, disk, drive, console, netdev, accel=accel, memory_mib=memory_mib,

@@ -141,6 +141,33 @@ def test_poweroff_stops_the_guest(guest) -> None:
     assert "reboot: Power down" in guest.console.read_text(errors="replace")
 
 
+def test_dhcp_network_data_brings_the_guest_up_by_dhcp(image: Path, tmp_path: Path) -> None:
+    """A port on a subnet with DHCP: Nova writes type ipv4_dhcp and no address; the guest must ask for one."""
+    key, pub = qemuguest.new_key(tmp_path)
+    drive = qemuguest.make_config_drive(tmp_path, "juki-ap-02", pub, {}, qemuguest.network_data(static=False))
+    g = qemuguest.boot(image, tmp_path, key, drive, guest_addr=qemuguest.DHCP_ADDR)
+    try:
+        g.wait_ssh(BOOT_TIMEOUT)
+        addr = g.ssh("ip", "-4", "-o", "addr", "show", "scope", "global").stdout
+        assert f"{qemuguest.DHCP_ADDR}/24" in addr and "dynamic" in addr, addr
+        assert g.ssh("ss", "-H", "-ltn").stdout.count("LISTEN") == 2, "only sshd (IPv4 and IPv6) without listen_ports"
+        assert g.poweroff(timeout=120) == 0
+    finally:
+        g.kill()
+
+
+def test_probe_picks_an_accelerator_that_boots() -> None:
+    proc = subprocess.run([str(SCRIPT), "probe", "--json"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    chosen = [t for t in result["tries"] if t["accel"] == result["accel"]][-1]
+    assert chosen["kernel_up"] and chosen["kernel_line_s"] is not None, result
+    assert result["nova_virt_type"] == {"kvm": "kvm", "tcg": "qemu"}[result["accel"]]
+    if result["accel"] == "tcg" and result["kvm_device"]:
+        # TCG is only the fallback: KVM was tried and did not boot the kernel.
+        assert any(t["accel"] == "kvm" and not t["kernel_up"] for t in result["tries"]), result
+
+
 def test_network_data_with_dhcp_or_none() -> None:
     dhcp = config_drive.render_network(qemuguest.network_data(static=False))
     (text,) = dhcp.values()
