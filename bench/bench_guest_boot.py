@@ -3,7 +3,7 @@
 Boots the cached image from `scripts/guest-image build` (built first if missing) once per run, one guest at a
 time, with a config drive as Nova would attach it, and prints a Markdown table. Not a test: it prints figures.
 
-    .venv/bin/python bench/bench_guest_boot.py [--runs 3] [--memory 384] [--accel tcg]
+    .venv/bin/python bench/bench_guest_boot.py [--runs 3] [--memory 384] [--accel tcg] [--tb-size MIB]
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ def guest_figures(g) -> dict:
     return {"systemd_analyze": analyze[0] if analyze else "", "guest_used_mib": (kib["MemTotal"] - kib["MemAvailable"]) // 1024}
 
 
-def one_boot(image: Path, work: Path, memory: int, accel: str) -> dict:
+def one_boot(image: Path, work: Path, memory: int, accel: str, tb_size: int) -> dict:
     key, pub = qemuguest.new_key(work)
     drive = qemuguest.make_config_drive(work, "bench-guest", pub, {"listen_ports": "5432,8080"})
-    g = qemuguest.boot(image, work, key, drive, accel=accel, memory_mib=memory, guest_ports=(5432,))
+    g = qemuguest.boot(image, work, key, drive, accel=accel, memory_mib=memory, tb_size_mib=tb_size, guest_ports=(5432,))
     try:
         to_ssh = g.wait_ssh(600)
         cpu_at_ssh = cpu_seconds(g.proc.pid)
@@ -74,13 +74,15 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--memory", type=int, default=384, help="guest memory, MiB")
     ap.add_argument("--accel", default="tcg", choices=("tcg", "kvm"))
+    ap.add_argument("--tb-size", type=int, default=0, help="TCG translation cache, MiB (0: QEMU's default, as under libvirt)")
     args = ap.parse_args()
     built = subprocess.run([str(REPO / "scripts" / "guest-image"), "build"], capture_output=True, text=True, check=True)
     image = Path(built.stdout.strip().splitlines()[-1])
     load_before = os.getloadavg()
     print(f"# guest boot, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, {platform.python_version()}, "
-          f"accel {args.accel}, guest memory {args.memory} MiB, load before {load_before[0]:.2f}\n")
+          f"accel {args.accel}, tb-size {args.tb_size or 'default'}, guest memory {args.memory} MiB, "
+          f"load before {load_before[0]:.2f}\n")
     print("| item | value |\n|---|---|")
     for k, v in image_sizes(image):
         print(f"| {k} | {v} |")
@@ -90,7 +92,7 @@ def main() -> int:
     for i in range(1, args.runs + 1):
         work = Path(tempfile.mkdtemp(prefix="shuyaku-bench-guest-"))
         try:
-            r = one_boot(image, work, args.memory, args.accel)
+            r = one_boot(image, work, args.memory, args.accel, args.tb_size)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         results.append(r)

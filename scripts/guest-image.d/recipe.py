@@ -190,6 +190,15 @@ def slim(root: Path, kernel: str) -> None:
             log.write_bytes(b"")
 
 
+def breakdown(root: Path) -> dict[str, int]:
+    """Bytes under the directories that make up most of the root, for the manifest and the docs."""
+    parts = ["usr/lib/modules", "usr/lib/x86_64-linux-gnu", "usr/lib/python3", "usr/lib/python3.11", "usr/lib/systemd",
+             "usr/bin", "usr/sbin", "usr/share", "var"]
+    du = subprocess.run(["du", "-sxb", *[str(root / p) for p in parts if (root / p).exists()]], capture_output=True,
+                        text=True, check=True).stdout
+    return {Path(path).relative_to(root).as_posix(): int(size) for size, path in (ln.split("\t", 1) for ln in du.splitlines())}
+
+
 def pack(root: Path, out: Path, logf: Path) -> int:
     raw = out / "rootfs.raw"
     used = int(subprocess.run(["du", "-sxb", str(root)], capture_output=True, text=True, check=True).stdout.split()[0])
@@ -233,6 +242,7 @@ def build(out: Path, work: Path, debs: Path, log: Log) -> dict:
     kernel = take_kernel(root, out)
     slim(root, kernel)
     log("packing the root with mke2fs -d and qemu-img (no loop devices)")
+    parts = breakdown(root)
     used = pack(root, out, logf)
     manifest = {
         "inputs_hash": inputs_hash(),
@@ -244,6 +254,7 @@ def build(out: Path, work: Path, debs: Path, log: Log) -> dict:
         "kernel_cmdline": KERNEL_CMDLINE,
         "root_label": ROOT_LABEL,
         "root_used_bytes": used,
+        "root_breakdown_bytes": parts,
         "root_virtual_bytes": ROOT_SIZE_MIB * 2**20,
         "admin_user": ADMIN_USER,
         "files": {name: file_entry(out / name) for name in ("vmlinuz", "initrd.img", "rootfs.qcow2")},
