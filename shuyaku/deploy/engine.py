@@ -134,8 +134,10 @@ class Stack:
         return env
 
     def pulumi(self, *args: str, capture: bool = False, check: bool = True, timeout: float | None = None,
-               cwd: Path | None = None, hide: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+               cwd: Path | None = None, hide: tuple[str, ...] = (),
+               stdin: Path | None = None) -> subprocess.CompletedProcess[str]:
         """Run the engine; its output and any error message are masked (the backend's password, `hide`)."""
+        self._forget_local_salt()
         env = self.env()
         exe = shutil.which("pulumi", path=env["PATH"])
         if exe is None:
@@ -143,7 +145,7 @@ class Stack:
                               "pulumi not found: run scripts/build-engine")
         hidden = (*self.backend.hidden(), *hide)
         proc = stream.run([exe, *args, "--non-interactive"], cwd=cwd or self.project_dir, env=env,
-                          timeout=timeout, capture=capture, hidden=hidden)
+                          timeout=timeout, capture=capture, hidden=hidden, stdin=stdin)
         if check and proc.returncode != 0:
             output = (proc.stderr or "") + (proc.stdout or "")
             if LOCKED in output:
@@ -168,6 +170,23 @@ class Stack:
         if self.name not in names:
             self.pulumi("stack", "init", self.name, "--secrets-provider", "passphrase", capture=True,
                         cwd=self.shadow_dir)
+
+    def _forget_local_salt(self) -> None:
+        """With a shared backend the passphrase's salt lives in the stack's state (the engine falls back to it and
+        copies it here). A copy goes stale when someone rotates the passphrase (`rotate_passphrase`) and then fails
+        every update with "incorrect passphrase", so the local copy is dropped before each command."""
+        if self.backend.is_file or not self.config_file.exists():
+            return
+        text = self.config_file.read_text(encoding="utf-8")
+        kept = re.sub(r"(?m)^encryptionsalt:.*(?:\n|$)", "", text)
+        if kept != text:
+            self.config_file.write_text(kept, encoding="utf-8")
+
+    def rotate_passphrase(self, new_passphrase_file: Path) -> None:
+        """Re-encrypt the stack's config and state under the passphrase in `new_passphrase_file` (0600); the
+        current one comes from the environment as for any command."""
+        self.pulumi("stack", "change-secrets-provider", "passphrase", "--stack", self.name, capture=True,
+                    cwd=self.shadow_dir, stdin=new_passphrase_file)
 
     def _stack_args(self) -> list[str]:
         return ["--stack", self.name, "--config-file", str(self.config_file)]

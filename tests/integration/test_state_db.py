@@ -383,3 +383,36 @@ def test_state_db_script_is_idempotent_keeps_secrets_private_and_backs_up(tmp_pa
     assert stat.S_IMODE(dump.stat().st_mode) == 0o600
     listing = ok(sh(["/usr/lib/postgresql/15/bin/pg_restore", "--list", str(dump)])).stdout
     assert re.search(r"TABLE DATA platform pulumi_state", listing), listing
+
+
+def test_rotating_the_team_passphrase_keeps_both_engineers_working(tmp_path, platform_stacks, monkeypatch):
+    for var in [v for v in os.environ if v.startswith(("PULUMI_", "OS_", "PG"))]:
+        monkeypatch.delenv(var)
+    old, new = tmp_path / "old-passphrase", tmp_path / "new-passphrase"
+    for path in (old, new):
+        path.write_text(secrets.token_urlsafe(24) + "\n")
+        path.chmod(0o600)
+    url, name = backend_url(), f"statedb-{RUN_ID}-rotate"
+
+    def person(who: str, passphrase: Path) -> Stack:
+        st = engineer(tmp_path, who, name, url, {"marker": who})
+        st.env_extra.pop("PULUMI_CONFIG_PASSPHRASE")
+        st.env_extra["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(passphrase)
+        return st
+
+    alice, bob = person("alice", old), person("bob", old)
+    alice.ensure()
+    platform_stacks.append(f"organization/{name}/dev")
+    alice.up(capture=True)
+    bob.ensure()
+    bob.up(capture=True)  # bob's local config copy now holds the salt of the old passphrase
+    alice.rotate_passphrase(new)
+    bob.env_extra["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(old)
+    with pytest.raises(EngineError, match="incorrect passphrase"):
+        bob.outputs()
+    bob.env_extra["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(new)
+    bob.up(capture=True)
+    assert bob.outputs() == {"marker": "bob", "token": "token-of-bob"}
+    alice.env_extra["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(new)
+    alice.up(capture=True)
+    assert alice.outputs()["token"] == "token-of-alice"
