@@ -196,3 +196,30 @@ def test_deploy_without_a_backend_keeps_the_file_backend(tmp_path, monkeypatch):
     assert {c["url"] for c in calls(log)} == {f"file://{tmp_path / 'state'}"}
     assert all(c["pgpassword"] is None for c in calls(log))
     assert os.environ.get("PULUMI_BACKEND_URL") is None
+
+
+def test_a_team_passphrase_file_already_set_is_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHUYAKU_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE_FILE", str(tmp_path / "team-passphrase"))
+    env = engine_env(tmp_path / "state")
+    assert env["PULUMI_CONFIG_PASSPHRASE_FILE"] == str(tmp_path / "team-passphrase")
+    assert not (tmp_path / "cache" / "secrets").exists()  # no machine passphrase generated beside it
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE")
+    extra = engine_env(tmp_path / "state", {"PULUMI_CONFIG_PASSPHRASE": "given"})
+    assert extra["PULUMI_CONFIG_PASSPHRASE"] == "given" and "PULUMI_CONFIG_PASSPHRASE_FILE" not in extra
+
+
+def test_a_stale_local_salt_is_dropped_only_with_a_shared_backend(tmp_path, monkeypatch):
+    log = fake_engine(tmp_path, monkeypatch, "print(sys.stdin.read().strip()[::-1]); sys.exit(0)\n")
+    for backend, kept in ((PG, False), (None, True)):
+        st = Stack("dev", tmp_path / f"state-{kept}", project_dir=tmp_path, backend_url=backend)
+        st.config_file.parent.mkdir(parents=True)
+        st.config_file.write_text("encryptionsalt: v1:old\nconfig:\n  p:marker: one\n")
+        st.pulumi("up", capture=True)
+        assert ("encryptionsalt" in st.config_file.read_text()) is kept
+        assert "p:marker: one" in st.config_file.read_text()
+    new = tmp_path / "new-passphrase"
+    new.write_text("new-one\n")
+    st.rotate_passphrase(new)
+    assert calls(log)[-1]["args"][:3] == ["stack", "change-secrets-provider", "passphrase"]
+    assert st.pulumi("whoami", capture=True, stdin=new).stdout.strip() == "eno-wen"  # stdin reaches the engine
