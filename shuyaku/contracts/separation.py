@@ -52,17 +52,25 @@ _BREAKOUT: dict[SeparationModel, frozenset[Layer]] = {
 }
 
 
-def link_path(src_layer: str, dst_layer: str, port: int | None = None) -> Path:
+# What a link declares itself to be (the inventory's `kind`, carried into the site data's flows).
+Kind = Literal["screen", "file", "api", "direct"]
+
+
+def link_path(src_layer: str, dst_layer: str, port: int | None = None, kind: str | None = None) -> Path:
     """The path a data link from a system in `src_layer` to one in `dst_layer` must take.
 
-    Screen-transfer ports towards the internet layer are screen transfer (the VDI there), under every model.
+    Between LGWAN and the internet layer, a link towards the internet layer is screen transfer (the VDI there)
+    when it declares `kind: screen`, or, with no kind declared, when its port is a screen-transfer port; every
+    other link between the two goes through the sanitising relay. Everywhere else the layers alone decide (hub,
+    forbidden, direct): a declared kind never opens a path the layers do not allow.
     """
     if src_layer == dst_layer or SERVICE_LAYER in (src_layer, dst_layer):
         return "direct"
     path = _BASE[frozenset({str(src_layer), str(dst_layer)})]
-    if path == "relay" and port in SCREEN_PORTS and dst_layer == Layer.internet:
-        return "screen"
-    return path
+    if path != "relay" or dst_layer != Layer.internet:
+        return path
+    screen = str(kind) == "screen" if kind is not None else port in SCREEN_PORTS
+    return "screen" if screen else "relay"
 
 
 def screen_servers(model: SeparationModel | str) -> frozenset[Layer]:

@@ -8,10 +8,11 @@ names) live in the stack config instead.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
+from shuyaku.contracts.separation import Kind
 from shuyaku.contracts.vocabulary import Layer, SeparationModel
 
 Path = Literal["direct", "hub", "relay", "screen"]
@@ -70,6 +71,19 @@ class Flow(Strict):
     protocol: Literal["tcp", "udp"]
     port: int = Field(ge=1, le=65535)
     path: Path = Field(description="direct in one layer; hub/relay/screen when the flow crosses layers")
+    kind: Kind | None = Field(
+        default=None,
+        description="what the inventory declares the link to be (screen / file / api / direct); left out: "
+                    "inferred from the port, as before the field existed")
+
+    @model_serializer(mode="wrap")
+    def _without_undeclared_kind(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A link whose kind is not declared is written as before the field existed, so regenerated site files
+        (and the stacks that read them) do not change."""
+        out: dict[str, Any] = handler(self)
+        if out.get("kind") is None:
+            out.pop("kind", None)
+        return out
 
 
 class Tenant(Strict):

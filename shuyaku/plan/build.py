@@ -331,7 +331,7 @@ def make_site_data(plan: Plan, inventory: Inventory, catalogue: Catalogue, site:
         ))
 
     flows = [Flow(source_system=lk.source, target_system=lk.target, protocol=lk.protocol, port=lk.port,
-                  path=lk.path)
+                  path=lk.path, kind=lk.kind)
              for lk in plan.links if lk.path != "forbidden" and lk.source in present and lk.target in present]
     shared = [SharedService(name=svc.name, role_ja=svc.role_ja, ports=list(svc.ports),  # type: ignore[arg-type]
                             flavor=svc.shape.name, count=svc.count) for svc in services]

@@ -6,6 +6,7 @@ Layout, so what is checked is what is deployed.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -90,14 +91,20 @@ def build(cfg: PlatformConfig, src: source.Source, flows: list[Flow], present: s
 
 
 def _addresses(cfg: PlatformConfig, src: source.Source, lay: Layout) -> Problem | None:
-    """Each zone's segment and pool, the shared services' and VDI's fixed blocks, the routers' shared ports."""
+    """Each zone's segment, sized from what it must hold, and its pool; the shared services' and VDI's fixed
+    blocks, the routers' shared ports."""
     site = cfg.site
     by_layer: dict[str, list[str]] = {}
     for ten in site.tenants:
         by_layer.setdefault(ten.layer, []).append(ten.cidr)
-    allocators: dict[str, naming.Allocator] = {}
+    lay.router_layers = {z.layer.value for z in site.zones if z.layer not in cfg.isolated_layers}
+    demand = _fixed_demand(cfg, lay.router_layers)
     for i, z in enumerate(site.zones):
-        seg = naming.segment_cidr(z.cidr, by_layer.get(z.layer, []))
+        wanted = demand.get(z.layer, [])
+        counts = [count for _, count in wanted]
+        if naming.segment_prefix(ipaddress.IPv4Network(z.cidr), counts) is None:
+            return _no_room(src, i, z.cidr, z.layer, wanted)
+        seg = naming.segment_cidr(z.cidr, by_layer.get(z.layer, []), counts)
         if seg is None:
             return src.problem(("zones", i, "cidr"),
                                tx(f"{z.layer} ゾーン {z.cidr} にゾーン共用セグメントの空きがありません",
@@ -105,34 +112,69 @@ def _addresses(cfg: PlatformConfig, src: source.Source, lay: Layout) -> Problem 
                                tx("ゾーンの CIDR を広げるか、テナントを詰めてください", "widen the zone or pack the tenants"),
                                code="layout.no_segment")
         lay.segments[z.layer] = str(seg)
-        allocators[z.layer] = naming.Allocator(seg)
-        lay.pools[z.layer] = allocators[z.layer].pool()
-    lay.router_layers = {layer for layer in lay.segments if layer not in cfg.isolated_layers}
-    try:
-        if Layer.shared in allocators:
-            for s in site.shared_services:
-                net, ips = allocators[Layer.shared].block(s.count)
-                lay.services[s.name] = ServiceLayout(s.name, str(net), ips)
-            if Layer.shared in lay.router_layers:
-                for layer in sorted(lay.router_layers - {Layer.shared.value}):
-                    lay.router_ports[layer] = allocators[Layer.shared].block(1)[1][0]
-        if site.vdi.hosts and Layer.internet in allocators:
-            net, ips = allocators[Layer.internet].block(site.vdi.hosts)
-            lay.vdi = ServiceLayout("vdi", str(net), ips)
-        if site.vdi.lgwan_desktop_hosts and Layer.lgwan in allocators:
-            net, ips = allocators[Layer.lgwan].block(site.vdi.lgwan_desktop_hosts)
-            lay.lgwan_desktops = ServiceLayout("lgwan_desktop", str(net), ips)
-    except ValueError as exc:
-        return src.problem(("shared_services",), tx(f"固定アドレスが足りません: {exc}", f"not enough fixed addresses: {exc}"),
-                           tx("ゾーンの CIDR を広げてください", "widen the zone"), code="layout.no_addresses")
+        allocator = naming.Allocator(seg)
+        lay.pools[z.layer] = allocator.pool()
+        try:
+            for name, count in wanted:
+                net, ips = allocator.block(count)
+                _place(lay, name, ServiceLayout(name, str(net), ips))
+        except ValueError as exc:
+            return src.problem(("shared_services",) if z.layer == Layer.shared else ("vdi",),
+                               tx(f"固定アドレスが足りません: {exc}", f"not enough fixed addresses: {exc}"),
+                               tx("ゾーンの CIDR を広げてください", "widen the zone"), code="layout.no_addresses")
     return None
+
+
+def _no_room(src: source.Source, i: int, cidr: str, layer: str, wanted: list[tuple[str, int]]) -> Problem:
+    """The fixed addresses a zone's segment must hold exceed half the zone: say how many, for what, and how wide
+    the zone must be."""
+    total = sum(count for _, count in wanted)
+    what = ", ".join(f"{name.removeprefix(_ROUTER)} {count}" for name, count in wanted)
+    need = naming.segment_prefix(ipaddress.IPv4Network(cidr), [count for _, count in wanted], largest=1)
+    wider = f"/{need - 1}" if need is not None else "?"
+    return src.problem(("zones", i, "cidr"),
+                       tx(f"{layer} ゾーン {cidr} の半分に固定アドレス {total} 個（{what}）が収まりません",
+                          f"half of the {layer} zone {cidr} cannot hold its {total} fixed addresses ({what})"),
+                       tx(f"ゾーンを {wider} 以上に広げるか、端末あたりの VDI 台数を見直してください",
+                          f"widen the zone to {wider} or more, or revisit the VDI hosts the terminals need"),
+                       code="layout.no_addresses")
+
+
+def _fixed_demand(cfg: PlatformConfig, router_layers: set[str]) -> dict[str, list[tuple[str, int]]]:
+    """Layer -> the fixed blocks its segment holds, in the order they are taken (the order keeps today's
+    addresses): the shared services, then each other routed layer's port on the shared segment; the VDI hosts in
+    the internet zone; the LGWAN desktops in the LGWAN zone."""
+    site = cfg.site
+    out: dict[str, list[tuple[str, int]]] = {Layer.shared.value: [(s.name, s.count) for s in site.shared_services]}
+    if Layer.shared in router_layers:
+        out[Layer.shared.value] += [(f"{_ROUTER}{layer}", 1) for layer in sorted(router_layers - {Layer.shared.value})]
+    if site.vdi.hosts:
+        out[Layer.internet.value] = [("vdi", site.vdi.hosts)]
+    if site.vdi.lgwan_desktop_hosts:
+        out[Layer.lgwan.value] = [("lgwan_desktop", site.vdi.lgwan_desktop_hosts)]
+    return out
+
+
+_ROUTER = "router:"
+
+
+def _place(lay: Layout, name: str, block: ServiceLayout) -> None:
+    if name.startswith(_ROUTER):
+        lay.router_ports[name.removeprefix(_ROUTER)] = block.ips[0]
+    elif name == "vdi":
+        lay.vdi = block
+    elif name == "lgwan_desktop":
+        lay.lgwan_desktops = block
+    else:
+        lay.services[name] = block
 
 
 def _flow_rules(lay: Layout, f: Flow, tenants: dict[str, Tenant], rules: dict[str, list[Rule]],
                 svc_rules: dict[str, list[Rule]]) -> None:
     """One planned link: rules on both tenants (for those this stack deploys) and on the mediating service."""
     src_t, dst_t = tenants[f.source_system], tenants[f.target_system]
-    label = f"{f.source_system}->{f.target_system} {f.protocol}/{f.port} ({f.path})"
+    how = f.path if f.kind is None else f"{f.path}, declared {f.kind}"
+    label = f"{f.source_system}->{f.target_system} {f.protocol}/{f.port} ({how})"
     present = lay.present
     if f.path == "direct":
         if f.target_system in present and f.source_system in present:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+from collections.abc import Sequence
 
 from shuyaku.contracts import tags
 from shuyaku.contracts.sitedata import Tenant
@@ -87,13 +88,15 @@ def layer_tags(layer: str, site: str, role: str) -> list[str]:
 Net = ipaddress.IPv4Network
 
 
-def segment_cidr(zone_cidr: str, taken: list[str]) -> Net | None:
-    """The zone's own segment (routers, shared services, VDI): the zone's first block, which `shuyaku plan`
-    keeps free for the platform, or else the highest free block. A collision is checked, never assumed away.
+def segment_cidr(zone_cidr: str, taken: list[str], demand: Sequence[int] = ()) -> Net | None:
+    """The zone's own segment (routers, shared services, VDI), sized from `demand` (the fixed blocks it must hold,
+    in the order they are taken; see `segment_prefix`). It sits at the zone's first block, which `shuyaku plan`
+    keeps free for the platform, or else at the highest free block. A collision is checked, never assumed away.
+    None: no free block of that size, or no segment of the zone holds the demand (`segment_prefix` says which).
     """
     zone = ipaddress.IPv4Network(zone_cidr)
-    prefix = 24 if zone.prefixlen <= 23 else zone.prefixlen + 1
-    if prefix > 29:
+    prefix = segment_prefix(zone, demand)
+    if prefix is None or prefix > 29:
         return None
     used = [ipaddress.IPv4Network(c) for c in taken]
     candidates = list(zone.subnets(new_prefix=prefix)) if zone.prefixlen > prefix - 12 else []
@@ -106,6 +109,29 @@ def segment_cidr(zone_cidr: str, taken: list[str]) -> Net | None:
         if not any(cand.overlaps(u) for u in used):
             return cand
     return None
+
+
+def segment_prefix(zone: Net, demand: Sequence[int], largest: int | None = None) -> int | None:
+    """The segment's prefix: today's /24 (half the zone, in a zone smaller than a /23) while it holds `demand`,
+    else the longest prefix that does; a segment never takes more than half its zone (`largest`, to ask what a
+    wider zone would need). None when no segment that size holds the demand."""
+    prefix = 24 if zone.prefixlen <= 23 else zone.prefixlen + 1
+    largest = zone.prefixlen + 1 if largest is None else largest
+    while not _holds(prefix, demand):
+        if prefix <= largest:
+            return None
+        prefix -= 1
+    return prefix
+
+
+def _holds(prefix: int, demand: Sequence[int]) -> bool:
+    trial = Allocator(ipaddress.IPv4Network((0, prefix)))
+    try:
+        for count in demand:
+            trial.block(count)
+    except ValueError:
+        return False
+    return True
 
 
 class Allocator:

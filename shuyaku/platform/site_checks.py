@@ -213,7 +213,7 @@ def _flow(cfg: PlatformConfig, src: source.Source, i: int, f: Flow, tenants: dic
     if ends:
         return ends
     s_layer, d_layer = tenants[f.source_system].layer, tenants[f.target_system].layer
-    want = link_path(s_layer, d_layer, f.port)
+    want = link_path(s_layer, d_layer, f.port, f.kind)
     if want == "forbidden":
         return [src.problem(("flows", i),
                             tx(f"{s_layer} 系から {d_layer} 系への連携は禁止されています（三層の対策）",
@@ -223,8 +223,8 @@ def _flow(cfg: PlatformConfig, src: source.Source, i: int, f: Flow, tenants: dic
                             code="site.flow_forbidden")]
     if f.path != want:
         return [src.problem(("flows", i, "path"),
-                            tx(f"{s_layer}→{d_layer} の経路は {want} でなければなりません",
-                               f"a {s_layer}→{d_layer} link must take the {want} path"),
+                            tx(f"{s_layer}→{d_layer}{_declared(f)} の経路は {want} でなければなりません",
+                               f"a {s_layer}→{d_layer} link{_declared(f)} must take the {want} path"),
                             tx(f"path を {want} にしてください（`shuyaku plan` を再実行）",
                                f"set path to {want} (re-run `shuyaku plan`)"),
                             code="site.flow_path")]
@@ -245,6 +245,11 @@ def _flow(cfg: PlatformConfig, src: source.Source, i: int, f: Flow, tenants: dic
                             tx("画面転送の経路ですが VDI ホストが0台です", "a screen-transfer link but no VDI hosts"),
                             tx("vdi.hosts を1以上にしてください", "set vdi.hosts to 1 or more"), code="site.no_vdi_hosts")]
     return []
+
+
+def _declared(f: Flow) -> str:
+    """What decided the path: the declared kind, or the port when none is declared."""
+    return f" (kind: {f.kind})" if f.kind is not None else f" ({f.protocol}/{f.port})"
 
 
 def _shared_services(site: SiteData, src: source.Source, zones: dict[str, int]) -> list[Problem]:

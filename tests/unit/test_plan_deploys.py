@@ -7,6 +7,7 @@ primary's real (mocked) outputs.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import subprocess
 import sys
@@ -125,25 +126,65 @@ def test_vdi_is_sized_from_terminals_and_plan_never_writes_what_the_platform_ref
     config.from_site(onprem)  # it was written, so the platform accepts it
 
 
-@pytest.mark.xfail(strict=True, reason="the platform's zone segment is a fixed /24 (shuyaku/platform/naming.py "
-                                       "segment_cidr): VDI hosts beyond its lower half do not fit; owner: platform")
-def test_vdi_for_4000_terminals_deploys(tmp_path: Path) -> None:
-    write_outputs(load(_town(tmp_path, 4_000)), tmp_path / "out", 5)
+def _segments_and_blocks(out: dict) -> dict[str, ipaddress.IPv4Network]:
+    return {layer: ipaddress.ip_network(z["segment_cidr"]) for layer, z in out["zones"].items()}
 
 
-@pytest.mark.xfail(strict=True, reason="the platform decides screen vs relay by port alone (site_checks._flow via "
-                                       "contracts.separation.link_path): a declared kind: file on 443 is refused; "
-                                       "owner: platform")
+@pytest.mark.parametrize("terminals", [4_000, 20_000])
+def test_vdi_for_thousands_of_terminals_plans_and_deploys(terminals: int, tmp_path: Path) -> None:
+    """The internet zone's segment grows to hold the VDI block the terminals need; nothing else moves."""
+    plan, _ = write_outputs(load(_town(tmp_path, terminals)), tmp_path / "out", 5)
+    assert isinstance(plan, Plan)
+    onprem = SiteData.model_validate_json((tmp_path / "out" / "site-onprem.json").read_text(encoding="utf-8"))
+    m, out = mocks.run(lambda: program.build(config.from_site(onprem)))
+    segments = _segments_and_blocks(out)
+    vdi = ipaddress.ip_network(out["vdi"]["cidr"])
+    assert vdi.subnet_of(segments["internet"]) and segments["internet"].prefixlen < 24  # type: ignore[arg-type]
+    # every VDI host has its own fixed address inside the block, on a port of the zone's one segment
+    vdi_ports = [ipaddress.ip_address(r.inputs["fixedIps"][0]["ipAddress"])
+                 for r in m.of_type("openstack:networking/port:Port") if r.name.startswith("vdi-vdi-")]
+    assert len(vdi_ports) == len(set(vdi_ports)) == onprem.vdi.hosts and all(ip in vdi for ip in vdi_ports)
+    for ten in onprem.tenants:
+        assert not ipaddress.ip_network(ten.cidr).overlaps(segments[ten.layer])
+    # the other zones keep the segment they have without terminals (no renumbering)
+    write_outputs(load(_town(tmp_path, 40)), tmp_path / "small", 5)
+    before = SiteData.model_validate_json((tmp_path / "small" / "site-onprem.json").read_text(encoding="utf-8"))
+    _, out_small = mocks.run(lambda: program.build(config.from_site(before)))
+    kept = _segments_and_blocks(out_small)
+    assert {k: v for k, v in segments.items() if k != "internet"} == {k: v for k, v in kept.items() if k != "internet"}
+    assert out["shared_services"] == out_small["shared_services"]
+
+
 def test_a_declared_file_transfer_on_443_deploys(tmp_path: Path) -> None:
+    """kind: file on tcp/443 from LGWAN to the internet layer goes through the relay, not the VDI."""
     src, dst = _lgwan_to_internet(CITIES["small"])
     inv = _town(tmp_path, 40, **{src: {"target": dst, "protocol": "tcp", "port": 443, "kind": "file"}})
     write_outputs(load(inv), tmp_path / "out", 5)
+    onprem = SiteData.model_validate_json((tmp_path / "out" / "site-onprem.json").read_text(encoding="utf-8"))
+    flow = next(f for f in onprem.flows if (f.source_system, f.target_system, f.port) == (src, dst, 443))
+    assert (flow.path, flow.kind) == ("relay", "file")
+    cfg = config.from_site(onprem)
+    relay, vdi = cfg.layout.services["relay"].cidr, cfg.layout.vdi.cidr  # type: ignore[union-attr]
+    egress = {(r.port, r.cidr) for r in cfg.layout.tenant_rules[src] if r.direction == "egress"}
+    assert (443, relay) in egress and (443, vdi) not in egress
+    # The same link declared as screen transfer goes through the VDI instead.
+    inv = _town(tmp_path, 40, **{src: {"target": dst, "protocol": "tcp", "port": 443, "kind": "screen"}})
+    write_outputs(load(inv), tmp_path / "screen", 5)
+    screen = config.from_site(SiteData.model_validate_json((tmp_path / "screen" / "site-onprem.json").read_text(
+        encoding="utf-8")))
+    egress = {(r.port, r.cidr) for r in screen.layout.tenant_rules[src] if r.direction == "egress"}
+    assert (443, screen.layout.vdi.cidr) in egress and (443, relay) not in egress  # type: ignore[union-attr]
 
 
 def test_plan_exits_2_naming_the_platforms_cause_and_writes_nothing(tmp_path: Path) -> None:
-    src, dst = _lgwan_to_internet(CITIES["small"])
-    inv = _town(tmp_path, 40, **{src: {"target": dst, "protocol": "tcp", "port": 443, "kind": "file"}})
+    """20,000 LGWAN terminals need 1,001 VDI hosts; an internet range of /21 (room for the town's four internet
+    systems) has no segment that holds them: at most half the zone is the platform's."""
+    inv = _town(tmp_path, 20_000)
+    catalogue = tmp_path / "cost-catalogue.yaml"
+    raw = yaml.safe_load(catalogue.read_text(encoding="utf-8"))
+    raw["addressing"]["internet"] = "10.30.0.0/21"
+    catalogue.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     r = run("plan", str(inv), "--out", str(tmp_path / "out"))
     assert r.returncode == 2
-    assert "plan.platform_rejects" in r.stderr and "site.flow_path" in r.stderr and "Traceback" not in r.stderr
+    assert "plan.platform_rejects" in r.stderr and "layout.no_addresses" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "out").exists()
