@@ -113,7 +113,8 @@ def measure(inp: Inputs, conn: Any, *, now: datetime | None = None) -> StatusRun
     run = StatusRun(
         id=new_id(now), taken_at=now, period=inp.period or now.strftime("%Y-%m"), stack=inp.stack, site=exp.site,
         municipality=Said(ja=inp.inventory.municipality.name,
-                                                 en=inp.inventory.municipality.name_en or inp.inventory.municipality.name), drift=drifts, rules=found, rules_checked=["live", "pack"] if packed else ["live"],
+                          en=inp.inventory.municipality.name_en or inp.inventory.municipality.name),
+        drift=drifts, rules=found, rules_checked=["live", "pack"] if packed else ["live"],
         systems=done, waves=waves, cost=cost, operations=ops, risks=[],
         exit_code=exit_code(drifts, found, done, any(e.soon for e in ops.expiries)), seconds=0.0)
     run.risks = risks.open_risks(inp.plan, run, today)

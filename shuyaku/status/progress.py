@@ -82,7 +82,8 @@ def systems(plan: Plan, inv: Inventory, site: SiteData, snap: Snapshot, verified
         migrated = project is not None and planned > 0 and running >= planned
         dl = deadline(s, hardware_life)
         out.append(SystemProgress(
-            system_id=t.system_id, name=Said(ja=s.name, en=s.name_en or s.name), layer=t.layer, wave=wave_of.get(t.system_id), planned_servers=planned,
+            system_id=t.system_id, name=Said(ja=s.name, en=s.name_en or s.name), layer=t.layer,
+            wave=wave_of.get(t.system_id), planned_servers=planned,
             tenant_ready=project is not None, active_servers=running, migrated=migrated,
             verified=verified.of(t.system_id),  # type: ignore[arg-type]
             eol=dl.when, eol_what=Said(ja=dl.what_ja, en=dl.what_en), eol_passed=not migrated and dl.when < today))

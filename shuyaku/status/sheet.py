@@ -81,7 +81,8 @@ def timeline(run: StatusRun, today: date) -> tuple[list[Span], float, list[tuple
 def data(run: StatusRun, trend: list[RunRef], comparison: Comparison | None) -> dict[str, Any]:
     c = run.cost
     return {
-        "schema_version": 1, "municipality": {"ja": run.municipality.ja, "en": run.municipality.en}, "stack": run.stack, "period": run.period,
+        "schema_version": 1, "municipality": {"ja": run.municipality.ja, "en": run.municipality.en},
+        "stack": run.stack, "period": run.period,
         "run_id": run.id, "taken_at": run.taken_at.isoformat(),
         "goal": {"ratio_pct": c.goal_pct, "ja": "既存システムの経費を半減する（基準比 50% 以下）",
                  "en": "halve the cost of the existing systems (at most 50% of the baseline)"},

@@ -170,7 +170,8 @@ def run_of(town: dict[str, Any], moving: dict[str, int], period: str, when: date
     cost = costnow.cost_now(plan, inv, cat, costnow.allocated(snap, "onprem"), rows)
     found = rules or []
     return StatusRun(id=new_id(when), taken_at=when, period=period, stack="town", site="onprem",
-                     municipality=Said(ja=inv.municipality.name, en=inv.municipality.name_en or inv.municipality.name), drift=[], rules=found, rules_checked=["live"], systems=rows,
+                     municipality=Said(ja=inv.municipality.name, en=inv.municipality.name_en or inv.municipality.name),
+                     drift=[], rules=found, rules_checked=["live"], systems=rows,
                      waves=progress.waves(plan, rows), cost=cost, operations=Operations(patch_run=None, warn_days=30),
                      risks=[], exit_code=exit_code([], found, rows, False), seconds=1.0)
 

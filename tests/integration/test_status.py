@@ -1,0 +1,258 @@
+"""Issue 15's "done when", on the dev cloud: the small town deployed by the engine; part of a wave migrated (a
+vendor's user boots the planned servers into two tenants of wave 1, as a vendor stack would: tagged ports and
+servers); a status recorded for last month; then changes made out of band (a tenant's instance quota raised, an
+ingress rule added to a tenant's group, one migrated server deleted) and a status recorded for this month. The drift
+(the quota) and the rule findings (the quota and the rule) are named, the progress and the cost ratio moved as
+computed here from the plan and the catalogue, and the goal sheet shows both months (screenshot and PDF by headless
+Chromium under build/artefacts/). The stack is destroyed at the end; every hand-made change is undone.
+
+Run it under the shared lock: `flock /tmp/shuyaku-devcloud.lock .venv/bin/pytest tests/integration/test_status.py -x -q`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cloudlogin import CLOUDS, connect
+
+from shuyaku.contracts.plan import Plan
+from shuyaku.deploy.engine import ROOT, Stack, engine_bin
+from shuyaku.inventory.load import load
+from shuyaku.plan import cost as costmod
+from shuyaku.plan import dr as drmod
+
+pytestmark = pytest.mark.integration
+
+INVENTORY = ROOT / "examples" / "small-town" / "inventory.yaml"
+CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
+ARTEFACTS = ROOT / "build" / "artefacts"
+PHASE_TIMES = ARTEFACTS / "phase-times.tsv"
+RUN = uuid.uuid4().hex[:6]
+MOVING = ("jinji", "web")  # two systems of wave 1, one server each in the plan
+NOW = datetime.now(UTC)
+THIS_MONTH = NOW.strftime("%Y-%m")
+LAST_MONTH = f"{NOW.year - 1}-12" if NOW.month == 1 else f"{NOW.year}-{NOW.month - 1:02d}"
+
+
+def record(phase: str, seconds: float) -> None:
+    print(f"\n[status] {phase}: {seconds:.1f} s")
+    PHASE_TIMES.parent.mkdir(parents=True, exist_ok=True)
+    with PHASE_TIMES.open("a", encoding="utf-8") as out:
+        out.write(f"status: {phase}\t{seconds:.1f}\n")
+
+
+@pytest.fixture(scope="module")
+def admin() -> Any:
+    if not (engine_bin() / "pulumi").exists():
+        pytest.fail("the Pulumi engine is not built: run scripts/build-engine", pytrace=False)
+    conn = connect("dev-admin")
+    pid = conn.current_project_id  # the operator's project holds the shared services (as in test_audit_live)
+    conn.set_network_quotas(pid, security_group=-1, security_group_rule=-1, port=-1, network=-1, subnet=-1,
+                            rbac_policy=-1, router=-1)
+    conn.set_compute_quotas(pid, instances=-1, cores=-1, ram=-1, server_groups=-1, server_group_members=-1)
+    return conn
+
+
+@pytest.fixture(scope="module")
+def town(admin: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    workdir = tmp_path_factory.mktemp("status")
+    proc = subprocess.run([sys.executable, "-m", "shuyaku.cli", "plan", str(INVENTORY), "--out", str(workdir / "plan")],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    st = Stack("status", workdir / "state", config_source=ROOT / "stacks" / "Pulumi.local.yaml", env_extra=CLOUD_ENV)
+    st.ensure()
+    st.set_config("shuyaku:siteData", str(workdir / "plan" / "site-onprem.json"))
+    st.set_config("shuyaku:inventory", str(INVENTORY))
+    try:
+        t0 = time.monotonic()
+        up = st.up(capture=True, check=False)
+        assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
+        record("pulumi up (small town)", time.monotonic() - t0)
+        plan = Plan.model_validate_json((workdir / "plan" / "plan.json").read_text(encoding="utf-8"))
+        yield {"stack": st, "outputs": st.outputs(), "plan": plan, "workdir": workdir}
+    finally:
+        down = st.destroy(capture=True)
+        assert down.returncode == 0, down.stdout[-3000:]
+
+
+def status(town: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    """The command as the monthly timer runs it, with the operator's admin login."""
+    st, workdir = town["stack"], town["workdir"]
+    env = {**os.environ, **CLOUD_ENV}
+    env.pop("PULUMI_BACKEND_URL", None)  # this stack's state is the file backend in its own folder
+    return subprocess.run([sys.executable, "-m", "shuyaku.cli", "status", "--stack", st.name, "--stack-config",
+                           str(st.config_file), "--root", str(ROOT), "--cloud", "dev-admin", "--state", str(st.state_dir),
+                           "--history", str(workdir / "history.sqlite"), "--junit", str(workdir / "no-verify.xml"),
+                           "--artefacts", str(workdir / "artefacts"), *args],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=900)
+
+
+def _vendor(admin: Any, tenant: dict[str, Any]) -> tuple[Any, Any]:
+    """A member of the tenant's vendor group, logged in to the tenant (as `shuyaku vendor grant` sets one up)."""
+    import openstack.connection
+
+    password = secrets.token_urlsafe(16)
+    user = admin.identity.create_user(name=f"status-vendor-{tenant['system_id']}-{RUN}", password=password,
+                                      domain_id="default")
+    admin.identity.add_user_to_group(user, admin.identity.find_group(tenant["vendor_group"]))
+    auth = admin.config.config["auth"]
+    conn = openstack.connection.Connection(auth_url=auth["auth_url"], username=user.name, password=password,
+                                           project_id=tenant["project_id"], user_domain_name="Default",
+                                           region_name=admin.config.region_name, identity_api_version="3")
+    return user, conn
+
+
+def migrate(admin: Any, tenant: dict[str, Any], undo: list[Callable[[], Any]]) -> list[Any]:
+    """Boot the tenant's planned servers as its vendor would: a tagged port on the tenant network, a tagged server."""
+    user, vendor = _vendor(admin, tenant)
+    undo.append(lambda: admin.identity.delete_user(user))
+    made = []
+    for group in tenant["servers"]:
+        flavor = vendor.compute.find_flavor(group["flavor"], ignore_missing=False)
+        image = vendor.image.find_image(group["image"], ignore_missing=False)
+        for i in range(group["count"]):
+            name = f"{tenant['system_id']}-{group['role']}-{i + 1}"
+            port = vendor.network.create_port(name=name, network_id=tenant["network_id"],
+                                              security_group_ids=list(tenant["security_group_ids"].values()))
+            vendor.network.set_tags(port, tenant["tags"])
+            server = vendor.compute.create_server(name=name, flavor_id=flavor.id, image_id=image.id,
+                                                  networks=[{"port": port.id}], tags=tenant["tags"],
+                                                  availability_zone=tenant["availability_zone"])
+            undo.append(lambda p=port: admin.network.delete_port(p, ignore_missing=True))
+            undo.append(lambda s=server: admin.compute.wait_for_delete(
+                admin.compute.delete_server(s, ignore_missing=True) or s, wait=120))
+            made.append(server)
+    for s in made:
+        admin.compute.wait_for_server(s, status="ACTIVE", failures=["ERROR"], wait=180)
+    return made
+
+
+def expected_ratio(admin: Any, plan: Plan, migrated: set[str], active: int) -> tuple[int, float]:
+    """Cost now as docs/status.md defines it, from the plan, the catalogue and what this test made and reads."""
+    loaded = load(INVENTORY)
+    cat, inv = loaded.catalogue, loaded.inventory
+    assert cat is not None
+    by_site: dict[str, set[str]] = {"onprem": set(), "dr": set()}
+    for a in admin.compute.aggregates():
+        site = (a.metadata or {}).get("shuyaku_site")
+        if site in by_site:
+            by_site[site] |= set(a.hosts or [])
+    hosts, standby = len(by_site["onprem"]), len(by_site["dr"])
+    with_dr = [t.system_id for t in plan.dr.tiers if t.tier != "none"]
+    share = sum(1 for s in with_dr if s in migrated) / len(with_dr)
+    fp = costmod.Footprint(hosts=hosts, storage_gb=0.0, standby_hosts=standby, migrated_servers=active,
+                           migrated_systems=len(migrated),
+                           backup_tb=round(plan.dr.backup_tb * share, 2) if standby else 0.0,
+                           replica_tb=round(plan.dr.replica_tb * share, 2) if standby else 0.0,
+                           dr_racks=drmod.racks(standby, cat) if standby else 0.0,
+                           network_lines=plan.dr.network_lines if standby else 0)
+    moved = inv.model_copy(update={"systems": [s for s in inv.systems if s.id in migrated]})
+    lines = costmod.platform_lines(cat, fp) + costmod.carried_lines(moved, cat) + costmod.dr_lines(cat, fp)
+    now = sum(x.annual_yen for x in lines) + sum(s.costs.total for s in inv.systems if s.id not in migrated)
+    return now, round(now / plan.cost.baseline_annual_yen * 100, 1)
+
+
+def record_status(town: dict[str, Any], period: str, label: str) -> tuple[int, dict[str, Any]]:
+    t0 = time.monotonic()
+    proc = status(town, "--period", period, "--format", "json", "--lang", "en")
+    record(f"status --stack (small town, {label}), whole command", time.monotonic() - t0)
+    assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_status_names_drift_and_findings_and_moves_progress_and_cost_as_computed(admin: Any, town: dict[str, Any],
+                                                                                 tmp_path: Path) -> None:
+    plan, outputs = town["plan"], town["outputs"]
+    wave1 = next(w for w in plan.waves if w.number == 1)
+    assert set(MOVING) < set(wave1.systems)
+    undo: list[Callable[[], Any]] = []
+    try:
+        servers = {sid: migrate(admin, outputs["tenants"][sid], undo) for sid in MOVING}
+        rc1, first = record_status(town, LAST_MONTH, "clean, part of wave 1 migrated")
+        assert rc1 == 0, json.dumps({"rules": first["rules"], "drift": first["drift"]}, indent=1)[:4000]
+        assert [d["stack"] for d in first["drift"]] == ["status"] and first["drift"][0]["checked"]
+        assert first["drift"][0]["changed"] == [] and first["rules"] == []
+        assert first["rules_checked"] == ["live", "pack"]
+        assert {s["system_id"] for s in first["systems"] if s["migrated"]} == set(MOVING)
+        w1 = next(w for w in first["waves"] if w["number"] == 1)
+        assert w1["migrated"] == len(MOVING) and w1["tenants_ready"] == len(wave1.systems)
+        now1, ratio1 = expected_ratio(admin, plan, set(MOVING), sum(len(v) for v in servers.values()))
+        assert (first["cost"]["now_yen"], first["cost"]["ratio_pct"]) == (now1, ratio1)
+
+        # out of band: a quota raised (drift and a finding), a rule added (a finding), a migrated server deleted
+        quota_of = outputs["tenants"]["zaimu"]
+        admin.set_compute_quotas(quota_of["project_id"], instances=quota_of["quotas"]["instances"] + 5)
+        undo.append(lambda: admin.set_compute_quotas(quota_of["project_id"], instances=quota_of["quotas"]["instances"]))
+        opened = outputs["tenants"]["jinji"]
+        rule = admin.network.create_security_group_rule(
+            security_group_id=opened["security_group_ids"]["tenant"], direction="ingress", protocol="tcp",
+            port_range_min=3389, port_range_max=3389, remote_ip_prefix="0.0.0.0/0", project_id=opened["project_id"])
+        undo.append(lambda: admin.network.delete_security_group_rule(rule, ignore_missing=True))
+        gone = servers["web"][0]
+        admin.compute.wait_for_delete(admin.compute.delete_server(gone) or gone, wait=120)
+
+        rc2, second = record_status(town, THIS_MONTH, "after out-of-band changes")
+        assert rc2 == 1
+        drifted = second["drift"][0]["changed"]
+        print("[status] drift:", json.dumps(drifted, indent=1))
+        assert any(d["type"] == "openstack:compute/quotaSetV2:QuotaSetV2" and "zaimu" in d["name"]
+                   and "instances" in d["keys"] for d in drifted), drifted
+        found = {(r["id"], r["system_id"]) for r in second["rules"] if r["source"] == "live"}
+        assert ("live.quota", "zaimu") in found and ("live.sg_open_ingress", "jinji") in found, found
+        assert {s["system_id"] for s in second["systems"] if s["migrated"]} == {"jinji"}
+        web = next(s for s in second["systems"] if s["system_id"] == "web")
+        assert web["tenant_ready"] and web["active_servers"] == 0 and not web["migrated"]
+        now2, ratio2 = expected_ratio(admin, plan, {"jinji"}, len(servers["jinji"]))
+        assert (second["cost"]["now_yen"], second["cost"]["ratio_pct"]) == (now2, ratio2)
+        assert now2 != now1
+
+        since = status(town, "--show", "latest", "--since", LAST_MONTH, "--format", "json", "--lang", "en")
+        assert since.returncode == 1, since.stderr
+        changes = json.loads(since.stdout)["comparison"]["changes"]
+        texts = " | ".join(c["text"]["en"] for c in changes)
+        assert "web" in texts and "no longer migrated" in texts and "live.quota" in texts and "QuotaSetV2" in texts
+        _goal_sheet(town, tmp_path, first, second)
+    finally:
+        errors = []
+        for step in reversed(undo):
+            try:
+                step()
+            except Exception as e:  # undo everything that can be undone, then say what could not
+                errors.append(repr(e))
+        assert errors == [], errors
+
+
+def _goal_sheet(town: dict[str, Any], tmp_path: Path, first: dict[str, Any], second: dict[str, Any]) -> None:
+    site = tmp_path / "goal-sheet"
+    proc = status(town, "--show", "latest", "--publish", str(site), "--pdf")
+    assert proc.returncode == 1, proc.stderr
+    for page, word in (("index.html", "目標管理シート"), ("index.en.html", "Goal sheet")):
+        html = (site / page).read_text(encoding="utf-8")
+        assert word in html
+        assert html.count('<tr class="month">') == 2 and LAST_MONTH in html and THIS_MONTH in html
+        for run in (first, second):
+            assert f"{run['cost']['ratio_pct']:.1f}%" in html
+    data = json.loads((site / "goal-sheet.json").read_text(encoding="utf-8"))
+    assert [t["period"] for t in data["trend"]] == [LAST_MONTH, THIS_MONTH] and data["since"] == LAST_MONTH
+    assert (site / "goal-sheet.pdf").stat().st_size > 10_000
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is not installed: run scripts/browser-deps"
+    shot = ARTEFACTS / "goal-sheet-small-town.png"
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1000,1800", f"--screenshot={shot}",
+                    (site / "index.html").as_uri()], capture_output=True, text=True, timeout=180, check=True)
+    assert shot.stat().st_size > 20_000
+    shutil.copyfile(site / "goal-sheet.pdf", ARTEFACTS / "goal-sheet-small-town.pdf")
