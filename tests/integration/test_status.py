@@ -256,3 +256,29 @@ def _goal_sheet(town: dict[str, Any], tmp_path: Path, first: dict[str, Any], sec
                     (site / "index.html").as_uri()], capture_output=True, text=True, timeout=180, check=True)
     assert shot.stat().st_size > 20_000
     shutil.copyfile(site / "goal-sheet.pdf", ARTEFACTS / "goal-sheet-small-town.pdf")
+
+
+def test_the_team_database_keeps_each_run_in_a_table_of_its_own(town: dict[str, Any]) -> None:
+    """With the team backend (scripts/state-db), runs go into `platform.shuyaku_status_runs` beside Pulumi's state."""
+    import psycopg
+
+    from shuyaku.deploy import backend as backends
+    from shuyaku.status import history
+
+    env = subprocess.run([str(ROOT / "scripts" / "state-db"), "env"], capture_output=True, text=True, timeout=60)
+    assert env.returncode == 0, "the team state database is not running: scripts/state-db up\n" + env.stderr
+    url = env.stdout.split("PULUMI_BACKEND_URL=", 1)[1].strip().strip("'")
+    store = history.open_store(None, backends.resolve(url, Path("/nonexistent")), Path("/nonexistent"))
+    assert isinstance(store, history.PostgresStore) and store.table == "platform.shuyaku_status_runs"
+    local = history.runs(history.SqliteStore(town["workdir"] / "history.sqlite"), "status")
+    assert len(local) == 2, "the first test records two runs"
+    stack = f"status-test-{RUN}"
+    try:
+        for run in local:
+            store.save(run.model_copy(update={"stack": stack}))
+        back = history.runs(store, stack)
+        assert [r.id for r in back] == [r.id for r in local]
+        assert back[1].cost == local[1].cost and back[1].drift == local[1].drift
+    finally:
+        with psycopg.connect(store.conninfo) as db:
+            db.execute(f"DELETE FROM {store.table} WHERE stack = %s", (stack,))
