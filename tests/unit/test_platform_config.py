@@ -12,6 +12,7 @@ import yaml
 
 from shuyaku.contracts.i18n import set_lang
 from shuyaku.contracts.problems import Problem
+from shuyaku.contracts.sitedata import SiteData
 from shuyaku.platform import config, entry, mocks, synthetic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -303,3 +304,61 @@ def test_vendor_role_member_and_reader_are_accepted(tmp_path: Path) -> None:
     for role in ("member", "reader"):
         cfg = config.load({**base_values(write_site(tmp_path)), "vendorRole": role}, stack="test", project_root=tmp_path)
         assert cfg.vendor_role == role
+
+
+def _lgwan_to_internet(d: dict, kind: str | None, path: str, port: int = 443) -> int:
+    """Add a flow from an LGWAN tenant to an internet tenant; return its index."""
+    lgwan = next(t["system_id"] for t in d["tenants"] if t["layer"] == "lgwan")
+    internet = next(t["system_id"] for t in d["tenants"] if t["layer"] == "internet")
+    flow = {"source_system": lgwan, "target_system": internet, "protocol": "tcp", "port": port, "path": path}
+    if kind is not None:
+        flow["kind"] = kind
+    d["flows"].append(flow)
+    return len(d["flows"]) - 1
+
+
+@pytest.mark.parametrize(("kind", "port", "path"), [
+    (None, 443, "screen"),  # undeclared: the port decides, as before the field existed
+    (None, 22, "relay"),
+    ("file", 443, "relay"),  # declared: the kind decides, whatever the port
+    ("api", 443, "relay"),
+    ("screen", 8443, "screen"),
+])
+def test_the_declared_kind_decides_screen_or_relay_and_the_other_path_is_refused(
+        tmp_path: Path, kind: str | None, port: int, path: str) -> None:
+    data = synthetic.site(12).model_dump(mode="json")
+    i = _lgwan_to_internet(data, kind, path, port)
+    cfg = config.load(base_values(write_site(tmp_path, data)), stack="test", project_root=tmp_path)
+    flow = cfg.site.flows[i]
+    assert (flow.kind, flow.path) == (kind, path)
+    via = cfg.layout.vdi.cidr if path == "screen" else cfg.layout.services["relay"].cidr  # type: ignore[union-attr]
+    assert any((r.direction, r.port, r.cidr) == ("egress", port, via) for r in cfg.layout.tenant_rules[flow.source_system])
+    other = {"screen": "relay", "relay": "screen"}[path]
+    data["flows"][i]["path"] = other
+    problem = problems_of(base_values(write_site(tmp_path, data)), tmp_path)[f"flows[{i}].path"]
+    assert problem.code == "site.flow_path" and f"must take the {path} path" in problem.message.en
+    assert (f"kind: {kind}" if kind else f"tcp/{port}") in problem.message.en
+
+
+def test_a_declared_kind_opens_no_path_the_layers_forbid(tmp_path: Path) -> None:
+    data = synthetic.site(12).model_dump(mode="json")
+    mynumber = next(t["system_id"] for t in data["tenants"] if t["layer"] == "mynumber")
+    lgwan = next(t["system_id"] for t in data["tenants"] if t["layer"] == "lgwan")
+    internet = next(t["system_id"] for t in data["tenants"] if t["layer"] == "internet")
+    data["flows"] += [
+        {"source_system": internet, "target_system": mynumber, "protocol": "tcp", "port": 443, "path": "screen",
+         "kind": "screen"},
+        {"source_system": lgwan, "target_system": mynumber, "protocol": "tcp", "port": 5432, "path": "direct",
+         "kind": "direct"},
+    ]
+    n = len(data["flows"])
+    found = problems_of(base_values(write_site(tmp_path, data)), tmp_path)
+    assert found[f"flows[{n - 2}]"].code == "site.flow_forbidden"
+    assert found[f"flows[{n - 1}].path"].code == "site.flow_path" and "hub" in found[f"flows[{n - 1}].path"].message.en
+
+
+def test_a_site_file_without_kinds_stays_valid_and_is_written_unchanged() -> None:
+    committed = (ROOT / "examples/sample-city/platform/site-onprem.json").read_text(encoding="utf-8")
+    site = SiteData.model_validate_json(committed)
+    assert site.flows and all(f.kind is None for f in site.flows) and '"kind"' not in committed
+    assert json.loads(committed) == site.model_dump(mode="json")

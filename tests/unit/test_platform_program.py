@@ -349,3 +349,55 @@ def test_the_platform_project_has_room_for_what_the_platform_owns(which: str) ->
     compute = next(r.inputs for r in m.of_type("openstack:compute/quotaSetV2:QuotaSetV2")
                    if r.name == "platform-project-compute-quota")
     assert compute["instances"] >= len(servers)
+
+
+def _with_vdi(site: SiteData, hosts: int, desktops: int = 0) -> SiteData:
+    return site.model_copy(update={"vdi": site.vdi.model_copy(update={"hosts": hosts, "lgwan_desktop_hosts": desktops})})
+
+
+@pytest.mark.parametrize("which", CITIES)
+def test_the_examples_keep_their_first_slash24_segments(which: str) -> None:
+    """What fits a /24 stays where it was: the zone's first /24, so no deployed platform is renumbered."""
+    _, out, cfg = built(which)
+    for z in cfg.site.zones:
+        first = next(ipaddress.ip_network(z.cidr).subnets(new_prefix=24))
+        assert out["zones"][z.layer]["segment_cidr"] == str(first) == cfg.layout.segments[z.layer]
+
+
+def test_zone_segments_grow_with_vdi_demand_and_nothing_else_moves() -> None:
+    base = synthetic.site(40, model="beta")  # tenants fill each zone from its second /24 on
+    small, big = config.from_site(_with_vdi(base, 4, 2)), config.from_site(_with_vdi(base, 700, 300))
+    for layer, hosts in (("internet", 700), ("lgwan", 300)):
+        seg = ipaddress.ip_network(big.layout.segments[layer])
+        block = big.layout.vdi if layer == "internet" else big.layout.lgwan_desktops
+        assert block is not None and len(block.ips) == hosts and len(set(block.ips)) == hosts
+        assert ipaddress.ip_network(block.cidr).subnet_of(seg) and seg.prefixlen < 24  # type: ignore[arg-type]
+        # the fixed block sits below Neutron's pool, which keeps the upper half of the grown segment
+        pool = big.layout.pools[layer]
+        assert max(ipaddress.ip_address(ip) for ip in block.ips) < ipaddress.ip_address(pool["start"])
+        assert ipaddress.ip_address(pool["end"]) < seg.broadcast_address
+        assert not any(ipaddress.ip_network(t.cidr).overlaps(seg) for t in base.tenants)
+    for name in ("segments", "services", "router_ports"):
+        kept, grown = getattr(small.layout, name), getattr(big.layout, name)
+        assert {k: v for k, v in kept.items() if k not in ("internet", "lgwan")} == \
+               {k: v for k, v in grown.items() if k not in ("internet", "lgwan")}
+    m, out = mocks.run(lambda: program.build(big))
+    subnet = next(r for r in m.of_type("openstack:networking/subnet:Subnet") if r.name == "zone-internet-segment")
+    assert subnet.inputs["cidr"] == big.layout.segments["internet"] == out["zones"]["internet"]["segment_cidr"]
+    vdi_ips = {r.inputs["fixedIps"][0]["ipAddress"] for r in m.of_type("openstack:networking/port:Port")
+               if r.name.startswith("vdi-vdi-")}
+    assert vdi_ips == set(big.layout.vdi.ips)  # type: ignore[union-attr]
+
+
+def test_a_demand_beyond_half_the_zone_names_how_wide_the_zone_must_be() -> None:
+    base = synthetic.site(12)  # its internet tenants sit in the first /24s of 10.32.0.0
+    zones = [z.model_copy(update={"cidr": "10.32.0.0/21"}) if z.layer == "internet" else z for z in base.zones]
+    site = _with_vdi(base.model_copy(update={"zones": zones}), 1001)
+    with pytest.raises(config.ConfigError) as exc:
+        config.from_site(site)
+    p = next(p for p in exc.value.problems if p.code == "layout.no_addresses")
+    i = next(k for k, z in enumerate(site.zones) if z.layer == "internet")
+    assert p.field == f"zones[{i}].cidr" and "1001" in p.message.en and "/19" in p.fix.en
+    # the same demand fits once the zone is as wide as the fix says
+    wide = [z.model_copy(update={"cidr": "10.32.0.0/19"}) if z.layer == "internet" else z for z in site.zones]
+    assert config.from_site(site.model_copy(update={"zones": wide})).layout.vdi is not None
