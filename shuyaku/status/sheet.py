@@ -38,14 +38,14 @@ class Bar:
 def trend_bars(trend: list[RunRef], goal: float) -> tuple[list[Bar], float]:
     """Bars of each month's ratio (0..max(100, highest)) and the goal line's y."""
     top = max([100.0, *(r.ratio_pct for r in trend)])
-    plot_h, left, width = H - 40, 40, W - 50
+    plot_h, left, width, top_y = H - 50, 40, W - 50, 20
     step = width / max(len(trend), 1)
     bars = []
     for i, r in enumerate(trend):
         h = plot_h * r.ratio_pct / top
-        bars.append(Bar(x=left + i * step + step * 0.2, y=10 + plot_h - h, w=step * 0.6, h=h, label=r.period,
+        bars.append(Bar(x=left + i * step + step * 0.2, y=top_y + plot_h - h, w=step * 0.6, h=h, label=r.period,
                         value=f"{r.ratio_pct:.1f}%", good=r.ratio_pct <= goal))
-    return bars, 10 + plot_h - plot_h * goal / top
+    return bars, top_y + plot_h - plot_h * goal / top
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from shuyaku.contracts.status import Operations, RuleFinding, Said, StatusRun
 from shuyaku.inventory.load import load
 from shuyaku.plan.build import make_plan, make_site_data
 from shuyaku.platform import config, mocks, program
-from shuyaku.status import compare, costnow, history, progress, sheet
+from shuyaku.status import compare, costnow, history, progress, risks, sheet
 from shuyaku.status.collect import exit_code, new_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,11 +169,13 @@ def run_of(town: dict[str, Any], moving: dict[str, int], period: str, when: date
     rows = systems(town, snap)
     cost = costnow.cost_now(plan, inv, cat, costnow.allocated(snap, "onprem"), rows)
     found = rules or []
-    return StatusRun(id=new_id(when), taken_at=when, period=period, stack="town", site="onprem",
+    run = StatusRun(id=new_id(when), taken_at=when, period=period, stack="town", site="onprem",
                      municipality=Said(ja=inv.municipality.name, en=inv.municipality.name_en or inv.municipality.name),
                      drift=[], rules=found, rules_checked=["live"], systems=rows,
                      waves=progress.waves(plan, rows), cost=cost, operations=Operations(patch_run=None, warn_days=30),
                      risks=[], exit_code=exit_code([], found, rows, False), seconds=1.0)
+    run.risks = risks.open_risks(plan, run, when.date())
+    return run
 
 
 QUOTA = RuleFinding(source="live", id="live.quota", severity="warning", resource="quota juki", system_id="juki",
@@ -244,6 +246,8 @@ def test_the_goal_sheet_shows_both_months_the_trend_the_waves_and_what_changed(t
         assert page.count('<tr class="month">') == 2 and "2026-11" in page and "2026-12" in page
         assert f"{nov.cost.ratio_pct:.1f}%" in page and f"{dec.cost.ratio_pct:.1f}%" in page
         assert "<script" not in page
+    assert '<ul id="risks"><li>' in ja and "live.quota" in ja.split('id="risks"')[1].split("</ul>")[0]
+    assert "を過ぎても未移行" in ja and "not migrated past" in en
     assert "目標管理シート" in ja and "第2波" in ja and "前月からの変化" in ja and "移行済みになりました" in ja
     assert "Goal sheet" in en and "wave 2" in en and "is now migrated" in en and "halve" in en.lower()
     # no Japanese on the English page besides the link to the Japanese one and names the inventory gives only in Japanese
