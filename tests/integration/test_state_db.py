@@ -416,3 +416,24 @@ def test_rotating_the_team_passphrase_keeps_both_engineers_working(tmp_path, pla
     alice.env_extra["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(new)
     alice.up(capture=True)
     assert alice.outputs()["token"] == "token-of-alice"
+
+
+def test_a_backup_puts_a_vendors_lost_state_back(tmp_path, vendors):
+    a, _ = vendors
+    vendor = Actor(tmp_path, "vendor-a", "vendor-a-passphrase")
+    proj = project(tmp_path, "vendor-a-restore", {"marker": "before"})
+    vendor.pulumi("login", backend_url(a), cwd=proj)
+    vendor.pulumi("stack", "init", "dev", cwd=proj)
+    vendor.pulumi("up", "--yes", "--skip-preview", cwd=proj)
+    dump = tmp_path / "state.dump"
+    ok(sh([str(STATE_DB), "--lang", "en", "backup", str(dump)]))
+    vendor.pulumi("stack", "rm", "dev", "--force", "--yes", cwd=proj)  # lost
+    assert vendor.pulumi("stack", "output", "--stack", "dev", cwd=proj, check=False).returncode != 0
+    restored = ok(sh([str(STATE_DB), "--lang", "en", "restore", str(dump), "--schema", f"vendor_{a}"]))
+    assert f"restored: {dump} (vendor_{a} only)" in restored.stdout
+    outputs = json.loads(vendor.pulumi("stack", "output", "--json", "--show-secrets", "--stack", "dev", cwd=proj).stdout)
+    assert outputs == {"marker": "before", "token": "token-of-before"}
+    # The vendor's grants came back with its table.
+    vendor.pulumi("up", "--yes", "--skip-preview", "--expect-no-changes", "--stack", "dev", cwd=proj)
+    bad = sh([str(STATE_DB), "--lang", "en", "restore", str(tmp_path / "missing.dump")])
+    assert bad.returncode == 2 and "cannot read the file" in bad.stderr
