@@ -8,8 +8,10 @@ same floor as this one.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from shuyaku.audit.model import Check, Finding
@@ -84,8 +86,11 @@ def _sarif_rule(c: Check, lang: str) -> dict[str, Any]:
 
 
 def as_sarif(findings: Sequence[Finding], lang: str, source: str, checks: Sequence[Check],
-             seconds: float | None = None) -> str:
+             seconds: float | None = None, *, root: Path | None = None) -> str:
+    """SARIF 2.1.0; the file is the stack config judged against, relative to the repository root (`root`, else
+    CI_PROJECT_DIR, GITHUB_WORKSPACE or the git checkout around the working directory)."""
     index = {c.id: i for i, c in enumerate(checks)}
+    artifact = _artifact(Path(source), (root or _checkout()).resolve())
     results = []
     for f in findings:
         where = f"{f.kind}/{f.resource_id}"
@@ -96,7 +101,7 @@ def as_sarif(findings: Sequence[Finding], lang: str, source: str, checks: Sequen
             "message": {"text": f"{f.message.pick(lang)} ({f.resource()})"},
             "locations": [{
                 # Code-scanning views want a file: the stack config the audit judged against; the resource is the place.
-                "physicalLocation": {"artifactLocation": {"uri": source}, "region": {"startLine": 1}},
+                "physicalLocation": {"artifactLocation": artifact, "region": {"startLine": 1}},
                 "logicalLocations": [{"fullyQualifiedName": where, "name": f.resource_name or f.resource_id,
                                       "kind": "resource"}],
             }],
@@ -109,9 +114,24 @@ def as_sarif(findings: Sequence[Finding], lang: str, source: str, checks: Sequen
         "runs": [{
             "tool": {"driver": {"name": TOOL, "version": VERSION, "informationUri": INFO_URI,
                                 "rules": [_sarif_rule(c, lang) for c in checks]}},
-            "artifacts": [{"location": {"uri": source}}],
+            "artifacts": [{"location": artifact}],
             "results": results,
             "properties": {"seconds": None if seconds is None else round(seconds, 2)},
         }],
     }
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def _checkout() -> Path:
+    env = [os.environ.get(v, "") for v in ("CI_PROJECT_DIR", "GITHUB_WORKSPACE")]
+    here = Path.cwd().resolve()
+    walk = (d for d in (here, *here.parents) if (d / ".git").exists())
+    return Path(next((e for e in env if e and Path(e).is_dir()), None) or next(walk, here))
+
+
+def _artifact(path: Path, root: Path) -> dict[str, str]:
+    """Relative to the checkout (%SRCROOT%) as code scanning expects; an absolute file URI when outside it."""
+    full = (path if path.is_absolute() else Path.cwd() / path).resolve()
+    if full.is_relative_to(root):
+        return {"uri": full.relative_to(root).as_posix(), "uriBaseId": "%SRCROOT%"}
+    return {"uri": full.as_uri()}
