@@ -6,7 +6,7 @@ The live audit (`shuyaku.audit`) judges the cloud itself; the pack judges what t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from shuyaku.audit.model import Finding as LiveFinding
@@ -16,8 +16,15 @@ from shuyaku.deploy.engine import Stack
 PACK_SEVERITY = {"mandatory": "error", "advisory": "warning"}
 
 
-def from_live(findings: Iterable[LiveFinding]) -> list[RuleFinding]:
-    return [RuleFinding(source="live", id=f.check.id, severity=f.level, resource=f.resource(), system_id=f.system_id,
+def from_live(findings: Iterable[LiveFinding], by_project: Mapping[str, str] | None = None) -> list[RuleFinding]:
+    """The audit's findings; `by_project` (project id -> system id) names the system of a finding about a project
+    itself (a quota), whose resource is the tenant's project."""
+    known = by_project or {}
+
+    def system(f: LiveFinding) -> str | None:
+        return f.system_id or known.get(f.project_id or "") or known.get(f.resource_id)
+
+    return [RuleFinding(source="live", id=f.check.id, severity=f.level, resource=f.resource(), system_id=system(f),
                         message=Said(ja=f.message.ja, en=f.message.en))
             for f in sorted(findings, key=lambda f: f.sort_key())]
 

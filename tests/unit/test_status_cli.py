@@ -186,3 +186,15 @@ def test_the_systemd_units_verify_and_schedule_status_monthly_and_audit_nightly(
     assert "OnCalendar=*-*-01 06:00:00" in status_timer and "OnCalendar=*-*-* 02:30:00" in audit_timer
     assert "shuyaku status --stack" in (UNITS / "shuyaku-status.service").read_text(encoding="utf-8")
     assert "audit --live" in (UNITS / "shuyaku-audit.service").read_text(encoding="utf-8")
+
+
+def test_a_finding_about_a_tenants_project_is_put_on_its_system() -> None:
+    from shuyaku.audit.model import Check, Finding
+    from shuyaku.contracts.problems import tx
+    from shuyaku.status import rules
+
+    check = Check("live.quota", "warning", tx("クォータ", "quota"), tx("なぜ", "why"), tx("直す", "fix"))
+    quota = Finding(check=check, kind="quota", resource_id="p-zaimu", resource_name="onprem-zaimu",
+                    message=tx("instances=7", "instances=7"))
+    other = Finding(check=check, kind="quota", resource_id="p-else", resource_name="x", message=tx("a", "a"))
+    assert [r.system_id for r in rules.from_live([quota, other], {"p-zaimu": "zaimu"})] == ["zaimu", None]
