@@ -106,7 +106,7 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
     # The CI's secret store: project variables that no job may print (checked below in every log and artefact).
     variables = {"PULUMI_CONFIG_PASSPHRASE": passphrase, "PULUMI_BACKEND_URL": f"file://{work / 'state'}",
                  "OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin", "SHUYAKU_STACK": stack,
-                 "SHUYAKU_INVENTORY": INVENTORY, "SHUYAKU_VENV": str(ROOT / ".venv"), "SHUYAKU_LANG": "en"}
+                 "SHUYAKU_INVENTORY": INVENTORY, "SHUYAKU_LANG": "en"}
     (work / "state").mkdir()
     # gitlab-ci-local reads project variables from this file in the checkout (kept out of git, as a store is).
     (repo / ".gitlab-ci-local-variables.yml").write_text(yaml.safe_dump(variables), encoding="utf-8")
@@ -114,6 +114,7 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
         ex.write(".gitlab-ci-local-variables.yml\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "PULUMI_", "CI_", "GITHUB_"))}
     env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    env["SHUYAKU_VENV"] = str(ROOT / ".venv")  # the shell runner's own environment: its ready Python venv
     yield City(repo, stack, stack_file, env, passphrase)
     destroy(repo, stack, work, passphrase)
 
