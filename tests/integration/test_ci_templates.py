@@ -231,8 +231,8 @@ def test_secrets_come_from_the_secret_store_only() -> None:
     """Every secret the workflows hand the engine is `${{ secrets.* }}`; the GitLab templates name none."""
     for wf in (ROOT / ".github" / "workflows").glob("shuyaku*.yml"):
         text = wf.read_text(encoding="utf-8")
-        for key in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_BACKEND_URL", "CLOUDS_YAML"):
-            values = re.findall(rf"^\s*{key}:\s*(.+)$", text, re.M)
+        for key in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_BACKEND_URL", "PGPASSWORD", "clouds-yaml"):
+            values = re.findall(rf"^[ \t]*{key}:[ \t]*(\S.*)$", text, re.M)
             assert values and all(re.fullmatch(r"\$\{\{ secrets\.\w+ \}\}", v.strip()) for v in values), (wf, key)
     for tpl in (ROOT / "ci" / "gitlab").glob("*.yml"):
         doc = yaml.safe_load(tpl.read_text(encoding="utf-8"))
