@@ -88,9 +88,14 @@ class City:
 class Run:
     rc: int
     output: str
-    seconds: float
+    seconds: float  # the pipeline's own time as gitlab-ci-local reports it (not the wait for the lock)
     passed: set[str]
     failed: set[str]
+    jobs: dict[str, float]
+
+
+def _seconds(amount: str, unit: str) -> float:
+    return float(amount) * {"ms": 0.001, "s": 1.0, "min": 60.0}[unit]
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +149,7 @@ def destroy(repo: Path, stack: str, work: Path, passphrase: str) -> None:
            "OS_CLOUD": "dev-admin", "PYTHONPATH": str(repo)}
     t0 = time.monotonic()
     proc = subprocess.run([*locked(), "bash", "-c", script], cwd=repo, env=env, capture_output=True, text=True)
-    record("destroy the pipeline's stack", time.monotonic() - t0)
+    record("destroy the pipeline's stack (with any wait for the lock)", time.monotonic() - t0)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
 
 
@@ -153,17 +158,21 @@ def pipeline(city: City, *extra: str) -> Run:
     shutil.rmtree(city.repo / ".gitlab-ci-local", ignore_errors=True)
     shutil.rmtree(city.repo / "out", ignore_errors=True)
     cmd = [*locked(), "gitlab-ci-local", "--shell-isolation", "--no-color", *extra]
-    t0 = time.monotonic()
     proc = subprocess.run(cmd, cwd=city.repo, env=city.env, capture_output=True, text=True, timeout=2400)
-    took = time.monotonic() - t0
     out = proc.stdout + proc.stderr
     passed = set(re.findall(r"^\s*PASS\s+(\S+)", out, re.M))
     failed = set(re.findall(r"^\s*FAIL\s+(\S+)", out, re.M))
-    return Run(proc.returncode, out, took, passed, failed)
+    total = re.search(r"pipeline finished in ([\d.]+) (ms|s|min)", out)
+    jobs = {m[0]: _seconds(m[1], m[2]) for m in re.findall(r"^(\S+)\s+finished in ([\d.]+) (ms|s|min)", out, re.M)}
+    for job, took in jobs.items():
+        print(f"[ci]   {job}: {took:.1f} s")
+    return Run(proc.returncode, out, _seconds(*total.groups()) if total else float("nan"), passed, failed, jobs)
 
 
 def job_log(city: City, job: str) -> str:
-    return (city.repo / ".gitlab-ci-local" / "output" / f"{job}.log").read_text(encoding="utf-8")
+    """A job's log as gitlab-ci-local keeps it (its file name spells ':' as 'Og')."""
+    out = city.repo / ".gitlab-ci-local" / "output"
+    return next(p for p in out.glob("*.log") if p.stem in (job, job.replace(":", "Og"))).read_text(encoding="utf-8")
 
 
 def assert_no_secret(city: City) -> None:
