@@ -25,7 +25,7 @@ HELPERS = REPO / "scripts" / "guest-image.d"
 HOSTNAME = "juki-db-01"
 DECLARED = (5432, 8080)
 UNDECLARED = 9000
-BOOT_TIMEOUT = 300  # seconds to SSH; measured 20-40 s on 2 busy cores, so this only catches a hang
+BOOT_TIMEOUT = 300  # seconds to SSH; measured 17-60 s on 2 shared cores (load 2-9), so this only catches a hang
 
 
 def load(name: str, path: Path):
