@@ -138,7 +138,7 @@ def one_run(backend: str, variant: str, boxes: int, work: Path) -> dict[str, dic
 
 def postgres_url() -> str:
     proc = subprocess.run([str(ROOT / "scripts" / "state-db"), "env"], capture_output=True, text=True, check=False)
-    match = re.fullmatch(r"export PULUMI_BACKEND_URL='([^']+)'", proc.stdout.strip())
+    match = re.search(r"^export PULUMI_BACKEND_URL='([^']+)'$", proc.stdout, re.MULTILINE)
     if proc.returncode != 0 or not match:
         sys.exit("the state database is not ready: run scripts/state-db up first\n" + proc.stderr)
     return match.group(1)

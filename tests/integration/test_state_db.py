@@ -77,7 +77,7 @@ def ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[st
 def backend_url(vendor: str | None = None) -> str:
     args = [str(STATE_DB), "env"] + (["--vendor", vendor] if vendor else [])
     line = ok(sh(args)).stdout.strip()
-    match = re.fullmatch(r"export PULUMI_BACKEND_URL='([^']+)'", line)
+    match = re.search(r"^export PULUMI_BACKEND_URL='([^']+)'$", line, re.MULTILINE)
     assert match, line
     return match.group(1)
 
@@ -250,6 +250,10 @@ def test_two_engineers_one_stack_the_second_is_refused_and_changes_nothing(tmp_p
                                       cwd=alice.shadow_dir).stdout)
     assert [(h["kind"], h["result"]) for h in history] == [("update", "succeeded")]
     assert lock_rows(name) == 0
+    # shuyaku's deploy path stores the state compressed (zstd) in the shared database.
+    stored = ok(psql(f"SELECT key FROM platform.pulumi_state WHERE key LIKE '%/.pulumi/stacks/{name}/dev.json%'"))
+    assert set(stored.stdout.split()) >= {f"shuyaku_state/.pulumi/stacks/{name}/dev.json.zst"}, stored.stdout
+    assert not any(k.endswith("/dev.json") for k in stored.stdout.split()), stored.stdout
     # Once Alice is done, Bob deploys from his own checkout, without Alice's local files (the passphrase's salt
     # comes from the shared state), and sees her secret output decrypted.
     assert alice.outputs()["token"] == "token-of-alice" and bob.outputs()["token"] == "token-of-alice"

@@ -223,3 +223,13 @@ def test_a_stale_local_salt_is_dropped_only_with_a_shared_backend(tmp_path, monk
     st.rotate_passphrase(new)
     assert calls(log)[-1]["args"][:3] == ["stack", "change-secrets-provider", "passphrase"]
     assert st.pulumi("whoami", capture=True, stdin=new).stdout.strip() == "eno-wen"  # stdin reaches the engine
+
+
+def test_a_shared_backend_gets_compressed_state_unless_the_user_chose(tmp_path, monkeypatch):
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "unit")
+    monkeypatch.delenv("PULUMI_DIY_BACKEND_ZSTD", raising=False)
+    pg = backends.resolve(PG, tmp_path, environ={})
+    assert engine_env(tmp_path, backend=pg)["PULUMI_DIY_BACKEND_ZSTD"] == "true"
+    assert "PULUMI_DIY_BACKEND_ZSTD" not in engine_env(tmp_path)  # the file backend keeps plain JSON files
+    monkeypatch.setenv("PULUMI_DIY_BACKEND_ZSTD", "false")
+    assert engine_env(tmp_path, backend=pg)["PULUMI_DIY_BACKEND_ZSTD"] == "false"
