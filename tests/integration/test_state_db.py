@@ -441,3 +441,24 @@ def test_a_backup_puts_a_vendors_lost_state_back(tmp_path, vendors):
     vendor.pulumi("up", "--yes", "--skip-preview", "--expect-no-changes", "--stack", "dev", cwd=proj)
     bad = sh([str(STATE_DB), "--lang", "en", "restore", str(tmp_path / "missing.dump")])
     assert bad.returncode == 2 and "cannot read the file" in bad.stderr
+
+
+def test_state_db_refuses_hostile_vendor_names_and_servers_it_did_not_start(state_db):
+    for name in ("Juki", "a'b", "x; DROP ROLE shuyaku_operator", "a" * 41, "9abc", ""):
+        proc = sh([str(STATE_DB), "--lang", "en", "vendor", "add", name])
+        assert proc.returncode == 2 and "a vendor name starts with a lower-case letter" in proc.stderr, (name, proc)
+    assert "shuyaku_operator" in ok(sh([str(STATE_DB), "status"])).stdout
+    # `down` stops only the server whose PID and start time it recorded.
+    started = BASE / "started"
+    recorded = started.read_text() if started.exists() else None
+    pid = (BASE / "data" / "postmaster.pid").read_text().split()[0]
+    started.write_text("1 2\n")
+    try:
+        proc = sh([str(STATE_DB), "--lang", "en", "down"])
+    finally:
+        if recorded is None:
+            started.unlink()
+        else:
+            started.write_text(recorded)
+    assert proc.returncode == 1 and f"(pid {pid}) was not started by scripts/state-db" in proc.stderr
+    assert sh([str(STATE_DB), "status"]).returncode == 0
