@@ -333,6 +333,7 @@ def test_the_database_refuses_plain_connections_wrong_passwords_and_other_server
                            'password authentication failed for user "shuyaku_operator"'),
         "superuser over TCP": (conninfo(user="postgres", passfile="/dev/null", password="x"),
                                'rejects connection for host "127.0.0.1", user "postgres"'),
+        "another database": (conninfo(dbname="postgres"), 'no pg_hba.conf entry for host "127.0.0.1"'),
     }
     for what, (info, refusal) in refusals.items():
         proc = sh([PSQL, "-X", "-At", info, "-c", "SELECT 1"], env=env)
@@ -375,6 +376,9 @@ def test_state_db_script_is_idempotent_keeps_secrets_private_and_backs_up(tmp_pa
     password = (BASE / "secrets" / "operator.password").read_text().strip()
     printed = again.stdout + again.stderr + ok(sh([str(STATE_DB), "env"])).stdout
     assert len(password) >= 32 and password not in printed
+    log = (BASE / "log" / "postgresql.log").read_text(errors="replace")
+    assert password not in log and "SCRAM-SHA-256$" not in log  # neither the password nor its verifier is logged
+    assert "protocol=TLSv1.3" in log and "protocol=TLSv1.2" not in log
     for f in (BASE / "secrets").iterdir():
         assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
     assert stat.S_IMODE((BASE / "secrets").stat().st_mode) == 0o700
