@@ -12,6 +12,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import stat
 import subprocess
 import sys
@@ -466,3 +467,33 @@ def test_state_db_refuses_hostile_vendor_names_and_servers_it_did_not_start(stat
             started.write_text(recorded)
     assert proc.returncode == 1 and f"(pid {pid}) was not started by scripts/state-db" in proc.stderr
     assert sh([str(STATE_DB), "status"]).returncode == 0
+
+
+def test_an_interrupted_up_leaves_a_lock_that_names_it_until_cancelled(tmp_path, platform_stacks, monkeypatch):
+    for var in [v for v in os.environ if v.startswith(("PULUMI_", "OS_", "PG"))]:
+        monkeypatch.delenv(var)
+    url, name = backend_url(), f"statedb-{RUN_ID}-killed"
+    alice = engineer(tmp_path, "alice", name, url, {"marker": "alice", "sleep": "60"})
+    bob = engineer(tmp_path, "bob", name, url, {"marker": "bob"})
+    alice.ensure()
+    platform_stacks.append(f"organization/{name}/dev")
+    bob.ensure()
+    env = alice.env()
+    up = subprocess.Popen(["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--stack", "dev",
+                           "--config-file", str(alice.config_file)], cwd=alice.project_dir, env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while lock_rows(name) == 0:
+        assert time.monotonic() < deadline and up.poll() is None, "alice's up never took the lock"
+        time.sleep(0.2)
+    os.killpg(up.pid, signal.SIGKILL)  # engine and program die without releasing the lock (a killed CI job)
+    up.wait()
+    with pytest.raises(StackLocked) as refused:
+        bob.up(capture=True, timeout=300)
+    assert f"(pid {up.pid}, " in refused.value.text.en, refused.value.text.en
+    assert lock_rows(name) == 1 and not (bob.project_dir / "ran-bob").exists()
+    # Once the holder confirms nothing runs, `pulumi cancel` (named in the message) clears it.
+    bob.pulumi("cancel", "--yes", "--stack", "dev", capture=True, cwd=bob.shadow_dir)
+    assert lock_rows(name) == 0
+    bob.up(capture=True, timeout=300)
+    assert bob.outputs()["marker"] == "bob"
