@@ -8,6 +8,7 @@ the warning window; 2 bad input (raised, never returned from here).
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -99,10 +100,13 @@ def measure(inp: Inputs, conn: Any, *, now: datetime | None = None) -> StatusRun
     now = now or datetime.now(UTC)
     today = now.date()
     exp = inp.exp
-    snap = snapmod.read(conn, exp.site, exp.vendor_groups.values())
-    ctx = checks.Context(exp, snap)
-    found = rules.from_live(checks.run(ctx), ctx.by_project)
-    drifts = drift.all_drift(inp.stacks)
+    # The refresh previews are the engine's (a subprocess waiting on the cloud); the snapshot is read meanwhile.
+    with cf.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(drift.all_drift, inp.stacks)
+        snap = snapmod.read(conn, exp.site, exp.vendor_groups.values())
+        ctx = checks.Context(exp, snap)
+        found = rules.from_live(checks.run(ctx), ctx.by_project)
+        drifts = pending.result()
     pack, packed = _pack(inp.stacks[0] if inp.stacks else None, exp)
     found += pack
     done = progress.systems(inp.plan, inp.inventory, exp.cfg.site, snap, progress.read_junit(inp.junit),
