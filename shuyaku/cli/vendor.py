@@ -196,7 +196,7 @@ def render(ref: StackRef, site: SiteData, tenant: Tenant, target: Path, encrypte
         "municipality": site.municipality,
         "layer_ja": LAYER_JA[tenant.layer],
         "availability_zone": zone.availability_zone,
-        "flavors": sorted({s["flavor"] for s in servers}),  # the only ones its project may use
+        "flavors": sorted({str(s["flavor"]) for s in servers}),  # the only ones its project may use
         "images": zone.images,
         "encrypted_volume_type": encrypted,
         "dir_name": target.name,
