@@ -183,6 +183,7 @@ def load_secrets() -> dict[str, str]:
     if SECRETS.exists():
         data = json.loads(SECRETS.read_text())
     wanted = ["db_password", "rabbit_password", "admin_password", "vendor-a_password", "vendor-b_password",
+              "auditor_password", "auditor_credential_secret",
               *(f"pw_{s}" for s in ("glance", "placement", "nova", "neutron", "cinder"))]
     changed = False
     for key in wanted:
@@ -945,6 +946,36 @@ def content() -> None:
                                                           cipher="aes-xts-plain64", key_size=256)
 
 
+AUDITOR = "shuyaku-auditor"
+AUDITOR_CREDENTIAL = "shuyaku-audit-get-only"
+# GET only, on every service the audit reads. keystonemiddleware enforces these rules in Nova, Neutron, Glance,
+# Cinder and Placement (each names its service_type); Keystone does not apply access rules to its own API.
+AUDITOR_RULES = [{"service": t, "method": "GET", "path": "/**"}
+                 for t in ("compute", "network", "image", "volumev3", "placement", "identity")]
+
+
+def ensure_auditor(sec: dict[str, str]) -> str:
+    """The live audit's login: a user holding admin on the admin project (cross-project listings need it in Zed),
+    used only through an application credential restricted to GET requests. Returns the credential's id."""
+    import openstack
+
+    conn = admin_conn()
+    admin_project = _one(conn.identity.projects(name="admin", domain_id="default"))
+    user = ensure_user(conn, AUDITOR, sec["auditor_password"], admin_project)
+    grant(conn, admin_project, user, ensure_role(conn, "admin"))
+    me = openstack.connect(auth_url="http://127.0.0.1:5000/v3", username=AUDITOR, password=sec["auditor_password"],
+                           project_name="admin", user_domain_name="Default", project_domain_name="Default",
+                           region_name=REGION, identity_api_version="3", load_envvars=False)
+    have = [c for c in me.identity.application_credentials(user.id) if c.name == AUDITOR_CREDENTIAL]
+    if have:
+        return str(have[0].id)
+    made = me.identity.create_application_credential(user.id, name=AUDITOR_CREDENTIAL,
+                                                     secret=sec["auditor_credential_secret"],
+                                                     access_rules=AUDITOR_RULES,
+                                                     description="shuyaku audit --live: GET requests only")
+    return str(made.id)
+
+
 def write_clouds(sec: dict[str, str]) -> None:
     def entry(cloud: str, user: str, password: str, project: str) -> str:
         q = json.dumps
@@ -956,6 +987,11 @@ def write_clouds(sec: dict[str, str]) -> None:
     text += entry("dev-admin", "admin", sec["admin_password"], "admin")
     for user, project in VENDORS.items():
         text += entry(f"dev-{user}", user, sec[f"{user}_password"], project)
+    q = json.dumps
+    text += (f"  dev-auditor:\n    auth_type: v3applicationcredential\n    auth:\n"
+             f"      auth_url: {q('http://127.0.0.1:5000/v3')}\n      application_credential_id: {q(ensure_auditor(sec))}\n"
+             f"      application_credential_secret: {q(sec['auditor_credential_secret'])}\n"
+             f"    region_name: {REGION}\n    identity_api_version: 3\n    interface: public\n")
     fd = os.open(CLOUDS, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)

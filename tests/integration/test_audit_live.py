@@ -83,11 +83,11 @@ def town(admin: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
 
 
 def audit(st: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    """The command as an operator runs it, with the admin login of the dev cloud."""
+    """The command as an operator runs it, with the dev cloud's auditor login (GET requests only)."""
     env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(CLOUDS)}
     env.pop("OS_CLOUD", None)
     return subprocess.run([sys.executable, "-m", "shuyaku.cli", "audit", "--live", "--stack", st.name, "--stack-config",
-                           str(st.config_file), "--root", str(ROOT), "--cloud", "dev-admin", *args],
+                           str(st.config_file), "--root", str(ROOT), "--cloud", "dev-auditor", *args],
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
 
 
@@ -258,6 +258,33 @@ def test_out_of_band_changes_are_each_reported_with_the_resource_named(admin: An
         assert errors == [], errors
     rc, doc = audit_json(st)
     assert rc == 0 and doc["findings"] == [], json.dumps(doc["findings"][:10], ensure_ascii=False, indent=1)
+
+
+def test_the_auditor_login_reads_everything_and_can_change_nothing(admin: Any, town: Any) -> None:
+    """The audit's login (scripts/dev-cloud: user shuyaku-auditor, an application credential whose access rules
+    allow GET only) reads every project's resources, and the services refuse it any change."""
+    from openstack import exceptions
+
+    _, outputs, _ = town
+    ro = connect("dev-auditor")
+    mine = outputs["tenants"][MYNUMBER]
+    assert any(p.project_id == mine["project_id"] for p in ro.network.ports())  # another project's, seen
+    assert {a.name for a in ro.compute.aggregates()} >= {"onprem-mynumber"}
+    attempts = {
+        "create a network": lambda: ro.network.create_network(name=f"auditor-net-{RUN}"),
+        "raise a tenant's router quota": lambda: ro.set_network_quotas(mine["project_id"], router=5),
+        "delete a tenant's security group": lambda: ro.network.delete_security_group(
+            mine["security_group_ids"]["tenant"]),
+        "open a flavor to a project": lambda: ro.compute.flavor_add_tenant_access(
+            ro.compute.find_flavor(mine["allowed_flavors"][0], ignore_missing=False), mine["project_id"]),
+        "make an image public": lambda: ro.image.update_image(ro.image.find_image(IMAGE), visibility="community"),
+    }
+    for what, call in attempts.items():
+        with pytest.raises(exceptions.HttpException) as refused:
+            call()
+        assert refused.value.status_code in (401, 403), (what, refused.value.status_code)
+        print(f"\n[audit] auditor login: {what} -> HTTP {refused.value.status_code}")
+    assert admin.network.get_security_group(mine["security_group_ids"]["tenant"]) is not None
 
 
 def test_bad_input_exits_2_with_one_line(town: Any, tmp_path: Path) -> None:
