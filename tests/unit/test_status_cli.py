@@ -91,6 +91,12 @@ def test_publish_writes_the_goal_sheet_with_both_months(recorded: Path, tmp_path
     html = (out / "index.html").read_text(encoding="utf-8")
     assert html.count('<tr class="month">') == 2 and "2026-11" in html and "2026-12" in html
     assert (out / "index.en.html").is_file() and (out / "goal-sheet.json").is_file()
+    pages = tmp_path / "html"
+    res = cli("--stack", "town", "--history", str(recorded), "--show", "latest", "--html", str(pages))
+    ja, en = ((pages / n).read_text(encoding="utf-8") for n in ("status.html", "status.en.html"))
+    assert res.exit_code == 1 and "移行の進捗" in ja and "Migration progress" in en
+    for page in (ja, en):
+        assert "live.quota" in page and all(f">{sid} " in page for sid in ("juki", "mail", "lgmail"))
 
 
 def test_operations_read_the_last_patch_run_certificates_and_credentials(tmp_path: Path) -> None:
