@@ -268,7 +268,9 @@ def test_the_auditor_login_reads_everything_and_can_change_nothing(admin: Any, t
     _, outputs, _ = town
     ro = connect("dev-auditor")
     mine = outputs["tenants"][MYNUMBER]
-    assert any(p.project_id == mine["project_id"] for p in ro.network.ports())  # another project's, seen
+    # another project's network and group rules, seen (the listings a project-scoped login gets empty)
+    assert any(n.id == mine["network_id"] for n in ro.network.networks())
+    assert any(r.security_group_id == mine["security_group_ids"]["tenant"] for r in ro.network.security_group_rules())
     assert {a.name for a in ro.compute.aggregates()} >= {"onprem-mynumber"}
     attempts = {
         "create a network": lambda: ro.network.create_network(name=f"auditor-net-{RUN}"),
