@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shlex
 import shutil
 import subprocess
 import sys
@@ -267,7 +268,8 @@ def test_the_team_database_keeps_each_run_in_a_table_of_its_own(town: dict[str, 
 
     env = subprocess.run([str(ROOT / "scripts" / "state-db"), "env"], capture_output=True, text=True, timeout=60)
     assert env.returncode == 0, "the team state database is not running: scripts/state-db up\n" + env.stderr
-    url = env.stdout.split("PULUMI_BACKEND_URL=", 1)[1].strip().strip("'")
+    line = next(x for x in env.stdout.splitlines() if x.startswith("export PULUMI_BACKEND_URL="))
+    url = shlex.split(line.split("=", 1)[1])[0]
     store = history.open_store(None, backends.resolve(url, Path("/nonexistent")), Path("/nonexistent"))
     assert isinstance(store, history.PostgresStore) and store.table == "platform.shuyaku_status_runs"
     local = history.runs(history.SqliteStore(town["workdir"] / "history.sqlite"), "status")
