@@ -99,8 +99,11 @@ class PostgresStore:
 
     @contextmanager
     def _db(self) -> Iterator[Any]:
-        import psycopg
-
+        try:
+            import psycopg
+        except ImportError:
+            raise RuntimeError("the team history needs psycopg (pip install 'psycopg[binary]>=3.1'), "
+                               "or give --history FILE for SQLite") from None
         kwargs: dict[str, Any] = {"password": self.password} if self.password else {}
         with psycopg.connect(self.conninfo, **kwargs) as db:  # commits on a clean exit
             db.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (id TEXT PRIMARY KEY, stack TEXT NOT NULL, "
