@@ -966,14 +966,21 @@ def ensure_auditor(sec: dict[str, str]) -> str:
     me = openstack.connect(auth_url="http://127.0.0.1:5000/v3", username=AUDITOR, password=sec["auditor_password"],
                            project_name="admin", user_domain_name="Default", project_domain_name="Default",
                            region_name=REGION, identity_api_version="3", load_envvars=False)
-    have = [c for c in me.identity.application_credentials(user.id) if c.name == AUDITOR_CREDENTIAL]
-    if have:
-        return str(have[0].id)
-    made = me.identity.create_application_credential(user.id, name=AUDITOR_CREDENTIAL,
-                                                     secret=sec["auditor_credential_secret"],
-                                                     access_rules=AUDITOR_RULES,
-                                                     description="shuyaku audit --live: GET requests only")
-    return str(made.id)
+    # Raw calls: Debian's openstacksdk (0.101) drops `access_rules` silently, which would leave an unrestricted
+    # admin credential; one found without the rules is replaced.
+    url = f"/users/{user.id}/application_credentials"
+    listed = me.identity.get(url, params={"name": AUDITOR_CREDENTIAL})
+    listed.raise_for_status()
+    for cred in listed.json()["application_credentials"]:
+        rules = {(r["service"], r["method"], r["path"]) for r in cred.get("access_rules") or []}
+        if rules == {(r["service"], r["method"], r["path"]) for r in AUDITOR_RULES}:
+            return str(cred["id"])
+        me.identity.delete(f"{url}/{cred['id']}").raise_for_status()
+    made = me.identity.post(url, json={"application_credential": {
+        "name": AUDITOR_CREDENTIAL, "secret": sec["auditor_credential_secret"], "access_rules": AUDITOR_RULES,
+        "description": "shuyaku audit --live: GET requests only"}})
+    made.raise_for_status()
+    return str(made.json()["application_credential"]["id"])
 
 
 def write_clouds(sec: dict[str, str]) -> None:
