@@ -34,3 +34,30 @@ def connect(cloud: str):
     except Exception as e:  # keystoneauth's ConnectFailure is not an SDKException
         pytest.fail(f"cannot log in to the dev cloud as {cloud}: {e}; {HOW}", pytrace=False)
     return conn
+
+
+def operator():
+    """The dev cloud's admin, as the platform program runs: the engine must be built, and the operator's own
+    project (which holds the platform's shared services) unlimited, as scripts/dev-cloud leaves it: sizing it is
+    the cloud builder's decision, not one of the tenants' quotas the program manages."""
+    from shuyaku.deploy.engine import engine_bin
+
+    if not (engine_bin() / "pulumi").exists():
+        pytest.fail("the Pulumi engine is not built: run scripts/build-engine", pytrace=False)
+    conn = connect("dev-admin")
+    pid = conn.current_project_id
+    conn.set_network_quotas(pid, security_group=-1, security_group_rule=-1, port=-1, network=-1, subnet=-1,
+                            rbac_policy=-1, router=-1)
+    conn.set_compute_quotas(pid, instances=-1, cores=-1, ram=-1, server_groups=-1, server_group_members=-1)
+    return conn
+
+
+def record_phase(suite: str, phase: str, seconds: float) -> None:
+    """Print a phase's time and add it to the test command's phase table (build/artefacts/phase-times.tsv)."""
+    from shuyaku.deploy.engine import ROOT
+
+    print(f"\n[{suite}] {phase}: {seconds:.1f} s")
+    times = ROOT / "build" / "artefacts" / "phase-times.tsv"
+    times.parent.mkdir(parents=True, exist_ok=True)
+    with times.open("a", encoding="utf-8") as out:
+        out.write(f"{suite}: {phase}\t{seconds:.1f}\n")

@@ -22,39 +22,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cloudlogin import CLOUDS, connect
+from cloudlogin import CLOUDS, connect, operator, record_phase
 
 from shuyaku.contracts.sitedata import SiteData
-from shuyaku.deploy.engine import ROOT, Stack, engine_bin
+from shuyaku.deploy.engine import ROOT, Stack
 
 pytestmark = pytest.mark.integration
 
 INVENTORY = ROOT / "examples" / "small-town" / "inventory.yaml"
 CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
-PHASE_TIMES = ROOT / "build" / "artefacts" / "phase-times.tsv"
 RUN = uuid.uuid4().hex[:6]
 MYNUMBER, OTHER = "juki", "zeimu"  # two My Number tenants of the small town
 IMAGE, FLAVOR = "debian-12-tiny", "m1.nano"  # what the dev cloud offers
 
 
 def record(phase: str, seconds: float) -> None:
-    print(f"\n[audit] {phase}: {seconds:.1f} s")
-    PHASE_TIMES.parent.mkdir(parents=True, exist_ok=True)
-    with PHASE_TIMES.open("a", encoding="utf-8") as out:
-        out.write(f"audit-live: {phase}\t{seconds:.1f}\n")
+    record_phase("audit-live", phase, seconds)
 
 
 @pytest.fixture(scope="module")
 def admin() -> Any:
-    if not (engine_bin() / "pulumi").exists():
-        pytest.fail("the Pulumi engine is not built: run scripts/build-engine", pytrace=False)
-    conn = connect("dev-admin")
-    # The operator's own project holds the platform's shared services (as in test_platform_e2e).
-    pid = conn.current_project_id
-    conn.set_network_quotas(pid, security_group=-1, security_group_rule=-1, port=-1, network=-1, subnet=-1,
-                            rbac_policy=-1, router=-1)
-    conn.set_compute_quotas(pid, instances=-1, cores=-1, ram=-1, server_groups=-1, server_group_members=-1)
-    return conn
+    return operator()
 
 
 @pytest.fixture(scope="module")

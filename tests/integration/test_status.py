@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cloudlogin import CLOUDS, connect
+from cloudlogin import CLOUDS, operator, record_phase
 
 from shuyaku.contracts.plan import Plan
-from shuyaku.deploy.engine import ROOT, Stack, engine_bin
+from shuyaku.deploy.engine import ROOT, Stack
 from shuyaku.inventory.load import load
 from shuyaku.plan import cost as costmod
 from shuyaku.plan import dr as drmod
@@ -39,7 +39,6 @@ pytestmark = pytest.mark.integration
 INVENTORY = ROOT / "examples" / "small-town" / "inventory.yaml"
 CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
 ARTEFACTS = ROOT / "build" / "artefacts"
-PHASE_TIMES = ARTEFACTS / "phase-times.tsv"
 RUN = uuid.uuid4().hex[:6]
 MOVING = ("jinji", "web")  # two systems of wave 1, one server each in the plan
 NOW = datetime.now(UTC)
@@ -48,22 +47,12 @@ LAST_MONTH = f"{NOW.year - 1}-12" if NOW.month == 1 else f"{NOW.year}-{NOW.month
 
 
 def record(phase: str, seconds: float) -> None:
-    print(f"\n[status] {phase}: {seconds:.1f} s")
-    PHASE_TIMES.parent.mkdir(parents=True, exist_ok=True)
-    with PHASE_TIMES.open("a", encoding="utf-8") as out:
-        out.write(f"status: {phase}\t{seconds:.1f}\n")
+    record_phase("status", phase, seconds)
 
 
 @pytest.fixture(scope="module")
 def admin() -> Any:
-    if not (engine_bin() / "pulumi").exists():
-        pytest.fail("the Pulumi engine is not built: run scripts/build-engine", pytrace=False)
-    conn = connect("dev-admin")
-    pid = conn.current_project_id  # the operator's project holds the shared services (as in test_audit_live)
-    conn.set_network_quotas(pid, security_group=-1, security_group_rule=-1, port=-1, network=-1, subnet=-1,
-                            rbac_policy=-1, router=-1)
-    conn.set_compute_quotas(pid, instances=-1, cores=-1, ram=-1, server_groups=-1, server_group_members=-1)
-    return conn
+    return operator()
 
 
 @pytest.fixture(scope="module")
