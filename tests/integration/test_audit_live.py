@@ -261,13 +261,15 @@ def test_the_auditor_login_reads_everything_and_can_change_nothing(admin: Any, t
     assert any(n.id == mine["network_id"] for n in ro.network.networks())
     assert any(r.security_group_id == mine["security_group_ids"]["tenant"] for r in ro.network.security_group_rules())
     assert {a.name for a in ro.compute.aggregates()} >= {"onprem-mynumber"}
+    flavor = admin.compute.find_flavor(mine["allowed_flavors"][0], ignore_missing=False)
+    access_before = sorted(a["tenant_id"] for a in admin.compute.get_flavor_access(flavor))
     attempts = {
         "create a network": lambda: ro.network.create_network(name=f"auditor-net-{RUN}"),
         "raise a tenant's router quota": lambda: ro.set_network_quotas(mine["project_id"], router=5),
         "delete a tenant's security group": lambda: ro.network.delete_security_group(
             mine["security_group_ids"]["tenant"]),
-        "open a flavor to a project": lambda: ro.compute.flavor_add_tenant_access(
-            ro.compute.find_flavor(mine["allowed_flavors"][0], ignore_missing=False), mine["project_id"]),
+        "open a My Number flavor to an internet tenant": lambda: ro.compute.flavor_add_tenant_access(
+            flavor.id, next(t for t in outputs["tenants"].values() if t["layer"] == "internet")["project_id"]),
         "make an image public": lambda: ro.image.update_image(ro.image.find_image(IMAGE), visibility="community"),
     }
     for what, call in attempts.items():
@@ -280,8 +282,7 @@ def test_the_auditor_login_reads_everything_and_can_change_nothing(admin: Any, t
     assert not admin.network.find_network(f"auditor-net-{RUN}")
     assert admin.get_network_quotas(mine["project_id"])["router"] == mine["quotas"]["routers"]
     assert admin.network.get_security_group(mine["security_group_ids"]["tenant"]) is not None
-    flavor = admin.compute.find_flavor(mine["allowed_flavors"][0], ignore_missing=False)
-    assert [a["tenant_id"] for a in admin.compute.get_flavor_access(flavor)] == [mine["project_id"]]
+    assert sorted(a["tenant_id"] for a in admin.compute.get_flavor_access(flavor)) == access_before
     assert admin.image.find_image(IMAGE).visibility == "public"
 
 
