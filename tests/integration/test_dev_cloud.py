@@ -148,13 +148,14 @@ def test_clouds_yaml_and_secrets_are_private_and_not_in_the_repo():
 
     need_clouds()
     clouds = yaml.safe_load(CLOUDS.read_text())["clouds"]
-    assert set(clouds) >= {"dev-admin", "dev-vendor-a", "dev-vendor-b"}
+    assert set(clouds) >= {"dev-admin", "dev-vendor-a", "dev-vendor-b", "dev-auditor"}
     for path in (CLOUDS, CACHE / "secrets.json"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, f"{path} must be mode 0600"
-    for cloud in clouds.values():
-        pw = cloud["auth"]["password"]
-        hit = subprocess.run(["git", "grep", "-q", "-F", pw], cwd=ROOT)
-        assert hit.returncode == 1, f"a dev-cloud password is committed in the repository ({cloud['auth']})"
+    for name, cloud in clouds.items():
+        # a password, or the auditor's application-credential secret
+        secret = cloud["auth"].get("password") or cloud["auth"]["application_credential_secret"]
+        hit = subprocess.run(["git", "grep", "-q", "-F", secret], cwd=ROOT)
+        assert hit.returncode == 1, f"a dev-cloud secret ({name}) is committed in the repository"
 
 
 def test_env_prints_lines_to_eval():
