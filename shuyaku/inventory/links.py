@@ -9,24 +9,12 @@ from __future__ import annotations
 
 from shuyaku.contracts.inventory import Inventory, LinkKind
 from shuyaku.contracts.problems import Problem, Text
-from shuyaku.contracts.separation import Path, describe, link_path
+from shuyaku.contracts.separation import describe, link_path
 from shuyaku.contracts.source import Source, dotted
 from shuyaku.contracts.vocabulary import LAYER_NAMES, LAYERS, Layer
 
 PATH_ORDER = ["forbidden", "hub", "relay", "screen", "direct"]  # most restrictive first
 _RANK = {p: len(PATH_ORDER) - i for i, p in enumerate(PATH_ORDER)}
-
-
-def declared_path(source_layer: str, target_layer: str, port: int, kind: LinkKind | str | None) -> Path:
-    """The path a link from `source_layer` to `target_layer` takes, honouring the kind the inventory declares.
-
-    Between LGWAN and the internet layer a declared `screen` link towards the internet layer is screen transfer
-    (the VDI there) and any other declared kind goes through the sanitising relay; undeclared links keep the
-    default by port. Everywhere else the layers alone decide (hub, forbidden, direct)."""
-    path = link_path(source_layer, target_layer, port)
-    if kind is None or path not in ("relay", "screen"):
-        return path
-    return "screen" if str(kind) == "screen" and target_layer == Layer.internet else "relay"
 
 
 def classify_link(source_layer: str, target_layer: str, direction: str, port: int,
@@ -38,7 +26,7 @@ def classify_link(source_layer: str, target_layer: str, direction: str, port: in
         flows.append((source_layer, target_layer))
     if direction in ("inbound", "both"):
         flows.append((target_layer, source_layer))
-    paths = [declared_path(a, b, port, kind) for a, b in flows]
+    paths = [link_path(a, b, port, str(kind) if kind is not None else None) for a, b in flows]
     return max(paths, key=lambda p: _RANK[p])
 
 

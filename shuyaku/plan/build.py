@@ -14,7 +14,7 @@ from shuyaku.contracts.catalogue import Catalogue
 from shuyaku.contracts.inventory import Direction, Inventory, Layer, System
 from shuyaku.contracts.plan import HostLoad, LinkPlan, Plan, Resources, Sizing, ZonePlan
 from shuyaku.contracts.problems import Problem, ProblemsError, tx
-from shuyaku.contracts.separation import SCREEN_PORTS
+from shuyaku.contracts.separation import SCREEN_PORTS, link_path
 from shuyaku.contracts.sitedata import (
     DrPlan,
     DrTier,
@@ -29,7 +29,6 @@ from shuyaku.contracts.sitedata import (
     Zone,
 )
 from shuyaku.contracts.vocabulary import LAYERS
-from shuyaku.inventory.links import declared_path
 from shuyaku.inventory.load import Loaded
 from shuyaku.plan import dr as dr_mod
 from shuyaku.plan import flavors, images, placement
@@ -117,10 +116,11 @@ def plan_links(inv: Inventory) -> list[LinkPlan]:
                 if key in seen:
                     continue
                 seen.add(key)
+                kind = link.kind.value if link.kind else None
                 out.append(LinkPlan(source=src, target=dst, protocol=link.protocol.value, port=link.port,
                                     source_layer=layer[src], target_layer=layer[dst],  # type: ignore[arg-type]
-                                    path=declared_path(layer[src], layer[dst], link.port, link.kind),
-                                    kind=link.kind.value if link.kind else None))
+                                    path=link_path(layer[src], layer[dst], link.port, kind),
+                                    kind=kind))  # type: ignore[arg-type]
     return out
 
 
