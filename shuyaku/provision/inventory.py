@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from typing import Any
 import yaml
 
 from shuyaku.contracts.i18n import t
+from shuyaku.contracts.source import clip
+from shuyaku.provision.hostvars import HOST_KEYS_VAR, HOST_RE, check_host_vars, known_hosts_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -44,7 +47,9 @@ def venv_env() -> dict[str, str]:
 
 
 def outputs_to_inventory(outputs: Any, source: str = "ansible_inventory") -> dict[str, Any]:
-    """Convert the stack output {group: {host: {ansible_host, ...}}} into an Ansible YAML inventory dict."""
+    """Convert the stack output {group: {host: {ansible_host, ...}}} into an Ansible YAML inventory dict.
+
+    Only allow-listed host variables pass (shuyaku.provision.hostvars); values are quoted clipped and escaped."""
     problems: list[str] = []
     if not isinstance(outputs, dict) or not outputs:
         raise InventoryError([t(
@@ -55,40 +60,79 @@ def outputs_to_inventory(outputs: Any, source: str = "ansible_inventory") -> dic
     children: dict[str, Any] = {}
     seen: dict[str, tuple[str, dict]] = {}
     for group, hosts in outputs.items():
-        where = f"{source}.{group}"
         if not isinstance(group, str) or not GROUP_RE.match(group):
-            problems.append(t(f"{where}: グループ名 '{group}' は英数字と _ だけで書いてください。",
-                              f"{where}: group name '{group}' must be letters, digits and _ only."))
+            problems.append(t(f"{source}.{clip(group)}: グループ名は英数字と _ だけで書いてください。",
+                              f"{source}.{clip(group)}: a group name must be letters, digits and _ only."))
             continue
+        where = f"{source}.{group}"
         if not isinstance(hosts, dict):
-            problems.append(t(f"{where}: ホスト名 → 変数 の辞書が必要です（値: {hosts!r}）。",
-                              f"{where}: expected a mapping host → vars (got {hosts!r})."))
+            problems.append(t(f"{where}: ホスト名 → 変数 の辞書が必要です（値: {clip(hosts)}）。",
+                              f"{where}: expected a mapping host → vars (got {clip(hosts)})."))
             continue
         group_hosts: dict[str, Any] = {}
         for host, hvars in hosts.items():
+            if not isinstance(host, str) or not HOST_RE.match(host):
+                problems.append(t(f"{where}.{clip(host)}: ホスト名は英数字・.・_・- で 63 文字までです。",
+                                  f"{where}.{clip(host)}: a host name is letters, digits, ., _ and -, up to 63 "
+                                  "characters."))
+                continue
             hwhere = f"{where}.{host}"
             hvars = hvars if hvars is not None else {}
             if not isinstance(hvars, dict):
-                problems.append(t(f"{hwhere}: 変数の辞書が必要です（値: {hvars!r}）。",
-                                  f"{hwhere}: expected a mapping of variables (got {hvars!r})."))
+                problems.append(t(f"{hwhere}: 変数の辞書が必要です（値: {clip(hvars)}）。",
+                                  f"{hwhere}: expected a mapping of variables (got {clip(hvars)})."))
                 continue
-            addr = hvars.get("ansible_host")
-            if not isinstance(addr, str) or not addr.strip():
+            if "ansible_host" not in hvars:
                 problems.append(t(f"{hwhere}.ansible_host: 接続先アドレスがありません。"
                                   "プラットフォームの出力に ansible_host（IP アドレス）を含めてください。",
                                   f"{hwhere}.ansible_host: missing; the platform output must give each host "
                                   "its ansible_host (IP address)."))
+                continue
+            found = check_host_vars(hvars, hwhere)
+            if found:
+                problems += found
                 continue
             if host in seen and seen[host][1] != hvars:
                 problems.append(t(f"{hwhere}: 同じホストが {seen[host][0]} にも異なる変数で出ています。",
                                   f"{hwhere}: the same host appears in {seen[host][0]} with different vars."))
                 continue
             seen[host] = (where, hvars)
-            group_hosts[str(host)] = dict(hvars)
+            group_hosts[host] = dict(hvars)
         children[group] = {"hosts": group_hosts}
     if problems:
         raise InventoryError(problems)
     return {"all": {"children": children}}
+
+
+def pin_host_keys(data: dict[str, Any], known_hosts: Path, source: str) -> dict[str, Any]:
+    """Write known_hosts from the hosts' published keys and make ssh check against it alone.
+
+    A host without a published key is refused: trusting whatever key answers first on the network is
+    exactly what a man in the middle needs."""
+    hosts: dict[str, dict[str, Any]] = {}
+    for group in data["all"]["children"].values():
+        hosts.update(group["hosts"])
+    missing = sorted(h for h, v in hosts.items() if not v.get(HOST_KEYS_VAR))
+    if missing:
+        raise InventoryError([t(
+            f"{source}.*.{h}.{HOST_KEYS_VAR}: ホスト {h} の SSH ホスト鍵が出力にありません。鍵が分からない"
+            "ホストには接続しません（初回接続で届いた鍵を信用すると中間者攻撃を防げないため）。"
+            "ホストを作成したときの公開ホスト鍵をプラットフォームの出力に含めてください。",
+            f"{source}.*.{h}.{HOST_KEYS_VAR}: host {h} has no SSH host key in the output. A host whose key is "
+            "not known is not contacted (trusting the first key that answers lets a man in the middle in); "
+            "publish the host's public keys, recorded when it was created, in the platform's output.")
+            for h in missing])
+    lines = [line for h, v in sorted(hosts.items()) for line in known_hosts_lines(h, v)]
+    known_hosts.parent.mkdir(parents=True, exist_ok=True)
+    known_hosts.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    data["all"]["vars"] = {"ansible_ssh_common_args": ssh_pin_args(known_hosts)}
+    return data
+
+
+def ssh_pin_args(known_hosts: Path) -> str:
+    """ssh options that accept exactly the keys in known_hosts (Ansible and testinfra split them like a shell)."""
+    return (f"-o StrictHostKeyChecking=yes -o UserKnownHostsFile={shlex.quote(str(known_hosts))} "
+            "-o GlobalKnownHostsFile=/dev/null")
 
 
 Runner = Callable[..., subprocess.CompletedProcess]
@@ -181,9 +225,12 @@ def resolve(inventory: Path | None, stack: str | None, workdir: Path, *,
             raise InventoryError([t(f"{inventory}: ファイルがありません。", f"{inventory}: no such file.")])
         return describe(inventory.resolve())
     assert stack is not None
-    data = outputs_to_inventory(stack_outputs(stack, state_dir, run), source=f"stack {stack}: ansible_inventory")
+    source = f"stack {clip(stack)[1:-1]}: ansible_inventory"
+    data = outputs_to_inventory(stack_outputs(stack, state_dir, run), source=source)
     workdir.mkdir(parents=True, exist_ok=True)
-    path = workdir / f"inventory-{stack}.yml"
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", stack)
+    data = pin_host_keys(data, workdir / f"known_hosts-{safe}", source)
+    path = workdir / f"inventory-{safe}.yml"
     path.write_text("# Written by shuyaku from the stack's ansible_inventory output.\n"
                     + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return describe(path)

@@ -12,13 +12,19 @@ import yaml
 from shuyaku.contracts.i18n import set_lang
 from shuyaku.provision.inventory import InventoryError, outputs_to_inventory, resolve
 
+# Public host keys (made once with ssh-keygen for these tests; public keys are not secrets).
+ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICDVJqehk1K3QK1mHlpPBFGTeELQzP/FXNUMJuJMDw8N"
+ECDSA = ("ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBBELjVic2p+kD4PQGqdR06dY2cqPKBRbqXw"
+         "EbgrEgn3tSC2mWbXYedzajzn+Wr7+eW1nmqcCQMT7/QgliwCUJ1o=")
+KEYS = {"shuyaku_ssh_host_keys": [ED25519]}
 SAMPLE = {
-    "shared": {"mgmt-1": {"ansible_host": "198.18.4.11", "baseline_log_host": "198.18.4.11"}},
+    "shared": {"mgmt-1": {"ansible_host": "198.18.4.11", "baseline_log_host": "198.18.4.11", **KEYS}},
     "vdi_hosts": {
-        "vdi-1": {"ansible_host": "198.18.4.21", "zone": "internet"},
-        "vdi-2": {"ansible_host": "198.18.4.22", "zone": "internet"},
+        "vdi-1": {"ansible_host": "198.18.4.21", "shuyaku_layer": "internet", **KEYS},
+        "vdi-2": {"ansible_host": "198.18.4.22", "shuyaku_layer": "internet",
+                  "shuyaku_ssh_host_keys": [ED25519, ECDSA + " root@vdi-2"]},
     },
-    "thin_clients": {"tc-1": {"ansible_host": "198.18.4.31"}},
+    "thin_clients": {"tc-1": {"ansible_host": "198.18.4.31", **KEYS}},
 }
 
 
@@ -45,7 +51,7 @@ def test_stack_outputs_become_an_ansible_inventory_ansible_accepts(tmp_path):
     assert inv.groups["vdi_hosts"] == ["vdi-1", "vdi-2"]
     assert inv.groups["all"] == ["mgmt-1", "tc-1", "vdi-1", "vdi-2"]
     assert inv.hostvars["vdi-1"]["ansible_host"] == "198.18.4.21"
-    assert inv.hostvars["vdi-2"]["zone"] == "internet"
+    assert inv.hostvars["vdi-2"]["shuyaku_layer"] == "internet"
     written = yaml.safe_load(inv.path.read_text())
     assert written["all"]["children"]["thin_clients"]["hosts"]["tc-1"]["ansible_host"] == "198.18.4.31"
 
@@ -56,7 +62,7 @@ def test_every_problem_is_reported_with_its_place():
         outputs_to_inventory(bad)
     text = "\n".join(exc.value.problems)
     assert len(exc.value.problems) == 3
-    assert "ansible_inventory.vdi hosts: group name 'vdi hosts'" in text
+    assert "ansible_inventory.'vdi hosts': a group name must be" in text
     assert "ansible_inventory.servers.s1.ansible_host: missing" in text
     assert "ansible_inventory.servers.s2: expected a mapping of variables" in text
 
