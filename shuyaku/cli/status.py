@@ -72,6 +72,7 @@ def _stored_runs(store: Any, stack: str) -> list[Any]:
 
 
 def _inputs(w: Where, opts: dict[str, Any]) -> Any:
+    from shuyaku.deploy import backend as backends
     from shuyaku.deploy.engine import Stack
     from shuyaku.status.collect import Inputs, load_inputs
 
@@ -90,13 +91,38 @@ def _inputs(w: Where, opts: dict[str, Any]) -> Any:
     for cert in opts["cert"]:
         if not cert.is_file():
             raise _bad(t(f"証明書ファイルがありません: {cert}", f"no such certificate file: {cert}"))
+    hosts = opts["vdi_hosts"]
+    if hosts is not None and not hosts.is_file():
+        raise _bad(t(f"--vdi-hosts: インベントリがありません: {hosts}", f"--vdi-hosts: no such inventory: {hosts}"))
+    if hosts is None and (opts["artefacts"] / f"inventory-{w.stack}.yml").is_file():
+        hosts = opts["artefacts"] / f"inventory-{w.stack}.yml"  # what provision/verify --stack last used
+    team = backends.resolve(w.backend, w.state)
     return Inputs(stack=w.stack, exp=exp, plan=plan, inventory=inv, catalogue=cat, stacks=stacks, junit=opts["junit"],
-                  artefacts=opts["artefacts"], certs=list(opts["cert"]), warn_days=opts["warn_days"],
-                  period=opts["period"])
+                  artefacts=opts["artefacts"], certs=list(opts["cert"]), hosts=hosts, warn_days=opts["warn_days"],
+                  period=opts["period"], vendors=None if opts["no_drift"] or team.is_file or team.kind not in
+                  ("postgres", "postgresql") else team, vendor_passphrases=_passphrases(opts["vendor_passphrase"]))
+
+
+def _passphrases(given: list[str]) -> dict[str, Path]:
+    """`V=FILE` or `V/project/stack=FILE`: the passphrase a vendor handed over for its own stacks."""
+    out: dict[str, Path] = {}
+    for item in given:
+        key, sep, file = item.partition("=")
+        if not sep or not re.match(r"^[a-z0-9_]{1,40}(/[^/=]+/[^/=]+)?$", key) or not Path(file).is_file():
+            raise _bad(t(f"--vendor-passphrase {key[:60]}=…: ベンダー名（または ベンダー/プロジェクト/スタック）と存在する"
+                         "ファイルを V=FILE の形で指定してください",
+                         f"--vendor-passphrase {key[:60]}=…: give V=FILE (or V/project/stack=FILE), with an "
+                         "existing file holding that vendor's passphrase"))
+        out[key] = Path(file)
+    return out
 
 
 def _measure(inputs: Any, cloud: str | None) -> Any:
+    import shutil
+    import tempfile
+
     from shuyaku.audit.run import connect
+    from shuyaku.provision.inventory import InventoryError
     from shuyaku.status.collect import measure
 
     try:
@@ -105,10 +131,15 @@ def _measure(inputs: Any, cloud: str | None) -> Any:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
         raise _bad(t(f"クラウドに接続できません（{cloud or 'OS_CLOUD'}）: {first}",
                      f"cannot reach the cloud ({cloud or 'OS_CLOUD'}): {first}")) from None
+    inputs.work = Path(tempfile.mkdtemp(prefix="shuyaku-status-"))  # vendor stacks' project files, removed after
     try:
         return measure(inputs, conn)
     except ValueError as e:  # a certificate that is not one
         raise _bad(str(e)) from None
+    except InventoryError as e:  # --vdi-hosts that Ansible cannot read
+        raise _bad("\n".join(e.problems)) from None
+    finally:
+        shutil.rmtree(inputs.work, ignore_errors=True)
 
 
 def _since(store: Any, stack: str, spec: str, runs: list[Any]) -> Any:
@@ -178,7 +209,11 @@ def status_cmd(
     no_drift: Annotated[bool, Opt("--no-drift", help="ドリフトとパックを確認しない")] = False,
     junit: Annotated[Path | None, Opt("--junit", help="最新の verify の JUnit XML")] = Path("out/verify/junit.xml"),
     artefacts: Annotated[Path | None, Opt("--artefacts", help="patch の成果物ディレクトリ")] = None,
-    cert: Annotated[list[Path] | None, Opt("--cert", help="期限を見る PEM 証明書（複数可）")] = None,
+    cert: Annotated[list[Path] | None, Opt("--cert", help="期限を見る PEM 証明書（複数可、ホストから読む代わり）")] = None,
+    vdi_hosts: Annotated[Path | None, Opt("--vdi-hosts", help="VDI ホストの証明書を読む Ansible インベントリ（verify と同じ。"
+                                                           "既定: 成果物の inventory-<stack>.yml）")] = None,
+    vendor_passphrase: Annotated[list[str] | None, Opt("--vendor-passphrase", help="ベンダーのスタックのパスフレーズ "
+                                                                                "V=FILE（複数可）")] = None,
     warn_days: Annotated[int, Opt("--warn-days", min=0, help="期限切れ間近とみなす日数")] = 30,
     period: Annotated[str | None, Opt("--period", help="この記録の対象月 YYYY-MM（既定: 今月）")] = None,
     history_opt: Annotated[str | None, Opt("--history", help="履歴の SQLite ファイル（既定: 状態の隣、"
@@ -212,7 +247,8 @@ def status_cmd(
 
         opts = {"plan": plan, "inventory": inventory, "catalogue": catalogue, "no_drift": no_drift,
                 "drift_stack": drift_stack or [], "junit": junit, "artefacts": artefacts or artifacts_root(),
-                "cert": cert or [], "warn_days": warn_days, "period": period}
+                "cert": cert or [], "warn_days": warn_days, "period": period, "vdi_hosts": vdi_hosts,
+                "vendor_passphrase": vendor_passphrase or []}
         run = _measure(_inputs(w, opts), cloud)
         if not no_record:
             _record(store, run)

@@ -44,6 +44,10 @@ class DriftItem(Strict):
 class StackDrift(Strict):
     stack: str
     checked: bool = Field(description="false: the refresh preview could not run (see error); drift unknown")
+    why: Literal["no_state", "no_passphrase", "failed"] | None = Field(
+        default=None, description="why it was not checked: no_state (no state or config copy here), no_passphrase (a "
+                          "vendor's own stack, whose passphrase the operator does not hold), failed (the refresh)")
+    vendor: str | None = Field(default=None, description="the vendor space (vendor_V) the stack lives in; None: the platform's")
     error: str | None = None
     resources: int = Field(0, description="resources the refresh looked at")
     changed: list[DriftItem] = Field(default_factory=list)
@@ -125,10 +129,11 @@ class PatchHost(Strict):
 class Expiry(Strict):
     kind: Literal["certificate", "app_credential"]
     name: str
-    owner: str = Field(description="the certificate file, or the credential's user")
-    expires: datetime | None = Field(description="None: it never expires")
+    owner: str = Field(description="the certificate file (host:path when read from a host), or the credential's user")
+    expires: datetime | None = Field(description="None: it never expires (or, with error, it could not be read)")
     days_left: float | None
-    soon: bool = Field(description="expired or expiring within the warning window")
+    soon: bool = Field(description="expired or expiring within the warning window (or unreadable)")
+    error: str | None = Field(default=None, description="why the certificate could not be read from its host")
 
 
 class Operations(Strict):

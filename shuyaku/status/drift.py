@@ -71,19 +71,19 @@ def stack_drift(stack: Stack, timeout: float = 900) -> StackDrift:
     """One stack's drift; a stack that cannot be refreshed is reported unchecked with the reason, not skipped."""
     t0 = time.monotonic()
     if not stack.config_file.exists():
-        return StackDrift(stack=stack.name, checked=False, resources=0,
+        return StackDrift(stack=stack.name, checked=False, why="no_state", resources=0,
                           error=f"no state for stack {stack.name} in {stack.backend.display}")
     try:
         proc = stack.pulumi("refresh", "--preview-only", "--json", "--stack", stack.name, "--config-file",
                             str(stack.config_file), capture=True, check=False, timeout=timeout)
     except EngineError as e:
-        return StackDrift(stack=stack.name, checked=False, resources=0, error=str(e)[:500])
+        return StackDrift(stack=stack.name, checked=False, why="failed", resources=0, error=str(e)[:500])
     try:
         seen, items = parse(_json_part(proc.stdout or ""))
     except (ValueError, json.JSONDecodeError) as e:
         tail = ((proc.stderr or "") + (proc.stdout or ""))[-400:].strip()
-        return StackDrift(stack=stack.name, checked=False, resources=0, error=f"refresh preview failed (exit {proc.returncode}): "
-                                                                  f"{e}; {tail}")
+        return StackDrift(stack=stack.name, checked=False, why="failed", resources=0,
+                          error=f"refresh preview failed (exit {proc.returncode}): {e}; {tail}")
     return StackDrift(stack=stack.name, checked=True, resources=seen, changed=items, seconds=time.monotonic() - t0)
 
 

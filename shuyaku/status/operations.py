@@ -1,9 +1,10 @@
-"""Operations that can be read without logging in to a host: the last patch run, certificate and credential expiry.
+"""Operations: the last patch run, certificate and credential expiry.
 
 - Patch runs: `shuyaku patch` keeps each run's per-host JSON under `<artefacts>/patch-reports-<UTC stamp>/`; the
   newest folder is the last run.
-- Certificates: PEM files the operator names (`--cert`, e.g. the VDI hosts' certificates as issued by the
-  platform CA); the status reads their `notAfter`.
+- Certificates: the VDI hosts' own, read from the hosts over verify's Ansible path (hostcerts.py); PEM files the
+  operator names (`--cert`) replace that reading (e.g. where the monitor may not log in to hosts). The status reads
+  their `notAfter`.
 - Vendor application credentials: from the live snapshot (the same listing the audit reads), with their expiry.
 """
 
@@ -40,7 +41,7 @@ def last_patch_run(artefacts: Path | None) -> tuple[str | None, list[PatchHost]]
     return last.name, hosts
 
 
-def _expiry(kind: str, name: str, owner: str, when: datetime | None, now: datetime, warn_days: int) -> Expiry:
+def expiry(kind: str, name: str, owner: str, when: datetime | None, now: datetime, warn_days: int) -> Expiry:
     if when is not None and when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     days = None if when is None else round((when - now).total_seconds() / 86400, 1)
@@ -60,7 +61,7 @@ def certificates(paths: Iterable[Path], now: datetime, warn_days: int) -> list[E
         except ValueError as e:
             raise ValueError(f"{path}: not a PEM certificate ({e})") from None
         subject = cert.subject.rfc4514_string() or path.name
-        out.append(_expiry("certificate", subject, str(path), cert.not_valid_after_utc, now, warn_days))
+        out.append(expiry("certificate", subject, str(path), cert.not_valid_after_utc, now, warn_days))
     return out
 
 
@@ -77,15 +78,19 @@ def app_credentials(snap: Snapshot, now: datetime, warn_days: int) -> list[Expir
     for uid, creds in sorted(snap.app_credentials.items()):
         user = snap.users.get(uid, uid)
         for c in creds or []:
-            out.append(_expiry("app_credential", str(getattr(c, "name", "") or getattr(c, "id", "")), user,
+            out.append(expiry("app_credential", str(getattr(c, "name", "") or getattr(c, "id", "")), user,
                                _when(getattr(c, "expires_at", None)), now, warn_days))
     return out
 
 
-def operations(snap: Snapshot | None, artefacts: Path | None, certs: Iterable[Path], now: datetime,
-               warn_days: int) -> Operations:
-    run, hosts = last_patch_run(artefacts)
-    expiries = certificates(certs, now, warn_days)
+def operations(snap: Snapshot | None, artefacts: Path | None, certs: list[Path], now: datetime,
+               warn_days: int, hosts: Path | None = None) -> Operations:
+    """`certs` (PEM files) when given, else the VDI hosts' certificates read over the `hosts` Ansible inventory."""
+    from shuyaku.status import hostcerts
+
+    run, patched = last_patch_run(artefacts)
+    expiries = certificates(certs, now, warn_days) if certs or hosts is None else hostcerts.from_hosts(hosts, now,
+                                                                                                     warn_days)
     if snap is not None:
         expiries += app_credentials(snap, now, warn_days)
-    return Operations(patch_run=run, patch_hosts=hosts, expiries=expiries, warn_days=warn_days)
+    return Operations(patch_run=run, patch_hosts=patched, expiries=expiries, warn_days=warn_days)

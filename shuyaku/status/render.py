@@ -22,7 +22,10 @@ def _drift_lines(run: StatusRun, lang: str) -> list[str]:
     out = []
     for d in run.drift:
         if not d.checked:
-            out.append(L(lang, f"  {d.stack}: 確認できません — {d.error}", f"  {d.stack}: not checked — {d.error}"))
+            why = {"no_passphrase": L(lang, "パスフレーズなし", "no passphrase"),
+                   "no_state": L(lang, "状態なし", "no state")}.get(d.why or "", L(lang, "失敗", "failed"))
+            out.append(L(lang, f"  {d.stack}: 確認できません（{why}）— {d.error}",
+                         f"  {d.stack}: not checked ({why}) — {d.error}"))
             continue
         out.append(L(lang, f"  {d.stack}: {d.resources} リソース中 {len(d.changed)} 件が Pulumi 外で変更",
                      f"  {d.stack}: {len(d.changed)} of {d.resources} resources changed outside Pulumi"))
@@ -68,6 +71,10 @@ def _ops_lines(run: StatusRun, lang: str) -> list[str]:
     out += [f"    {h.host}: {h.packages} pkg, reboot={'done' if h.rebooted else ('required' if h.reboot_required else 'no')}"
             f", health={h.health}" for h in o.patch_hosts]
     for e in o.expiries:
+        if e.error:
+            out.append(L(lang, f"    ! {e.kind} {e.owner}: 読めません — {e.error}", f"    ! {e.kind} {e.owner}: unreadable — "
+                                                                                   f"{e.error}"))
+            continue
         left = "∞" if e.days_left is None else f"{e.days_left:g}"
         out.append(f"    {'!' if e.soon else ' '} {e.kind} {e.name} ({e.owner}): {e.expires or '-'} ({left} d)")
     return out

@@ -44,15 +44,23 @@ def open_risks(plan: Plan, run: StatusRun, today: date) -> list[Risk]:
             ja=f"ルール違反・警告 {len(bad)} 件（うちエラー {errors} 件）: " + ", ".join(sorted({r.id for r in bad})),
             en=f"{len(bad)} rule finding(s), {errors} error(s): " + ", ".join(sorted({r.id for r in bad})))))
     drifted = sum(len(d.changed) for d in run.drift)
-    unread = [d.stack for d in run.drift if not d.checked]
+    unread = [d.stack for d in run.drift if not d.checked and d.why != "no_passphrase"]
     if drifted:
         out.append(Risk(kind="drift", text=Said(ja=f"Pulumi 外での変更（ドリフト）{drifted} 件",
                                                 en=f"{drifted} resource(s) changed outside Pulumi (drift)")))
     if unread:
         out.append(Risk(kind="drift", text=Said(ja=f"ドリフトを確認できないスタック: {', '.join(unread)}",
                                                 en=f"drift could not be checked for: {', '.join(unread)}")))
+    locked = [d.stack for d in run.drift if not d.checked and d.why == "no_passphrase"]
+    if locked:
+        out.append(Risk(kind="drift", text=Said(
+            ja=f"パスフレーズがなくドリフト未確認のベンダースタック: {', '.join(locked)}",
+            en=f"vendor stacks not checked for drift (no passphrase): {', '.join(locked)}")))
     for e in run.operations.expiries:
-        if e.soon:
+        if e.error:
+            out.append(Risk(kind="expiry", text=Said(ja=f"証明書を読めません: {e.owner}（{e.error}）",
+                                                     en=f"certificate unreadable: {e.owner} ({e.error})")))
+        elif e.soon:
             left = f"{e.days_left:g}" if e.days_left is not None else "?"
             out.append(Risk(kind="expiry", text=Said(ja=f"期限切れ間近: {e.name}（{e.owner}、残り {left} 日）",
                                                      en=f"expiring: {e.name} ({e.owner}, {left} days left)")))
