@@ -96,7 +96,7 @@ def _inputs(w: Where, opts: dict[str, Any]) -> Any:
         raise _bad(t(f"--vdi-hosts: インベントリがありません: {hosts}", f"--vdi-hosts: no such inventory: {hosts}"))
     if hosts is None and (opts["artefacts"] / f"inventory-{w.stack}.yml").is_file():
         hosts = opts["artefacts"] / f"inventory-{w.stack}.yml"  # what provision/verify --stack last used
-    team = backends.resolve(w.backend, w.state)
+    team = backends.resolve(opts["vendor_state"] or w.backend, w.state)
     return Inputs(stack=w.stack, exp=exp, plan=plan, inventory=inv, catalogue=cat, stacks=stacks, junit=opts["junit"],
                   artefacts=opts["artefacts"], certs=list(opts["cert"]), hosts=hosts, warn_days=opts["warn_days"],
                   period=opts["period"], vendors=None if opts["no_drift"] or team.is_file or team.kind not in
@@ -212,6 +212,8 @@ def status_cmd(
     cert: Annotated[list[Path] | None, Opt("--cert", help="期限を見る PEM 証明書（複数可、ホストから読む代わり）")] = None,
     vdi_hosts: Annotated[Path | None, Opt("--vdi-hosts", help="VDI ホストの証明書を読む Ansible インベントリ（verify と同じ。"
                                                            "既定: 成果物の inventory-<stack>.yml）")] = None,
+    vendor_state: Annotated[str | None, Opt("--vendor-state", help="ベンダーの状態があるチームの PostgreSQL の URL"
+                                                                "（既定: 状態の URL が PostgreSQL ならそれ）")] = None,
     vendor_passphrase: Annotated[list[str] | None, Opt("--vendor-passphrase", help="ベンダーのスタックのパスフレーズ "
                                                                                 "V=FILE（複数可）")] = None,
     warn_days: Annotated[int, Opt("--warn-days", min=0, help="期限切れ間近とみなす日数")] = 30,
@@ -248,7 +250,7 @@ def status_cmd(
         opts = {"plan": plan, "inventory": inventory, "catalogue": catalogue, "no_drift": no_drift,
                 "drift_stack": drift_stack or [], "junit": junit, "artefacts": artefacts or artifacts_root(),
                 "cert": cert or [], "warn_days": warn_days, "period": period, "vdi_hosts": vdi_hosts,
-                "vendor_passphrase": vendor_passphrase or []}
+                "vendor_passphrase": vendor_passphrase or [], "vendor_state": vendor_state}
         run = _measure(_inputs(w, opts), cloud)
         if not no_record:
             _record(store, run)

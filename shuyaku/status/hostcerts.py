@@ -69,8 +69,17 @@ def _one(target: Target, inventory: Path, now: datetime, warn_days: int) -> Expi
 
 def from_hosts(inventory: Path, now: datetime, warn_days: int) -> list[Expiry]:
     """Every VDI host's certificate expiry, read in parallel (each read is an SSH round trip)."""
+    import os
+
+    from shuyaku.provision.inventory import venv_env
+
     found = targets(inventory)
     if not found:
         return []
+    # testinfra runs ansible-inventory and ssh itself, from this process's environment: give it the PATH and the
+    # ansible.cfg `verify` runs with (the timer's PATH need not hold the virtualenv's tools).
+    env = venv_env()
+    os.environ["PATH"] = env["PATH"]
+    os.environ.setdefault("ANSIBLE_CONFIG", env["ANSIBLE_CONFIG"])
     with cf.ThreadPoolExecutor(min(8, len(found))) as pool:
         return list(pool.map(lambda t: _one(t, inventory, now, warn_days), found))

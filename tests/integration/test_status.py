@@ -6,6 +6,12 @@ ingress rule added to a tenant's group, one migrated server deleted) and a statu
 computed here from the plan and the catalogue, and the goal sheet shows both months (screenshot and PDF by headless
 Chromium under build/artefacts/). The stack is destroyed at the end; every hand-made change is undone.
 
+"Verified" comes from a real `shuyaku verify` run (testinfra over SSH) against a real test host (scripts/test-hosts,
+--name status) that the inventory names as a migrated system's server, and the VDI certificate's expiry is read from
+that host over the same Ansible inventory. A vendor's own stack in the team state database (scripts/state-db) is
+listed and refresh-previewed by the operator: not checked without the vendor's passphrase, clean with it, and its
+out-of-band change named.
+
 Run it under the shared lock: `flock /tmp/shuyaku-devcloud.lock .venv/bin/pytest tests/integration/test_status.py -x -q`.
 """
 
@@ -40,6 +46,10 @@ INVENTORY = ROOT / "examples" / "small-town" / "inventory.yaml"
 CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
 ARTEFACTS = ROOT / "build" / "artefacts"
 RUN = uuid.uuid4().hex[:6]
+TEST_HOSTS = ROOT / "scripts" / "test-hosts"
+STATE_DB = ROOT / "scripts" / "state-db"
+HOSTS_NAME = "status"
+CERT_DAYS = 200
 MOVING = ("jinji", "web")  # two systems of wave 1, one server each in the plan
 NOW = datetime.now(UTC)
 THIS_MONTH = NOW.strftime("%Y-%m")
@@ -77,6 +87,46 @@ def town(admin: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[
         assert down.returncode == 0, down.stdout[-3000:]
 
 
+def shuyaku(*args: str, env: dict[str, str] | None = None, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "shuyaku.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          env=env, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One real test host, named in an Ansible inventory as jinji's server (for verify) and as a VDI host (its
+    certificate installed where the vdi_host role installs it: the role's packages are not needed for that)."""
+    import yaml
+
+    work = tmp_path_factory.mktemp("hosts")
+    up = subprocess.run([str(TEST_HOSTS), "up", "1", "--name", HOSTS_NAME], capture_output=True, text=True, timeout=1800)
+    assert up.returncode == 0, up.stderr[-3000:]
+    try:
+        made = yaml.safe_load(Path(up.stdout.strip().splitlines()[-1]).read_text(encoding="utf-8"))
+        addr = made["all"]["children"]["servers"]["hosts"][f"{HOSTS_NAME}-1"]["ansible_host"]
+        inv = work / "hosts.yml"
+        inv.write_text(yaml.safe_dump({"all": {"vars": made["all"]["vars"], "children": {
+            "servers": {"hosts": {"jinji-app-1": {"ansible_host": addr}}},
+            "vdi_hosts": {"hosts": {"vdi-1": {"ansible_host": addr}}}}}}), encoding="utf-8")
+        key, cert = work / "vdi-1.key", work / "vdi-1.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", str(key), "-out", str(cert), "-days", str(CERT_DAYS), "-subj",
+                        "/CN=vdi-1.small-town.example"], check=True, capture_output=True, timeout=60)
+        env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
+               "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+        for module, margs in (("ansible.builtin.file", "path=/etc/xrdp/tls state=directory mode=0750"),
+                              ("ansible.builtin.copy", f"src={cert} dest=/etc/xrdp/tls/cert.pem mode=0644")):
+            done = subprocess.run(["ansible", "-i", str(inv), "vdi_hosts", "-m", module, "-a", margs], env=env,
+                                  capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, done.stdout[-2000:]
+        (work / "suite").mkdir()
+        (work / "suite" / "test_migrated_server.py").write_text(
+            "def test_the_server_is_up_and_answers_ssh(host):\n    assert host.service('ssh').is_running\n")
+        yield inv
+    finally:
+        subprocess.run([str(TEST_HOSTS), "down", "--name", HOSTS_NAME], capture_output=True, text=True, timeout=300)
+
+
 def status(town: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
     """The command as the monthly timer runs it, with the operator's admin login."""
     st, workdir = town["stack"], town["workdir"]
@@ -84,7 +134,7 @@ def status(town: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]
     env.pop("PULUMI_BACKEND_URL", None)  # this stack's state is the file backend in its own folder
     return subprocess.run([sys.executable, "-m", "shuyaku.cli", "status", "--stack", st.name, "--stack-config",
                            str(st.config_file), "--root", str(ROOT), "--cloud", "dev-admin", "--state", str(st.state_dir),
-                           "--history", str(workdir / "history.sqlite"), "--junit", str(workdir / "no-verify.xml"),
+                           "--history", str(workdir / "history.sqlite"), "--junit", str(workdir / "verify" / "junit.xml"),
                            "--artefacts", str(workdir / "artefacts"), *args],
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=900)
 
@@ -154,23 +204,27 @@ def expected_ratio(admin: Any, plan: Plan, migrated: set[str], active: int) -> t
     return now, round(now / plan.cost.baseline_annual_yen * 100, 1)
 
 
-def record_status(town: dict[str, Any], period: str, label: str) -> tuple[int, dict[str, Any]]:
+def record_status(town: dict[str, Any], period: str, label: str, *extra: str) -> tuple[int, dict[str, Any]]:
     t0 = time.monotonic()
-    proc = status(town, "--period", period, "--format", "json", "--lang", "en")
+    proc = status(town, "--period", period, "--format", "json", "--lang", "en", *extra)
     record(f"status --stack (small town, {label}), whole command", time.monotonic() - t0)
     assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
     return proc.returncode, json.loads(proc.stdout)
 
 
 def test_status_names_drift_and_findings_and_moves_progress_and_cost_as_computed(admin: Any, town: dict[str, Any],
-                                                                                 tmp_path: Path) -> None:
+                                                                                 hosts: Path, tmp_path: Path) -> None:
     plan, outputs = town["plan"], town["outputs"]
     wave1 = next(w for w in plan.waves if w.number == 1)
     assert set(MOVING) < set(wave1.systems)
     undo: list[Callable[[], Any]] = []
     try:
         servers = {sid: migrate(admin, outputs["tenants"][sid], undo) for sid in MOVING}
-        rc1, first = record_status(town, LAST_MONTH, "clean, part of wave 1 migrated")
+        verify = shuyaku("verify", "--inventory", str(hosts), "--group", "servers", "--suite", str(hosts.parent / "suite"),
+                         "--junit", str(town["workdir"] / "verify" / "junit.xml"), "--html",
+                         str(town["workdir"] / "verify" / "summary.html"), "--workers", "0", "--lang", "en")
+        assert verify.returncode == 0, verify.stdout[-2000:] + verify.stderr[-2000:]
+        rc1, first = record_status(town, LAST_MONTH, "clean, part of wave 1 migrated", "--vdi-hosts", str(hosts))
         assert rc1 == 0, json.dumps({"rules": first["rules"], "drift": first["drift"]}, indent=1)[:4000]
         assert [d["stack"] for d in first["drift"]] == ["status"] and first["drift"][0]["checked"]
         assert first["drift"][0]["changed"] == [] and first["rules"] == []
@@ -178,6 +232,14 @@ def test_status_names_drift_and_findings_and_moves_progress_and_cost_as_computed
         assert {s["system_id"] for s in first["systems"] if s["migrated"]} == set(MOVING)
         w1 = next(w for w in first["waves"] if w["number"] == 1)
         assert w1["migrated"] == len(MOVING) and w1["tenants_ready"] == len(wave1.systems)
+        # verified: jinji's server passed the verify run above; web's was not verified
+        assert {s["system_id"]: s["verified"] for s in first["systems"] if s["system_id"] in MOVING} == {
+            "jinji": "passed", "web": "not_run"}
+        assert w1["verified"] == 1
+        [cert] = [e for e in first["operations"]["expiries"] if e["kind"] == "certificate"]
+        assert (cert["name"], cert["owner"], cert["error"], cert["soon"]) == (
+            "CN=vdi-1.small-town.example", "vdi-1:/etc/xrdp/tls/cert.pem", None, False)
+        assert CERT_DAYS - 1 <= cert["days_left"] <= CERT_DAYS
         now1, ratio1 = expected_ratio(admin, plan, set(MOVING), sum(len(v) for v in servers.values()))
         assert (first["cost"]["now_yen"], first["cost"]["ratio_pct"]) == (now1, ratio1)
 
@@ -193,7 +255,7 @@ def test_status_names_drift_and_findings_and_moves_progress_and_cost_as_computed
         gone = servers["web"][0]
         admin.compute.wait_for_delete(admin.compute.delete_server(gone) or gone, wait=120)
 
-        rc2, second = record_status(town, THIS_MONTH, "after out-of-band changes")
+        rc2, second = record_status(town, THIS_MONTH, "after out-of-band changes", "--vdi-hosts", str(hosts))
         assert rc2 == 1
         drifted = second["drift"][0]["changed"]
         print("[status] drift:", json.dumps(drifted, indent=1))
@@ -204,6 +266,7 @@ def test_status_names_drift_and_findings_and_moves_progress_and_cost_as_computed
         assert {s["system_id"] for s in second["systems"] if s["migrated"]} == {"jinji"}
         web = next(s for s in second["systems"] if s["system_id"] == "web")
         assert web["tenant_ready"] and web["active_servers"] == 0 and not web["migrated"]
+        assert next(s for s in second["systems"] if s["system_id"] == "jinji")["verified"] == "passed"
         now2, ratio2 = expected_ratio(admin, plan, {"jinji"}, len(servers["jinji"]))
         assert (second["cost"]["now_yen"], second["cost"]["ratio_pct"]) == (now2, ratio2)
         assert now2 != now1
@@ -273,3 +336,90 @@ def test_the_team_database_keeps_each_run_in_a_table_of_its_own(town: dict[str, 
     finally:
         with psycopg.connect(store.conninfo) as db:
             db.execute(f"DELETE FROM {store.table} WHERE stack = %s", (stack,))
+
+
+VENDOR_PROGRAM = """\
+import pulumi_openstack as openstack
+
+openstack.networking.SecGroup("app", name="status-vendor-app-{run}", description="the vendor's application")
+"""
+
+
+def _state_db_url(*vendor: str) -> str:
+    env = subprocess.run([str(STATE_DB), "env", *(("--vendor", *vendor) if vendor else ())], capture_output=True,
+                         text=True, timeout=60)
+    assert env.returncode == 0, "the team state database is not running: scripts/state-db up\n" + env.stderr
+    line = next(x for x in env.stdout.splitlines() if x.startswith("export PULUMI_BACKEND_URL="))
+    return shlex.split(line.split("=", 1)[1])[0]
+
+
+@pytest.fixture
+def vendor_stack(admin: Any, town: dict[str, Any], tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """A vendor's own stack in its own space of the team database, deployed by the vendor with its own login and
+    its own passphrase (one security group in jinji's tenant); removed with the vendor's space at the end."""
+    from shuyaku.deploy.engine import engine_bin
+
+    name = f"st{RUN}"
+    added = subprocess.run([str(STATE_DB), "vendor", "add", name], capture_output=True, text=True, timeout=120)
+    assert added.returncode == 0, added.stderr
+    tenant = town["outputs"]["tenants"]["jinji"]
+    user, conn = _vendor(admin, tenant)
+    passphrase = tmp_path / "vendor-passphrase"
+    passphrase.write_text(secrets.token_urlsafe(24), encoding="utf-8")
+    passphrase.chmod(0o600)
+    project = tmp_path / "vendor-app"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text(f"name: status-vendor-app\nruntime:\n  name: python\n  options:\n"
+                                         f"    toolchain: pip\n    virtualenv: {sys.prefix}\n", encoding="utf-8")
+    (project / "__main__.py").write_text(VENDOR_PROGRAM.format(run=RUN), encoding="utf-8")
+    auth = conn.config.config["auth"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "OS_", "PG"))}
+    env.update(PATH=f"{engine_bin()}:{os.environ.get('PATH', '')}", PULUMI_HOME=str(tmp_path / "vendor-home"),
+               PULUMI_SKIP_UPDATE_CHECK="true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
+               PULUMI_BACKEND_URL=_state_db_url(name), PULUMI_CONFIG_PASSPHRASE_FILE=str(passphrase),
+               OS_AUTH_URL=auth["auth_url"], OS_USERNAME=user.name, OS_PASSWORD=auth["password"],
+               OS_PROJECT_ID=tenant["project_id"], OS_USER_DOMAIN_NAME="Default", OS_REGION_NAME=admin.config.region_name)
+
+    def pulumi(*args: str) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(["pulumi", *args, "--non-interactive"], cwd=project, env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        return proc
+
+    try:
+        pulumi("stack", "init", "dev")
+        pulumi("up", "--yes", "--skip-preview", "--stack", "dev")
+        sg = next(r for r in json.loads(pulumi("stack", "export", "--stack", "dev").stdout)["deployment"]["resources"]
+                  if r["type"] == "openstack:networking/secGroup:SecGroup")
+        yield {"name": name, "passphrase": passphrase, "group_id": sg["id"],
+               "label": f"vendor_{name}:status-vendor-app/dev"}
+        pulumi("destroy", "--yes", "--skip-preview", "--stack", "dev")
+    finally:
+        subprocess.run([str(STATE_DB), "vendor", "remove", name, "--drop-state"], capture_output=True, timeout=120)
+        admin.identity.delete_user(user)
+
+
+def test_the_operator_checks_each_vendor_stack_in_the_team_database(admin: Any, town: dict[str, Any],
+                                                                   vendor_stack: dict[str, Any]) -> None:
+    """Listed from the vendor's space with the operator's login; without the vendor's passphrase it is "not checked"
+    (never clean, no alarm); with it, clean, and then a change made outside Pulumi is named."""
+    operator_url = _state_db_url()
+
+    def vendor_drift(*extra: str) -> dict[str, Any]:
+        proc = status(town, "--no-record", "--vendor-state", operator_url, "--format", "json", "--lang", "en", *extra)
+        assert proc.returncode in (0, 1), proc.stderr[-2000:]
+        found = [d for d in json.loads(proc.stdout)["drift"] if d["stack"] == vendor_stack["label"]]
+        assert len(found) == 1, [d["stack"] for d in json.loads(proc.stdout)["drift"]]
+        return found[0]
+
+    given = f"--vendor-passphrase={vendor_stack['name']}={vendor_stack['passphrase']}"
+    locked = vendor_drift()
+    assert (locked["checked"], locked["why"], locked["vendor"]) == (False, "no_passphrase", vendor_stack["name"])
+    clean = vendor_drift(given)
+    assert clean["checked"] and clean["resources"] >= 1 and clean["changed"] == [], clean
+    admin.network.update_security_group(vendor_stack["group_id"], description="changed by hand")
+    t0 = time.monotonic()
+    changed = vendor_drift(given)
+    record("status with a vendor stack in the team database", time.monotonic() - t0)
+    assert changed["checked"] and [(c["type"], c["name"], c["keys"]) for c in changed["changed"]] == [
+        ("openstack:networking/secGroup:SecGroup", "app", ["description"])], changed
