@@ -1,7 +1,7 @@
-"""`shuyaku vendor init`: write a vendor's Pulumi project, already wired to its tenant on the platform.
+"""A vendor's Pulumi project, already wired to its tenant's hand-off (`shuyaku vendor init` / `update`).
 
-Exit status: 0 written, 2 bad input (unknown tenant, non-empty or unwritable directory, unreadable site data).
-Every value taken from the site data is escaped for the file it lands in (`shuyaku.vendor.escape`).
+Every value taken from the site data is escaped for the file it lands in (`shuyaku.vendor.escape`). The files
+written are recorded with their hashes in a manifest, so `update` can tell the vendor's edits from its own.
 """
 
 from __future__ import annotations
@@ -11,23 +11,16 @@ import hashlib
 import importlib.metadata
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
-
-import typer
-from rich.console import Console
 
 from shuyaku.contracts import checked, source, tenant_outputs
-from shuyaku.contracts.i18n import set_lang, t
+from shuyaku.contracts.i18n import t
 from shuyaku.contracts.problems import ProblemsError
 from shuyaku.contracts.sitedata import SiteData, Tenant
 from shuyaku.platform import naming
-from shuyaku.vendor import escape
-
-app = typer.Typer(help="ベンダー向けプロジェクト / vendor projects", no_args_is_help=True)
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+from shuyaku.vendor import escape, handoff, manifest
 
 LAYER_JA = {
     "mynumber": "マイナンバー利用事務系",
@@ -178,6 +171,7 @@ def render(ref: StackRef, site: SiteData, tenant: Tenant, target: Path, encrypte
     ctx = {
         "tenant": tenant,
         "platform_stack": str(ref),
+        "handoff_stack": handoff.reference(tenant.system_id, site.site),
         "stack": ref.stack,
         "command": f"shuyaku vendor init --platform-stack {shlex.quote(str(ref))} --tenant {shlex.quote(tenant.system_id)}",
         "servers": servers,
@@ -231,8 +225,43 @@ def write_project(target: Path, files: dict[str, str]) -> list[Path]:
     return written
 
 
-def init(platform_stack: str, tenant_id: str, target: Path, site_data: Path | None = None, cwd: Path | None = None) -> list[Path]:
+@dataclass(frozen=True)
+class Source:
+    """What a project is generated from: the platform stack it belongs to, the site data and the tenant."""
+
+    ref: StackRef
+    site: SiteData
+    tenant: Tenant
+    site_data: Path
+    encrypted: str = "encrypted"
+
+    def render(self, target: Path) -> dict[str, str]:
+        return render(self.ref, self.site, self.tenant, target, self.encrypted)
+
+    def about(self) -> dict[str, str]:
+        return {"platform_stack": str(self.ref), "tenant": self.tenant.system_id, "site": self.site.site,
+                "handoff": handoff.reference(self.tenant.system_id, self.site.site), "site_data": str(self.site_data)}
+
+
+def prepare(platform_stack: str, tenant_id: str, site_data: Path | None = None, cwd: Path | None = None) -> Source:
     ref = StackRef.parse(platform_stack)
+    values: dict[str, object] = {}
+    if site_data is not None:
+        path = site_data
+    else:
+        path, values = find_site_data(ref, (cwd or Path.cwd()).resolve())
+    site = load_site(path)
+    tenant = pick_tenant(site, tenant_id, path)
+    return Source(ref, site, tenant, path.resolve(), str(values.get("shuyaku:encryptedVolumeType") or "encrypted"))
+
+
+# Checks that the tenant's hand-off is published and readable (handoff.read through the caller's space).
+Check = Callable[[str, str], object]
+
+
+def init(platform_stack: str, tenant_id: str, target: Path, site_data: Path | None = None, cwd: Path | None = None,
+         check: Check | None = None) -> list[Path]:
+    StackRef.parse(platform_stack)
     if not_empty(target):
         raise InitError(
             t(
@@ -242,15 +271,16 @@ def init(platform_stack: str, tenant_id: str, target: Path, site_data: Path | No
             + "\n  "
             + t("新しいディレクトリを指定してください", "name a new directory")
         )
-    values: dict[str, object] = {}
-    if site_data is not None:
-        path = site_data
-    else:
-        path, values = find_site_data(ref, (cwd or Path.cwd()).resolve())
-    site = load_site(path)
-    tenant = pick_tenant(site, tenant_id, path)
-    files = render(ref, site, tenant, target, str(values.get("shuyaku:encryptedVolumeType") or "encrypted"))
-    return write_project(target, files)
+    src = prepare(platform_stack, tenant_id, site_data, cwd)
+    if check is not None:
+        try:
+            check(src.tenant.system_id, src.site.site)
+        except handoff.HandoffError as exc:
+            raise InitError(str(exc)) from None
+    files = src.render(target)
+    written = write_project(target, files)
+    written.append(manifest.write(target, files, src.about()))
+    return written
 
 
 def not_empty(target: Path) -> bool:
@@ -263,33 +293,3 @@ def not_empty(target: Path) -> bool:
             + "\n  "
             + t("書き込める新しいディレクトリを --dir で指定してください", "name a new directory you can write to with --dir")
         ) from None
-
-
-@app.command("init")
-def init_cmd(
-    platform_stack: Annotated[str, typer.Option("--platform-stack", help="基盤スタック ORG/PROJECT/STACK")],
-    tenant: Annotated[str, typer.Option("--tenant", help="システムID / system id, e.g. S001")],
-    directory: Annotated[Path, typer.Option("--dir", help="作成するディレクトリ（空であること）/ new directory")],
-    site_data: Annotated[Path | None, typer.Option("--site-data", help="site-*.json（省略時は基盤スタックの設定から）")] = None,
-    lang: Annotated[str | None, typer.Option("--lang", help="ja (既定) / en")] = None,
-) -> None:
-    """ベンダー向け Pulumi プロジェクトを生成します / write a vendor's Pulumi project for one tenant."""
-    set_lang(lang)
-    try:
-        written = init(platform_stack, tenant, directory, site_data)
-    except InitError as exc:
-        err.print(f"{t('エラー', 'error')}: {exc}", markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    except ProblemsError as exc:
-        for p in exc.problems:
-            err.print(p.render(), markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    out.print(
-        t(
-            f"{directory} に {tenant} 用のプロジェクトを作成しました（{len(written)} ファイル）。"
-            "README.md の手順でデプロイしてください。",
-            f"wrote a project for {tenant} in {directory} ({len(written)} files); README.md says how to deploy.",
-        ),
-        markup=False,
-        soft_wrap=True,
-    )

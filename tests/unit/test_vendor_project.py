@@ -18,6 +18,7 @@ from shuyaku.cli import app as shuyaku_app
 from shuyaku.cli import vendor as cli
 from shuyaku.contracts.sitedata import SiteData
 from shuyaku.platform import config, mocks, program, synthetic
+from shuyaku.vendor import handoff, manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples/vendor-juki"
@@ -48,7 +49,9 @@ def run_project(project: Path, outputs: dict, main: str | None = None) -> mocks.
             g = runpy.run_path(main or str(project / "__main__.py"), run_name="__main__")
             return {"servers": g["workload"].servers}
 
-        rec, _ = mocks.run(program_, stack_outputs={STACK: outputs}, project="vendor")
+        # Each project reads its tenant's hand-off, as `vendor publish` writes it, and nothing of the platform.
+        handoffs = {handoff.reference(sid, t["site"]): {"tenant": t} for sid, t in outputs["tenants"].items()}
+        rec, _ = mocks.run(program_, stack_outputs=handoffs, project="vendor")
     finally:
         sys.path.remove(str(project))
         sys.modules.pop("workload", None)
@@ -59,9 +62,9 @@ def test_init_writes_a_project_and_refuses_bad_input(tmp_path: Path) -> None:
     site = site_file(tmp_path)
     target = tmp_path / "vendor-t0003"
     ok = runner.invoke(shuyaku_app, ["vendor", "init", "--platform-stack", STACK, "--tenant", "T0003", "--dir", str(target),
-                                 "--site-data", str(site)])
+                                 "--site-data", str(site), "--no-check"])
     assert ok.exit_code == 0, ok.output
-    assert sorted(p.name for p in target.iterdir()) == sorted(cli.FILES)
+    assert sorted(p.name for p in target.iterdir()) == sorted([*cli.FILES, manifest.NAME])
     readme = (target / "README.md").read_text(encoding="utf-8")
     assert "デプロイ手順" in readme and "pulumi up" in readme and "T0003-net" in readme
 
@@ -239,7 +242,7 @@ def test_hostile_names_render_as_data_in_every_file(tmp_path: Path, text: str) -
 
     doc, literals = docstring_and_literals(files["__main__.py"])
     assert doc is not None and doc.startswith(f"{text}（{sid}）のサーバ構成")  # the docstring reads back as the data
-    assert literals["SYSTEM_ID"] == sid and literals["PLATFORM_STACK"] == str(ref)
+    assert literals["SYSTEM_ID"] == sid and literals["HANDOFF_STACK"] == handoff.reference(sid, site.site)
     ast.parse(files["workload.py"])
     servers = [n for n in ast.walk(ast.parse(files["__main__.py"])) if isinstance(n, ast.Call)
                and getattr(n.func, "id", "") == "Server"]
@@ -257,12 +260,12 @@ def test_hostile_names_render_as_data_in_every_file(tmp_path: Path, text: str) -
     fences = [i for i, line in enumerate(readme.splitlines()) if line.startswith("```")]
     assert len(fences) == 2, "a value closed or opened a code fence"
     shell = readme.splitlines()[fences[0] + 1:fences[1]]
-    assert len(shell) == 8 and all("\n" not in line for line in shell)
+    assert len(shell) == 7 and all("\n" not in line for line in shell)
     words = {line.split()[0]: line for line in shell}
     if all(c.isprintable() for c in target.name):
         assert shlex.split(words["cd"]) == ["cd", target.name]
-    config_line = next(line for line in shell if line.startswith("pulumi config set"))
-    assert shlex.split(config_line) == ["pulumi", "config", "set", "platformStack", str(ref)]
+    # the project reads its hand-off by the name baked into __main__.py: no platform stack to configure
+    assert not [line for line in shell if line.startswith("pulumi config set")]
     assert shlex.split(next(line for line in shell if line.startswith("pulumi stack init"))) == \
         ["pulumi", "stack", "init", ref.stack]
     table = [line for line in readme.splitlines() if line.startswith("| ")]
@@ -291,12 +294,12 @@ def test_an_unwritable_directory_is_a_message_not_a_traceback(tmp_path: Path) ->
     blocker.write_text("x", encoding="utf-8")
     for target in ["/proc/self/x", str(blocker / "sub")]:
         res = runner.invoke(shuyaku_app, ["vendor", "init", "--platform-stack", STACK, "--tenant", "T0003", "--dir", target,
-                                          "--site-data", str(site), "--lang", "en"])
+                                          "--site-data", str(site), "--lang", "en", "--no-check"])
         assert res.exit_code == 2, res.output
         assert "cannot create the project in" in res.output and "--dir" in res.output
         assert "Traceback" not in res.output and isinstance(res.exception, SystemExit)
     ja = runner.invoke(shuyaku_app, ["vendor", "init", "--platform-stack", STACK, "--tenant", "T0003", "--dir",
-                                     "/proc/self/x", "--site-data", str(site), "--lang", "ja"])
+                                     "/proc/self/x", "--site-data", str(site), "--lang", "ja", "--no-check"])
     assert ja.exit_code == 2 and "プロジェクトを作成できません" in ja.output
 
 
