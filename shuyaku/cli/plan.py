@@ -155,10 +155,12 @@ def _summary(plan: object) -> None:
         proof = t("最適（証明済み）", "proven optimal") if z.optimal else t(f"差 {z.gap_pct:g}%", f"gap {z.gap_pct:g}%")
         n1 = t("可" if z.n_plus_one else "不可", "yes" if z.n_plus_one else "NO")
         name = t(*LAYER_NAMES[Layer(z.layer)])
+        vdi = (t(f"、画面転送（VDI）ホスト {z.vdi_hosts} 台（計 {z.total_hosts} 台）",
+                 f", {z.vdi_hosts} screen-transfer (VDI) hosts ({z.total_hosts} in all)") if z.vdi_hosts else "")
         _out.print(t(f"  {name}: ホスト {z.hosts} 台（下限 {z.lower_bound}、{proof}、N+1 {n1}）、"
-                     f"VM {z.vms}、1台あたり {z.vms_per_host:g} VM",
+                     f"VM {z.vms}、1台あたり {z.vms_per_host:g} VM{vdi}",
                      f"  {name}: {z.hosts} hosts (lower bound {z.lower_bound}, {proof}, N+1 {n1}), "
-                     f"{z.vms} VMs, {z.vms_per_host:g} VMs/host"), markup=False, soft_wrap=True)
+                     f"{z.vms} VMs, {z.vms_per_host:g} VMs/host{vdi}"), markup=False, soft_wrap=True)
     warm = sum(1 for x in plan.dr.tiers if x.tier == "warm")
     d = plan.dr
     _out.print(t(f"  DRサイト: 待機ホスト {d.standby_hosts} 台（ウォームスタンバイ {warm} システム）、"
@@ -190,7 +192,8 @@ def _summary(plan: object) -> None:
         return
     diff = (t(f"年 {_yen(tc.difference_yen)} 高い", f"{_yen(tc.difference_yen)}/year more") if tc.difference_yen > 0
             else t(f"年 {_yen(-tc.difference_yen)} 安い", f"{_yen(-tc.difference_yen)}/year less"))
-    _out.print(t(f"  シンクライアント（集約費用とは別計上）: 端末 {tc.terminals} 台、PC継続比 {diff}"
-                 " — 利点は主にセキュリティと保守",
-                 f"  thin clients (kept out of the figure above): {tc.terminals} terminals, {diff} than keeping PCs — "
-                 "the gain is mainly security and maintenance"), markup=False, soft_wrap=True)
+    _out.print(t(f"  シンクライアント（集約費用とは別計上）: 画面転送の端末 {tc.terminals} 台・VDIホスト {tc.vdi_hosts} 台、"
+                 f"PC継続比 {diff} — 利点は主にセキュリティと保守",
+                 f"  thin clients (kept out of the figure above): {tc.terminals} screen-transfer terminals on "
+                 f"{tc.vdi_hosts} VDI hosts, {diff} than keeping PCs — the gain is mainly security and maintenance"),
+               markup=False, soft_wrap=True)

@@ -59,6 +59,14 @@ class ZonePlan(Strict):
     vms_per_host: float
     utilisation_pct: Resources
     host_loads: list[HostLoad]
+    vdi_hosts: int = Field(default=0, ge=0, description=(
+        "hosts of the screen-transfer pool in this zone (VDI in the internet zone; the LGWAN desktop pool under "
+        "beta), in addition to `hosts`: sized from terminals, priced on the thin-client line"))
+
+    @property
+    def total_hosts(self) -> int:
+        """Every host in the zone's aggregate: the packed hosts and the screen-transfer pool's."""
+        return self.hosts + self.vdi_hosts
 
 
 class DrTier(Strict):
@@ -102,6 +110,12 @@ class Wave(Strict):
     deadline_ja: str
     deadline_en: str
     beats_deadline: bool = Field(description="the wave ends before that deadline")
+    past_deadline: list[str] = Field(default_factory=list, description=(
+        "systems whose deadline had already passed when the plan starts (the inventory's fiscal year): no wave can "
+        "beat it, so they move first"))
+    after_deadline: list[str] = Field(default_factory=list, description=(
+        "systems whose deadline is still ahead when the plan starts but falls before this wave ends: the plan "
+        "itself makes them late"))
 
 
 class LinkPlan(Strict):
@@ -148,7 +162,10 @@ class CostYear(Strict):
 class ThinClientCase(Strict):
     """The thin-client line kept apart from the consolidation figure, as the seed case advises."""
 
-    terminals: int
+    terminals: int = Field(description="terminals whose sessions run on the screen-transfer pools (LGWAN terminals; "
+                                       "internet-layer terminals too under beta and beta_prime)")
+    vdi_hosts: int = Field(default=0, ge=0, description="the pools' hosts, the same the plan adds to the zones "
+                                                          "(ZonePlan.vdi_hosts) and the site data gives the platform")
     pc_annual_yen: int = Field(description="keeping fat PCs: amortisation + per-PC support")
     thin_client_annual_yen: int = Field(description="thin clients + VDI hosts + VDI licences + support")
     difference_yen: int = Field(description="thin_client - pc; positive means thin clients cost more")

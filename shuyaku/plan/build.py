@@ -35,7 +35,7 @@ from shuyaku.plan import flavors, images, placement
 from shuyaku.plan.cost import Footprint, cost_case
 from shuyaku.plan.services import SERVICES, Service
 from shuyaku.plan.sizing import host_capacity, size, vm_id
-from shuyaku.plan.thin_client import vdi_hosts_for
+from shuyaku.plan.thin_client import screen_pools
 from shuyaku.plan.waves import plan_waves
 
 # --- placement per zone ------------------------------------------------------------------------------
@@ -96,6 +96,10 @@ def _zone(layer: str, vms: list[Sizing], extra: list[tuple[str, tuple[float, flo
 
 def host_name(site: str, layer: str, k: int) -> str:
     return f"{site}-{layer}-{k:02d}"
+
+
+def vdi_host_name(site: str, layer: str, k: int) -> str:
+    return f"{site}-{layer}-vdi-{k:02d}"
 
 
 # --- links ---------------------------------------------------------------------------------------------
@@ -163,11 +167,16 @@ def _make_plan(loaded: Loaded, years: int, max_wave: int | None) -> Plan:
     by_layer: dict[str, list[Sizing]] = defaultdict(list)
     for v in sizing:
         by_layer[v.layer].append(v)
+    pools = screen_pools(inv, cat)
     zones = []
     for layer in LAYERS:
         extra = _service_vms(list(SERVICES)) if layer == "shared" else []
-        if by_layer[layer] or extra:
-            zones.append(_zone(layer, by_layer[layer], extra, cat, "onprem", n_plus_one=True))
+        if by_layer[layer] or extra or pools.hosts_in(layer):
+            zone = _zone(layer, by_layer[layer], extra, cat, "onprem", n_plus_one=True)
+            # The screen-transfer pool's hosts sit in the zone's aggregate beside the packed ones (the platform
+            # places the VDI servers in the zone's availability zone); they have their own spare (vdi_hosts_for).
+            zone.vdi_hosts = pools.hosts_in(layer)
+            zones.append(zone)
 
     dr_in = dr_mod.assess(inv, sizing, cat)
     links = plan_links(inv)
@@ -219,6 +228,33 @@ def _make_plan(loaded: Loaded, years: int, max_wave: int | None) -> Plan:
 HEADROOM = 0.5  # quotas = planned use x 1.5: room to build a replacement VM before removing the old one
 SLOTS_PER_ZONE = 256  # /24 tenant networks in a /16 zone supernet
 RESERVED_SLOTS = {0}  # x.y.0.0/24 of each zone is kept for the platform's own networks
+FIXED_OFFSET = 16  # the platform's segment keeps its first 16 addresses (gateway, routers) before fixed blocks
+
+
+def segment_slots(fixed: list[int]) -> int:
+    """How many /24 slots at the start of a zone its segment needs to hold these fixed blocks (in order):
+    each block an aligned power of two after the first 16 addresses, all in the segment's lower half (the
+    platform's allocator; the upper half is Neutron's pool). Reserving them keeps the segment at the zone's first
+    block, so a system added later never pushes the segment (and the VDI hosts' addresses) somewhere else."""
+    size = 256
+    while True:
+        nxt = FIXED_OFFSET
+        for count in fixed:
+            block = 1 << max(0, count - 1).bit_length()
+            nxt = -(-nxt // block) * block + block
+        if nxt <= size // 2:
+            return size // 256
+        size *= 2
+
+
+def reserved_slots(inv: Inventory, cat: Catalogue) -> dict[str, set[int]]:
+    """Layer -> the /24 slots kept for the zone's own segment: slot 0, and as many more as the screen-transfer pool
+    in that zone needs (they depend on terminals, never on systems)."""
+    pools = screen_pools(inv, cat)
+    services = [svc.count for svc in SERVICES] + [1] * (len(LAYERS) - 1)  # shared services, then each router's port
+    fixed = {"internet": [pools.internet_hosts], "lgwan": [pools.lgwan_desktop_hosts], "shared": services}
+    return {layer: set(range(segment_slots([c for c in fixed.get(layer, []) if c]))) | RESERVED_SLOTS
+            for layer in LAYERS}
 
 
 def _quota(used: float) -> int:
@@ -228,8 +264,11 @@ def _quota(used: float) -> int:
 def tenant_cidrs(inv: Inventory, cat: Catalogue) -> dict[str, str]:
     """A /24 per system from its layer's supernet. Pinned `cidr` values are honoured first; the rest
     take the slot their id hashes to, probing forward when it is taken, in inventory order — so a system
-    appended to the inventory never renumbers the others (pin `cidr` to freeze a network for good)."""
+    appended to the inventory never renumbers the others, and the zone's own segment (its first slots, as many as
+    its VDI pool needs) is never taken. A system inserted before others can move a later one only when it lands on
+    the very slot that one probed to; pin `cidr` to freeze a network for good."""
     out: dict[str, str] = {}
+    reserved = reserved_slots(inv, cat)
     used: dict[str, set[int]] = defaultdict(set)
     nets = {layer: ipaddress.ip_network(cat.addressing[layer]) for layer in cat.addressing}
     for s in inv.systems:
@@ -248,7 +287,9 @@ def tenant_cidrs(inv: Inventory, cat: Catalogue) -> dict[str, str]:
         net = nets[s.layer]
         slots = min(SLOTS_PER_ZONE, 2 ** (24 - net.prefixlen)) if net.prefixlen <= 24 else 0
         taken = used[s.layer.value]
-        if len(taken | RESERVED_SLOTS) >= slots:
+        # Never more than half the zone: the platform refuses a segment that large anyway, and says so better.
+        keep = {k for k in reserved[s.layer.value] if k < max(1, slots // 2)}
+        if len(taken | keep) >= slots:
             problems.append(Problem("catalogue", 0, 0, f"addressing.{s.layer.value}",
                                     tx(f"{s.layer.value} のアドレス空間に /24 の空きがありません（{s.id}）",
                                        f"no free /24 left in the {s.layer.value} range for {s.id}"),
@@ -256,7 +297,7 @@ def tenant_cidrs(inv: Inventory, cat: Catalogue) -> dict[str, str]:
                                        "give the layer a larger range or pin cidr"), "plan.address_space_full"))
             continue
         slot = int.from_bytes(hashlib.sha256(s.id.encode()).digest()[:4], "big") % slots
-        while slot in taken or slot in RESERVED_SLOTS:
+        while slot in taken or slot in keep:
             slot = (slot + 1) % slots
         taken.add(slot)
         out[s.id] = str(ipaddress.ip_network((int(net.network_address) + (slot << 8), 24)))
@@ -324,8 +365,9 @@ def make_site_data(plan: Plan, inventory: Inventory, catalogue: Catalogue, site:
             layer=layer,  # type: ignore[arg-type]
             cidr=catalogue.addressing[layer],  # type: ignore[index]
             availability_zone=f"{'az' if site == 'onprem' else 'dr'}-{layer}",
-            hosts=zp.hosts if zp else 0,
-            host_names=[h.name for h in zp.host_loads] if zp else [],
+            hosts=zp.total_hosts if zp else 0,
+            host_names=([h.name for h in zp.host_loads] + [vdi_host_name(site, layer, k) for k in range(1, zp.vdi_hosts + 1)]
+                        if zp else []),
             flavors=[Flavor(name=f.name, vcpus=f.vcpus, ram_mb=f.ram_mb, disk_gb=flavors.ROOT_DISK_GB) for f in sorted(shapes)],
             images=list(images.ZONE_IMAGES[layer]),
         ))
@@ -358,17 +400,7 @@ VDI_SESSION = flavors.FlavorShape(4, 8)
 
 
 def vdi_plan(inv: Inventory, cat: Catalogue) -> VdiPlan:
-    """Screen transfer across layers, sized like the thin-client case (users per host from the catalogue).
-
-    LGWAN-layer terminals reach the internet through VDI in the internet layer (every model). Under β
-    and β' the terminals sit in the internet layer, so they reach their LGWAN work through a desktop pool
-    in the LGWAN layer as well.
-    """
-    by_layer: dict[str, int] = defaultdict(int)
-    for term in inv.terminals:
-        by_layer[term.layer.value] += term.count
-    lgwan_users = by_layer["lgwan"]
-    beta = inv.municipality.separation_model.value in ("beta", "beta_prime")
-    return VdiPlan(hosts=vdi_hosts_for(lgwan_users, cat), flavor=VDI_SESSION.name, concurrent_users=lgwan_users,
-                   screen_ports=sorted(SCREEN_PORTS),
-                   lgwan_desktop_hosts=vdi_hosts_for(by_layer["internet"], cat) if beta else 0)
+    """Screen transfer across layers (`thin_client.screen_pools`): the same hosts the zones and the cost count."""
+    pools = screen_pools(inv, cat)
+    return VdiPlan(hosts=pools.internet_hosts, flavor=VDI_SESSION.name, concurrent_users=pools.lgwan_users,
+                   screen_ports=sorted(SCREEN_PORTS), lgwan_desktop_hosts=pools.lgwan_desktop_hosts)

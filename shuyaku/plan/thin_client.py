@@ -1,11 +1,18 @@
-"""The thin-client line, kept apart from the consolidation figure as the reference case advises.
+"""The screen-transfer (VDI) pools and the thin-client line, kept apart from the consolidation figure as the
+reference case advises.
 
 Thin clients rarely save money; they buy security and central maintenance. The case says so in both languages.
+
+One sizing serves every figure: the pools `screen_pools` sizes are the hosts the plan adds to their zones, the hosts
+the site data gives the platform, and the hosts this line prices (once, here: the inventory's baseline holds no
+screen-transfer system today, so pricing them in the consolidation ratio would compare unlike with like).
 """
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
+from dataclasses import dataclass
 
 from shuyaku.contracts.catalogue import Catalogue
 from shuyaku.contracts.inventory import Inventory
@@ -19,16 +26,54 @@ def host_year(cat: Catalogue) -> int:
                  + cat.hypervisor_support_per_host_year.yen)
 
 
+@dataclass(frozen=True)
+class ScreenPools:
+    """Who reaches another layer by screen transfer, and the hosts that serves them.
+
+    LGWAN terminals reach the internet through the VDI pool in the internet zone (every model). Under β and β'
+    the terminals in the internet layer reach their LGWAN work through a desktop pool in the LGWAN zone."""
+
+    lgwan_users: int
+    internet_hosts: int  # the VDI pool, in the internet zone
+    desktop_users: int
+    lgwan_desktop_hosts: int  # the desktop pool, in the LGWAN zone (β, β')
+
+    @property
+    def users(self) -> int:
+        return self.lgwan_users + self.desktop_users
+
+    @property
+    def hosts(self) -> int:
+        return self.internet_hosts + self.lgwan_desktop_hosts
+
+    def hosts_in(self, layer: str) -> int:
+        return {"internet": self.internet_hosts, "lgwan": self.lgwan_desktop_hosts}.get(layer, 0)
+
+
+def screen_pools(inv: Inventory, cat: Catalogue) -> ScreenPools:
+    by_layer: dict[str, int] = defaultdict(int)
+    for term in inv.terminals:
+        by_layer[term.layer.value] += term.count
+    beta = inv.municipality.separation_model.value in ("beta", "beta_prime")
+    desktop_users = by_layer["internet"] if beta else 0
+    return ScreenPools(lgwan_users=by_layer["lgwan"], internet_hosts=vdi_hosts_for(by_layer["lgwan"], cat),
+                       desktop_users=desktop_users, lgwan_desktop_hosts=vdi_hosts_for(desktop_users, cat))
+
+
 def thin_client_case(inv: Inventory, cat: Catalogue) -> ThinClientCase:
+    """PCs against thin clients for the terminals the screen-transfer pools serve (their desktop sessions run
+    there); the pools' hosts are the ones the platform deploys."""
     v = cat.vdi
-    terminals = sum(x.count for x in inv.terminals)
-    vdi_hosts = vdi_hosts_for(terminals, cat)
+    pools = screen_pools(inv, cat)
+    terminals = pools.users
+    vdi_hosts = pools.hosts
     pc = terminals * (v.pc_price.yen / v.pc_life_years.value + v.pc_support_per_year.yen)
     thin = (terminals * (v.thin_client_price.yen / v.thin_client_life_years.value + v.thin_client_support_per_year.yen)
             + vdi_hosts * (host_year(cat) + cat.rack_power_per_host_year.yen)
             + terminals * v.vdi_licence_per_user_year.yen)
     return ThinClientCase(
         terminals=terminals,
+        vdi_hosts=vdi_hosts,
         pc_annual_yen=round(pc),
         thin_client_annual_yen=round(thin),
         difference_yen=round(thin) - round(pc),

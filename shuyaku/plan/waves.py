@@ -157,7 +157,9 @@ def plan_waves(inv: Inventory, hardware_life_years: int, max_size: int = MAX_WAV
         waves.append(Wave(number=n, systems=members, reason=_reason(members, dl, comp_of, fy_start, max_size),
                           fiscal_year=fy, quarter=q, starts=starts, ends=ends, deadline=first.when,
                           deadline_ja=f"{members[0]} の{first.what_ja}", deadline_en=f"{members[0]}: {first.what_en}",
-                          beats_deadline=ends < first.when))
+                          beats_deadline=ends < first.when,
+                          past_deadline=[sid for sid in members if dl[sid].when < fy_start],
+                          after_deadline=[sid for sid in members if fy_start <= dl[sid].when <= ends]))
     return waves, gov
 
 

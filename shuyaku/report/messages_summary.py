@@ -19,8 +19,14 @@ SUMMARY_MESSAGES: dict[str, tuple[str, str]] = {
     "s_item": ("費目", "Item"),
     "s_change": ("増減", "Change"),
     "s_risks": ("主なリスク", "Top risks"),
-    "s_risk_eol": ("{waves}ウェーブ中 {n} ウェーブはサポート終了に間に合いません（最初は第{first}波: {what}、{when}）",
-                   "{n} of {waves} waves move after an end of support (first: wave {first}, {what}, {when})"),
+    "s_risk_past": ("{n} システムは計画開始の時点で既にサポート終了・更新期限を過ぎています（最も古い: {what}、{when}）。"
+                    "最優先で第{first}〜{last}波に移行します",
+                    "{n} system(s) are already past their end of support or hardware life when the plan starts "
+                    "(oldest: {what}, {when}): they go first, in waves {first} to {last}"),
+    "s_risk_late": ("{n} システムは、まだ先の期限より後のウェーブで移行する計画です"
+                    "（{waves} ウェーブ、最初は第{first}波の {sid}）。ウェーブを増やすか前倒しが必要です",
+                    "{n} system(s) move in a wave after a deadline that is still ahead ({waves} wave(s), first: "
+                    "wave {first}, {sid}): more or earlier waves are needed"),
     "s_risk_forbidden": ("禁止された系間連携 {n} 件（例: {first}）は移行前に廃止・設計変更が必要です",
                          "{n} forbidden cross-layer link(s) (e.g. {first}) must be removed or redesigned first"),
     "s_risk_dr": ("{n} システムは、どの復旧方式でも RPO・RTO を満たせません（不足分は災害対策の表）",
@@ -36,8 +42,19 @@ SUMMARY_MESSAGES: dict[str, tuple[str, str]] = {
     "w_deadline": ("最も早い期限", "Earliest deadline"),
     "w_beats": ("間に合う", "in time"),
     "w_late": ("期限後", "late"),
+    "w_past": ("期限切れ・先行移行", "already past: first"),
     "w_lead": ("1四半期に1ウェーブ、基盤の調達・構築に2四半期を見込みます。", "One wave a quarter, after two quarters to "
                "procure and build the platform."),
+    "p_vdi_hosts": ("VDIホスト", "VDI hosts"),
+    "p_zones_vdi": ("画面転送（VDI）用のホスト {n} 台は端末数から見積もり、各ゾーンのホスト群に加わります（合計 {total} 台）。"
+                    "費用はシンクライアントの項に計上します。",
+                    "The {n} screen-transfer (VDI) hosts are sized from the terminals and join their zones' host "
+                    "groups ({total} hosts in all); they are priced on the thin-client line."),
+    "p_thin_vdi_hosts": ("VDIホスト（基盤と同じ台数）", "VDI hosts (the platform's)"),
+    "p_thin_scope": ("対象は画面転送でセッションを使う端末（LGWAN系端末、β・β'モデルではインターネット系端末も）で、"
+                     "VDIホストは基盤に構築する台数と同じです。",
+                     "It covers the terminals whose sessions run by screen transfer (LGWAN terminals; under β and β' "
+                     "the internet-layer terminals too), on the same VDI hosts the platform builds."),
     "appendix": ("付録", "Appendix"),
     "appendix_lead": ("詳細な表（ホスト別の配置、システム別の復旧方式、連携の一覧）です。",
                       "Detailed tables: placement per zone, DR tier per system, every data link."),

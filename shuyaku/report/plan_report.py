@@ -40,7 +40,9 @@ def _zone_charts(plan: Plan, m: Messages) -> dict:
     hosts_chart = charts.bars(
         "chart-hosts", m.p_hosts_chart, m.table_beside, zone_labels,
         [Series(m.hosts, [z.hosts for z in zones], PALETTE[0]),
-         Series(m.lower_bound, [z.lower_bound for z in zones], PALETTE[7])], lambda v: f"{v:,.0f}", integer=True)
+         Series(m.lower_bound, [z.lower_bound for z in zones], PALETTE[7])]
+        + ([Series(m.p_vdi_hosts, [z.vdi_hosts for z in zones], PALETTE[4])] if any(z.vdi_hosts for z in zones) else []),
+        lambda v: f"{v:,.0f}", integer=True)
     vph_chart = charts.bars(
         "chart-vph", m.p_vph_chart, m.table_beside, zone_labels,
         [Series(m.vph, [z.vms_per_host for z in zones], PALETTE[2])], lambda v: f"{v:,.1f}",
@@ -98,10 +100,12 @@ def context(plan: Plan, inv: Inventory, lang: str) -> dict:
         return (s.name_en or s.name) if s and lang == "en" else (s.name if s else sid)
 
     zones = plan.zones
-    total_hosts = sum(z.hosts for z in zones)
+    vdi_hosts = sum(z.vdi_hosts for z in zones)
+    total_hosts = sum(z.total_hosts for z in zones)  # every host the platform gets, the VDI pools' included
     total_vms = sum(z.vms for z in zones)
     servers_before = sum(srv.count for s in inv.systems for srv in s.servers)
-    vph = total_vms / total_hosts if total_hosts else 0.0
+    packed = total_hosts - vdi_hosts
+    vph = total_vms / packed if packed else 0.0  # the consolidation ratio: VMs on the hosts that pack them
     c = plan.cost
     wave_rows = [(m.f("wave_n", n=w.number), w.number, m.f("systems_n", n=len(w.systems))) for w in plan.waves]
     waves_chart = charts.timeline("chart-waves", m.p_waves_chart, m.table_beside, wave_rows,
@@ -119,7 +123,8 @@ def context(plan: Plan, inv: Inventory, lang: str) -> dict:
 
     return {
         "m": m, "plan": plan, "inv": inv, "c": c, "tc": c.thin_client, "systems": systems, "name": name,
-        "zones": zones, "total_hosts": total_hosts, "total_vms": total_vms, "servers_before": servers_before,
+        "zones": zones, "total_hosts": total_hosts, "vdi_hosts": vdi_hosts, "total_vms": total_vms,
+        "servers_before": servers_before,
         "vph": vph, "machida_vph": MACHIDA_VMS_PER_HOST, **_zone_charts(plan, m), **_cost_charts(plan, m, ys),
         "waves_chart": waves_chart, "gov_rows": gov_rows, "gov_other": gov_other, "gov": gov,
         "tiers": TIERS, "tier_counts": tier_counts, "links": links, "link_counts": link_counts, "paths": PATHS,

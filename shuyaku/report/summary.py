@@ -101,11 +101,7 @@ def gap_text(plan: Plan, m: Messages, lang: str) -> str:
 def risks(plan: Plan, m: Messages, lang: str) -> list[tuple[str, str]]:
     """(severity, text), most serious first: deadlines missed, forbidden links, DR objectives missed."""
     out: list[tuple[str, str]] = []
-    late = [w for w in plan.waves if not w.beats_deadline]
-    if late:
-        w = min(late, key=lambda x: x.deadline)
-        out.append(("bad", m.f("s_risk_eol", n=len(late), waves=len(plan.waves), first=w.number,
-                               what=m.pick(w.deadline_ja, w.deadline_en), when=fmt.date(w.deadline, lang))))
+    out += _deadline_risks(plan, m, lang)
     forbidden = [lk for lk in plan.links if lk.path == "forbidden"]
     if forbidden:
         out.append(("bad", m.f("s_risk_forbidden", n=len(forbidden),
@@ -118,6 +114,25 @@ def risks(plan: Plan, m: Messages, lang: str) -> list[tuple[str, str]]:
                                 total=len(plan.dr.tiers))))
     if not out:
         out.append(("good", m.s_risk_none))
+    return out
+
+
+def _deadline_risks(plan: Plan, m: Messages, lang: str) -> list[tuple[str, str]]:
+    """Two different risks: systems already past their EOL when the plan starts (no schedule can beat that: they go
+    first, and until then they run unsupported), and systems the waves move after an EOL still ahead (the schedule
+    makes them late: more or larger waves would help)."""
+    out: list[tuple[str, str]] = []
+    past = [(w, sid) for w in plan.waves for sid in w.past_deadline]
+    if past:
+        w = min((w for w, _ in past), key=lambda x: x.deadline)
+        out.append(("bad", m.f("s_risk_past", n=len(past), first=min(x.number for x, _ in past),
+                               last=max(x.number for x, _ in past),
+                               what=m.pick(w.deadline_ja, w.deadline_en), when=fmt.date(w.deadline, lang))))
+    late = [w for w in plan.waves if w.after_deadline]
+    if late:
+        w = late[0]
+        out.append(("bad", m.f("s_risk_late", n=sum(len(x.after_deadline) for x in late), waves=len(late),
+                               first=w.number, sid=w.after_deadline[0])))
     return out
 
 

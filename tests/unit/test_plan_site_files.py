@@ -39,7 +39,9 @@ def test_onprem_has_every_zone_and_a_tenant_per_system_with_room_for_its_vms(sit
     loaded, plan, onprem, _ = sites
     inv: Inventory = loaded.inventory
     assert [z.layer for z in onprem.zones] == ["mynumber", "lgwan", "internet", "shared"]
-    assert {z.layer: z.hosts for z in onprem.zones} == {z.layer: z.hosts for z in plan.zones}
+    # every host of the zone's aggregate: the packed ones and the screen-transfer pool's, named once each
+    assert {z.layer: z.hosts for z in onprem.zones} == {z.layer: z.total_hosts for z in plan.zones}
+    assert all(len(set(z.host_names)) == z.hosts for z in onprem.zones)
     assert [t.system_id for t in onprem.tenants] == [s.id for s in inv.systems]
     for tenant in onprem.tenants:
         vms = [v for v in plan.sizing if v.system_id == tenant.system_id]
