@@ -1,7 +1,7 @@
 """Operations: the last patch run, certificate and credential expiry.
 
-- Patch runs: `shuyaku patch` keeps each run's per-host JSON under `<artefacts>/patch-reports-<UTC stamp>/`; the
-  newest folder is the last run.
+- Patch runs: `shuyaku patch` keeps each run's per-host JSON under `<artefacts>/patch-reports-<UTC stamp>/`; each
+  host's last patch is its report in the newest folder that has one (host groups are patched in runs of their own).
 - Certificates: the VDI hosts' own, read from the hosts over verify's Ansible path (hostcerts.py); PEM files the
   operator names (`--cert`) replace that reading (e.g. where the monitor may not log in to hosts). The status reads
   their `notAfter`.
@@ -20,25 +20,31 @@ from shuyaku.audit.snapshot import Snapshot
 from shuyaku.contracts.status import Expiry, Operations, PatchHost
 
 
+def _patch_host(f: Path, run: str) -> PatchHost:
+    try:
+        r = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return PatchHost(host=f.stem, run=run, packages=0, rebooted=False, reboot_required=False,
+                         health="unreadable report")
+    return PatchHost(host=str(r.get("host") or f.stem), run=run, packages=len(r.get("changes") or []),
+                     rebooted=bool(r.get("rebooted")), reboot_required=bool(r.get("reboot_required")),
+                     health=str(r.get("health")))
+
+
 def last_patch_run(artefacts: Path | None) -> tuple[str | None, list[PatchHost]]:
+    """(the newest run, each host's own last patch): a city patches its host groups in separate runs (`--limit`),
+    so the newest folder alone would drop the groups patched earlier."""
     if artefacts is None or not artefacts.is_dir():
         return None, []
     runs = sorted(p for p in artefacts.glob("patch-reports-*") if p.is_dir() and any(p.glob("*.json")))
     if not runs:
         return None, []
-    last = runs[-1]
-    hosts = []
-    for f in sorted(last.glob("*.json")):
-        try:
-            r = json.loads(f.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            hosts.append(PatchHost(host=f.stem, run=last.name, packages=0, rebooted=False, reboot_required=False,
-                                   health="unreadable report"))
-            continue
-        hosts.append(PatchHost(host=str(r.get("host") or f.stem), run=last.name, packages=len(r.get("changes") or []),
-                               rebooted=bool(r.get("rebooted")), reboot_required=bool(r.get("reboot_required")),
-                               health=str(r.get("health"))))
-    return last.name, hosts
+    last: dict[str, PatchHost] = {}
+    for run in runs:  # oldest first: a later run's report replaces a host's earlier one
+        for f in sorted(run.glob("*.json")):
+            host = _patch_host(f, run.name)
+            last[host.host] = host
+    return runs[-1].name, sorted(last.values(), key=lambda h: h.host)
 
 
 def expiry(kind: str, name: str, owner: str, when: datetime | None, now: datetime, warn_days: int) -> Expiry:

@@ -103,3 +103,22 @@ def _cert(cn: str, not_after: datetime) -> bytes:
             .serial_number(x509.random_serial_number()).not_valid_before(not_after - timedelta(days=400))
             .not_valid_after(not_after).sign(key, hashes.SHA256()))
     return cert.public_bytes(Encoding.PEM)
+
+
+def test_each_host_shows_its_own_last_patch_when_groups_are_patched_in_separate_runs(tmp_path: Path) -> None:
+    """`shuyaku patch --limit vdi_hosts` one week and `--limit servers` the next: both groups keep their last run."""
+    import json
+
+    for stamp, host, changes, health in (("20261101T010000000000", "vdi-1", 9, "ok"),
+                                         ("20261108T010000000000", "app-1", 3, "ok"),
+                                         ("20261201T010000000000", "vdi-1", 2, "failed: xrdp")):
+        d = tmp_path / f"patch-reports-{stamp}"
+        d.mkdir()
+        (d / f"{host}.json").write_text(json.dumps({"host": host, "changes": [{"package": "p"}] * changes,
+                                                    "rebooted": False, "reboot_required": False, "health": health}),
+                                        encoding="utf-8")
+    run, hosts = operations.last_patch_run(tmp_path)
+    assert run == "patch-reports-20261201T010000000000"
+    assert [(h.host, h.run, h.packages, h.health) for h in hosts] == [
+        ("app-1", "patch-reports-20261108T010000000000", 3, "ok"),
+        ("vdi-1", "patch-reports-20261201T010000000000", 2, "failed: xrdp")]
