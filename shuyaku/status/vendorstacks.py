@@ -5,9 +5,10 @@ owned by the operator's role: the operator publishes the vendor's hand-off there
 stacks there. The engine stores each stack as the row `<path>/.pulumi/stacks/<project>/<stack>.json[.zst]`, so the
 stacks are listed from the keys, with the operator's own login, and each is refresh-previewed like the platform's.
 
-A refresh must decrypt the stack's state, which needs that stack's passphrase. The hand-offs the operator publishes
-use the operator's; a vendor's own stacks use the vendor's, which the operator does not hold unless the vendor gives
-it (`--vendor-passphrase V=FILE`). Without it the stack is reported *not checked: no passphrase*, never clean.
+A refresh must decrypt the stack's state, which needs that stack's passphrase: the vendor's. The operator keeps the
+one it generated for the vendor (to publish hand-offs the vendor can open, `$SHUYAKU_CACHE/vendors/<V>/passphrase`);
+`--vendor-passphrase V=FILE` gives another (a vendor that chose its own for its own stacks and handed it over).
+A stack that none of these opens is reported *not checked: no passphrase*, never clean.
 """
 
 from __future__ import annotations
@@ -107,9 +108,9 @@ def check(v: VendorStack, backend: backends.Backend, work: Path, passphrase: Pat
     result = drift.stack_drift(stack_for(v, backend, work, passphrase))
     result = result.model_copy(update={"stack": v.label, "vendor": v.vendor})
     if not result.checked and any(w in (result.error or "") for w in WRONG_PASSPHRASE):
-        given = "the passphrase given does not open it" if passphrase else "no passphrase for this stack"
+        given = f"the passphrase in {passphrase} does not open it" if passphrase else "no passphrase for this stack"
         return result.model_copy(update={"why": "no_passphrase", "error": (
-            f"{given} (a vendor's own stack is encrypted with the vendor's passphrase; give it with "
+            f"{given} (a vendor's stack is encrypted with the vendor's passphrase; give it with "
             f"--vendor-passphrase {v.vendor}=FILE to check it)")})
     return result
 
@@ -122,5 +123,14 @@ def all_checked(backend: backends.Backend, work: Path, passphrases: dict[str, Pa
         return [StackDrift(stack="vendor_*", checked=False, why="failed", resources=0, vendor=None,
                            error=f"cannot list the vendor stacks in {backend.display}: {type(e).__name__}: "
                                  f"{backends.mask(str(e), backend.hidden())[:300]}")]
-    return [check(v, backend, work, passphrases.get(f"{v.vendor}/{v.project}/{v.stack}") or passphrases.get(v.vendor))
-            for v in found]
+    return [check(v, backend, work, passphrases.get(f"{v.vendor}/{v.project}/{v.stack}") or passphrases.get(v.vendor)
+                  or kept(v.vendor)) for v in found]
+
+
+def kept(vendor: str) -> Path | None:
+    """The vendor's passphrase as the operator keeps it to publish hand-offs the vendor can open
+    (`$SHUYAKU_CACHE/vendors/<V>/passphrase`, made by `shuyaku vendor grant`; see shuyaku/vendor/bundle.py)."""
+    from shuyaku.deploy.engine import cache_dir
+
+    path = cache_dir() / "vendors" / vendor / "passphrase"
+    return path if path.is_file() else None
