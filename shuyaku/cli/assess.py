@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Annotated
 
@@ -42,7 +43,8 @@ def assess_cmd(
         out.mkdir(parents=True, exist_ok=True)
         json_path = out / "assessment.json"
         json_path.write_text(a.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        html_path = assessment_report.render(a, out, current_lang())
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        html_path = assessment_report.render(a, out, current_lang(), inventory_sha256=digest)
     except OSError as exc:
         cannot_write(out, exc)
 

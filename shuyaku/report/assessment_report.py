@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from shuyaku.contracts.assessment import COST_KEYS, Assessment
@@ -21,6 +22,36 @@ _HW_RANK = {"over": 0, "soon": 1, "ok": 2}
 def _cost_series(m: Messages, rows: list, scale: float = 1.0) -> list[Series]:
     return [Series(getattr(m, f"cost_{k}"), [getattr(r, k) / scale for r in rows], PALETTE[i])
             for i, k in enumerate(COST_KEYS)]
+
+
+def findings(a: Assessment, m: Messages, lang: str) -> list[tuple[str, str]]:
+    """(severity, text) for the summary, most urgent first; every figure is the assessment's own."""
+    s = a.summary
+    out: list[tuple[str, str]] = []
+    eol = sorted((g for g in a.servers if g.os_status == "eol" and g.os_end_of_support),
+                 key=lambda g: (g.os_end_of_support, g.system_id))
+    if s.servers_os_eol:
+        first = eol[0] if eol else None
+        out.append(("bad", m.f("a_f_os", n=s.servers_os_eol, systems=s.systems_with_eol_os,
+                               sid=first.system_id if first else "—",
+                               os=m.os_name(first.os, first.os_version) if first else "—",
+                               when=fmt.date(first.os_end_of_support, lang) if first and first.os_end_of_support else "—")))
+    if s.servers_hw_over:
+        out.append(("bad", m.f("a_f_hw", n=s.servers_hw_over, systems=s.systems_over_hw_life,
+                               years=a.hardware_life_years)))
+    forbidden = [lk for lk in a.links if lk.path == "forbidden"]
+    if forbidden:
+        f = forbidden[0]
+        out.append(("bad", m.f("a_f_forbidden", n=len(forbidden),
+                               first=f"{f.source} → {f.target} {f.protocol}/{f.port}")))
+    not_ready = [r for r in a.readiness if not r.ready]
+    if not_ready:
+        out.append(("warn", m.f("a_f_ready", n=len(not_ready), v=fmt.pct(s.mean_readiness_pct))))
+    if not out:
+        out.append(("good", m.a_f_none))
+    out.append(("info", m.f("a_f_cost", v=fmt.yen_short(a.cost.total.total, lang),
+                            std=fmt.yen_short(a.cost.standard_ops_total_yen, lang))))
+    return out
 
 
 def context(a: Assessment, lang: str) -> dict:
@@ -90,10 +121,15 @@ def context(a: Assessment, lang: str) -> dict:
         "top_departments": top, "cross_count": a.summary.links - by_path["direct"],
         "checks_by_id": {c.id: c for c in a.checklist},
         "nm": lambda sid, ja: a.names_en.get(sid, ja) if lang == "en" else ja,
+        "findings": findings(a, m, lang),
     }
 
 
-def render(assessment: Assessment, out_dir: Path, lang: str) -> Path:
-    """Write out_dir/assessment.html and return its path."""
+def render(assessment: Assessment, out_dir: Path, lang: str, *, inventory_sha256: str | None = None,
+           generated_at: datetime | None = None) -> Path:
+    """Write out_dir/assessment.html and return its path. The footer names when it was made and from which
+    inventory (its SHA-256), as the plan report's does."""
     lang = "en" if lang == "en" else "ja"
-    return write("assessment.html.j2", Path(out_dir) / "assessment.html", lang, **context(assessment, lang))
+    when = (generated_at or datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M %Z").strip()
+    return write("assessment.html.j2", Path(out_dir) / "assessment.html", lang, footer_time=when,
+                 footer_hash=inventory_sha256 or "", **context(assessment, lang))

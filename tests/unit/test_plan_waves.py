@@ -81,3 +81,28 @@ def test_a_hub_with_many_links_stays_with_its_neighbours_even_if_the_wave_grows(
     check(inv, waves, gov)  # adjacency holds; the star cannot fit 4 per wave and the reason says so
     assert any("exceeds" in w.reason or "超過" in w.reason for w in waves)
     assert sum(len(w.systems) for w in waves) == 16
+
+
+def test_already_past_is_told_apart_from_planned_after_the_deadline() -> None:
+    """X00 reached its hardware life before the plan starts (FY2026): no schedule beats that, it moves first.
+    X01..X12 reach theirs on 2027-03-31, within the plan: with 4 systems a wave, waves that end after that date
+    make the ones in them late — the plan's own doing, which more or earlier waves would fix."""
+    years = {"X00": 2015} | {f"X{i:02d}": 2022 for i in range(1, 13)}
+    inv = _synthetic([], 16, years)
+    waves, _ = plan_waves(inv, 5, max_size=4)
+    past = [sid for w in waves for sid in w.past_deadline]
+    after = {sid for w in waves for sid in w.after_deadline}
+    assert past == ["X00"] and "X00" in waves[0].systems
+    assert after and after <= {f"X{i:02d}" for i in range(1, 13)}
+    for w in waves:
+        assert all(w.ends >= deadline(next(s for s in inv.systems if s.id == sid), 5).when for sid in w.after_deadline)
+        assert w.beats_deadline == (not w.after_deadline and not w.past_deadline)
+    from shuyaku.contracts.plan import Plan
+    from shuyaku.report import summary
+    from shuyaku.report.messages import Messages
+
+    plan = Plan.model_construct(waves=waves, links=[], dr=type("D", (), {"misses": 0, "tiers": []})(),
+                                cost=type("C", (), {"maintenance_split_defaulted": 0})())
+    risks = [text for _, text in summary.risks(plan, Messages("en"), "en")]
+    assert risks[0].startswith("1 system(s) are already past") and "2020-03-31" in risks[0]
+    assert risks[1].startswith(f"{len(after)} system(s) move in a wave after a deadline that is still ahead")

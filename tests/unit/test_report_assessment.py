@@ -164,3 +164,32 @@ def test_english_report_uses_english_system_names_when_given(tmp_path: Path) -> 
     ja, _ = render(assess(inv), tmp_path / "ja", "ja")
     assert "Resident records" in en and "住民記録" not in en
     assert "住民記録" in ja
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_summary_first_per_server_tables_in_the_appendix_and_a_traceable_footer(sample: Assessment, tmp_path: Path,
+                                                                                 lang: str) -> None:
+    """The same layout as the plan report: a one-page summary with the key findings on top, every per-server and
+    per-system table after the appendix heading, money through one helper, and a footer naming when and from
+    which inventory the page was made."""
+    from datetime import UTC, datetime
+
+    from shuyaku.report import fmt
+
+    path = assessment_report.render(sample, tmp_path, lang, inventory_sha256="cd" * 32,
+                                    generated_at=datetime(2026, 12, 3, 9, 30, tzinfo=UTC))
+    html = path.read_text(encoding="utf-8")
+    summary, appendix = html.index('id="summary"'), html.index('id="appendix"')
+    assert summary < html.index('id="findings"') < html.index('id="ageing"') < appendix
+    for table in ("ageing-table", "links-table", "readiness-table", "cost-by-department"):
+        assert html.index(f'id="{table}"') > appendix, table
+    findings = html[html.index('id="findings"'):html.index("</ul>", html.index('id="findings"'))]
+    s = sample.summary
+    assert f"{s.servers_os_eol}" in findings and f"{s.servers_hw_over}" in findings
+    assert "S070 → S001 tcp/1521" in findings
+    assert fmt.yen_short(sample.cost.total.total, lang) in findings
+    footer = html[html.index("<footer"):]
+    assert "cd" * 32 in footer and "2026-12-03 09:30" in footer
+    # no raw, unit-less sums: every money cell in the cost tables carries the unit the plan report uses
+    cells = re.findall(r'data-cost="total">([^<]*)<', html)
+    assert cells and all(c.endswith("円") if lang == "ja" else c.startswith("¥") for c in cells)
