@@ -1,7 +1,11 @@
-"""`shuyaku deploy`: run the platform program with the locally built engine and say what was created."""
+"""`shuyaku deploy`: preview with the policy pack, show what would change, ask, then update and say what was made.
+
+Without a terminal to ask on, it needs `--yes` (CI, scripts/main) and otherwise refuses before changing anything.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Annotated
@@ -10,13 +14,27 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shuyaku.contracts import checked
+from shuyaku.cli.preview import (
+    BackendOpt,
+    LangOpt,
+    NoPolicyOpt,
+    PackConfigOpt,
+    PackOpt,
+    RefreshOpt,
+    SiteDataOpt,
+    StackOpt,
+    StateOpt,
+    open_stack,
+    policy_flags,
+    previewed,
+    print_plan,
+)
 from shuyaku.contracts.i18n import set_lang, t
-from shuyaku.deploy.engine import ROOT, EngineError, Stack, cache_dir
+from shuyaku.deploy.engine import ROOT, EngineError, Stack
 
 app = typer.Typer()
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, emoji=False)
+err = Console(stderr=True, highlight=False, emoji=False)
 
 
 def summarise(resources: list[dict]) -> Table:
@@ -30,81 +48,97 @@ def summarise(resources: list[dict]) -> Table:
     return table
 
 
+def interactive() -> bool:
+    """Whether a person can answer: standard input is a terminal."""
+    return sys.stdin.isatty()
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Go on with --yes or a person's "y"; refuse without a terminal (exit 2), stop on "no" (exit 1)."""
+    if yes:
+        return
+    if not interactive():
+        err.print(t("確認できません: 標準入力が端末ではありません。何も変更していません。内容を確認したうえで自動実行"
+                    "（CI など）するには --yes を付けてください。",
+                    "cannot ask for confirmation: standard input is not a terminal. Nothing was changed. To run "
+                    "unattended (CI and the like) after reviewing the preview, pass --yes."), markup=False, soft_wrap=True)
+        raise typer.Exit(2)
+    if not typer.confirm(question, default=False):
+        err.print(t("中止しました。何も変更していません。", "Cancelled. Nothing was changed."), markup=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
 @app.command("deploy")
 def deploy_cmd(
-    stack: Annotated[str, typer.Option("--stack", "-s", help="local | onprem | dr")] = "local",
-    state: Annotated[Path | None, typer.Option("--state", help="Pulumi file backend directory")] = None,
-    backend: Annotated[str | None, typer.Option(
-        "--backend", help="状態の保存先 URL（既定: PULUMI_BACKEND_URL、なければ --state のファイル）。チームでは "
-        "scripts/state-db env の postgres:// URL / state backend URL (default: PULUMI_BACKEND_URL, else the file "
-        "backend in --state); for a team, the postgres:// URL from scripts/state-db env")] = None,
-    site_data: Annotated[Path | None, typer.Option("--site-data", help="shuyaku plan の site-*.json")] = None,
-    policy_pack: Annotated[Path | None, typer.Option("--policy-pack", help="CrossGuard pack to apply")] = None,
+    stack: StackOpt = "local",
+    state: StateOpt = None,
+    backend: BackendOpt = None,
+    site_data: SiteDataOpt = None,
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help="確認せずに実行する（CI・自動実行用）/ do not ask (CI, unattended runs)")] = False,
+    no_policy: NoPolicyOpt = False,
+    policy_pack: PackOpt = None,
+    policy_pack_config: PackConfigOpt = None,
     destroy: Annotated[bool, typer.Option("--destroy", help="削除する / tear the stack down")] = False,
-    refresh: Annotated[bool, typer.Option(
-        "--refresh", help="先にクラウドの実際の状態を読み直す（手作業の変更やクラウドの再作成の後に）/ "
-        "read the cloud's real state first (after out-of-band changes or a rebuilt cloud)")] = False,
+    refresh: RefreshOpt = False,
     fresh_if_rebuilt: Annotated[bool, typer.Option(
         "--fresh-if-cloud-rebuilt", help="状態のプロジェクトがクラウドに一つもなければ（開発クラウドの作り直し後）、"
         "状態を退避して新しく構築する / when the cloud knows none of the state's projects (a rebuilt dev cloud), "
         "set the state aside and deploy afresh")] = False,
-    lang: Annotated[str | None, typer.Option("--lang")] = None,
+    lang: LangOpt = None,
 ) -> None:
-    """基盤を構築します（pulumi up）/ deploy the platform stack with the locally built engine."""
+    """基盤を構築します（プレビュー・ポリシー確認・確認のうえ pulumi up）/ deploy the platform stack: preview with
+    the policy pack, confirm, then update."""
     set_lang(lang)
-    if site_data is not None:
-        # Bad data is the user's to fix (exit 2, file:line:field), not an engine failure (exit 1).
-        from shuyaku.cli.common import fail_on_problems
-        from shuyaku.contracts import source
-        from shuyaku.contracts.problems import ProblemsError
-        from shuyaku.contracts.sitedata import SiteData
-
-        try:
-            _, problems = checked.check(SiteData, source.load(site_data))
-            if problems:
-                raise ProblemsError(problems)
-        except ProblemsError as exc:
-            fail_on_problems(exc)
-    st = Stack(stack, state or cache_dir() / "state", backend_url=backend)
-    if backend and st.backend.password:
-        err.print(t("警告: --backend の URL にパスワードが含まれています（プロセス一覧から見えます）。"
-                    "scripts/state-db env の passfile 付き URL を使ってください。",
-                    "warning: the --backend URL holds a password (visible in the process list); use the URL with "
-                    "a passfile from scripts/state-db env."), markup=False)
+    st = open_stack(stack, state, backend, site_data)
     try:
-        st.ensure()
-        try:
-            rebuilt = fresh_if_rebuilt and st.describes_a_rebuilt_cloud()
-        except EngineError:
-            raise
-        except Exception as exc:  # any failure to ask the cloud is the same instruction to the user
-            raise EngineError(t(f"クラウドに接続できません（{exc}）。OS_CLOUD と clouds.yaml を確認してください。",
-                                f"cannot reach the cloud ({exc}); check OS_CLOUD and clouds.yaml.")) from None
-        if rebuilt:
-            aside = st.set_aside()
-            out.print(t(f"状態のプロジェクトはこのクラウドにありません（クラウドが作り直されています）。"
-                        f"古い状態を {aside} に退避し、新しく構築します。",
-                        f"None of the state's projects exist in this cloud (it was rebuilt). The old state is kept in "
-                        f"{aside}; deploying afresh."))
-        if site_data is not None:  # after any set-aside: the stack config lives with the state
-            st.set_config("shuyaku:siteData", str(site_data.resolve()))
+        prepare(st, site_data, fresh_if_rebuilt)
         if destroy:
+            confirm(t(f"スタック {stack} のリソース {len(st.resources())} 件をすべて削除します。よろしいですか？",
+                      f"Delete all {len(st.resources())} resources of stack {stack}?"), yes)
             st.destroy()
             out.print(t(f"スタック {stack} を削除しました。", f"Stack {stack} destroyed."))
             return
-        extra = ["--policy-pack", str(policy_pack)] if policy_pack else []
-        if refresh:
-            extra.append("--refresh")
-        st.up(*extra)
+        flags = policy_flags(st, no_policy=no_policy, pack=policy_pack, config=policy_pack_config, refresh=refresh)
+        changes = previewed(st, flags)
+        print_plan(stack, changes)
+        if changes.nothing_to_do:
+            return
+        confirm(t(f"スタック {stack} にこの変更を適用しますか？", f"Apply these changes to stack {stack}?"), yes)
+        st.operate("up", flags, check=True)
         resources = st.resources()
     except EngineError as exc:
-        err.print(str(exc), markup=False)
+        err.print(str(exc), markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
+    report(st, resources)
+
+
+def prepare(st: Stack, site_data: Path | None, fresh_if_rebuilt: bool) -> None:
+    """The stack exists, its state is not one of a rebuilt cloud (when asked), and this run's site data is set."""
+    st.ensure()
+    try:
+        rebuilt = fresh_if_rebuilt and st.describes_a_rebuilt_cloud()
+    except EngineError:
+        raise
+    except Exception as exc:  # any failure to ask the cloud is the same instruction to the user
+        raise EngineError(t(f"クラウドに接続できません（{exc}）。OS_CLOUD と clouds.yaml を確認してください。",
+                            f"cannot reach the cloud ({exc}); check OS_CLOUD and clouds.yaml.")) from None
+    if rebuilt:
+        aside = st.set_aside()
+        out.print(t(f"状態のプロジェクトはこのクラウドにありません（クラウドが作り直されています）。"
+                    f"古い状態を {aside} に退避し、新しく構築します。",
+                    f"None of the state's projects exist in this cloud (it was rebuilt). The old state is kept in "
+                    f"{aside}; deploying afresh."))
+    if site_data is not None:  # for this run only; stacks/Pulumi.<stack>.yaml stays the stack's config
+        st.set_config("shuyaku:siteData", str(site_data.resolve()))
+
+
+def report(st: Stack, resources: list[dict]) -> None:
     out.print(summarise(resources))
     outputs = st.outputs()
     tenants = outputs.get("tenants", {})
-    out.print(t(f"スタック {stack}: {len(resources)} リソース、テナント {len(tenants)} 件。",
-                f"Stack {stack}: {len(resources)} resources, {len(tenants)} tenants."))
+    out.print(t(f"スタック {st.name}: {len(resources)} リソース、テナント {len(tenants)} 件。",
+                f"Stack {st.name}: {len(resources)} resources, {len(tenants)} tenants."))
     where = st.state_dir if st.backend.is_file else st.backend.display
-    out.print(t(f"状態: {where}  出力: pulumi stack output --stack {stack}（作業ディレクトリ {ROOT}）",
-                f"state: {where}  outputs: pulumi stack output --stack {stack} (in {ROOT})"))
+    out.print(t(f"状態: {where}  出力: pulumi stack output --stack {st.name}（作業ディレクトリ {ROOT}）",
+                f"state: {where}  outputs: pulumi stack output --stack {st.name} (in {ROOT})"))

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from shuyaku.cli import assess, audit, deploy, plan, policy, provision, status, vendor, verify
+from shuyaku.cli import assess, audit, deploy, plan, policy, preview, provision, status, vendor, verify
 from shuyaku.cli.common import LangOpt, StrictOpt, err, exit_if_strict, load_inventory, out, print_links
 from shuyaku.contracts.i18n import set_lang, t
 from shuyaku.contracts.problems import ProblemsError
@@ -95,8 +95,8 @@ def validate_cmd(
 
 def _register_stage_commands() -> None:
     """Each stage keeps its commands in its own module of this package; this wires them into one command."""
-    for mod, name in [(assess, None), (plan, None), (deploy, None), (vendor, "vendor"), (policy, "policy"),
-                      (provision, None), (verify, None), (audit, None), (status, None)]:
+    for mod, name in [(assess, None), (plan, None), (preview, None), (deploy, None), (vendor, "vendor"),
+                      (policy, "policy"), (provision, None), (verify, None), (audit, None), (status, None)]:
         if name:
             app.add_typer(mod.app, name=name)
         else:

@@ -4,9 +4,16 @@ State lives in a local file backend by default; a team's backend (the PostgreSQL
 scripts/state-db) is taken from `PULUMI_BACKEND_URL` or the `backend` a caller passes (see backend.py, which also
 keeps the URL's password out of every message). Secrets are encrypted with a passphrase: PULUMI_CONFIG_PASSPHRASE
 or PULUMI_CONFIG_PASSPHRASE_FILE when set (a team's shared one, CI's from its secret store), otherwise one
-generated on this machine (never in the repo). The committed stack config is copied into the state directory and
-used through `--config-file`, so the engine's own additions (the passphrase salt) never dirty the checkout and a
-fresh clone with fresh state always starts consistent.
+generated on this machine (never in the repo).
+
+`stacks/Pulumi.<stack>.yaml` is the one source of a stack's config. The engine gets a copy in the state directory
+through `--config-file`, so its own addition (the passphrase salt) never dirties the checkout; the copy is written
+again from the source before every command, so an edit takes effect at the next command. Values a caller sets for
+one run (`set_config`, e.g. `shuyaku deploy --site-data`) are laid over the source in that copy, for that `Stack`
+object only.
+
+Preview, update and destroy go through Pulumi's Automation API (`auto.py`); the other commands are plain CLI
+calls (see `pulumi`), where the Automation API offers nothing more or cannot do what is needed.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -29,8 +36,14 @@ from shuyaku.contracts.problems import Text, tx
 from shuyaku.deploy import backend as backends
 from shuyaku.deploy import stream
 
+if TYPE_CHECKING:  # the Automation API loads grpc and the engine's protocol: only commands that run it pay
+    from shuyaku.deploy import auto
+
 ROOT = Path(__file__).resolve().parents[2]
 
+
+# What the engine itself adds to a stack config file (the passphrase's salt, another provider's key).
+ENGINE_KEYS = ("encryptionsalt", "secretsprovider", "encryptedkey")
 
 QUOTA_TYPES = {
     "openstack:compute/quotaSetV2:QuotaSetV2",
@@ -119,6 +132,8 @@ class Stack:
     config_source: Path | None = None
     env_extra: dict[str, str] = field(default_factory=dict)
     backend_url: str | None = field(default=None, repr=False)  # else PULUMI_BACKEND_URL, else file://state_dir
+    # Values set through `set_config`, as the engine wrote them (a secret stays encrypted), laid over the source.
+    overrides: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def backend(self) -> backends.Backend:
@@ -131,7 +146,37 @@ class Stack:
 
     @property
     def config_file(self) -> Path:
+        """The engine's copy of the stack config (written from `config_path` before every command)."""
         return self.shadow_dir / f"Pulumi.{self.name}.yaml"
+
+    @property
+    def config_path(self) -> Path:
+        """The stack config the user edits: `config_source`, else Pulumi.<stack>.yaml in the stackConfigDir."""
+        if self.config_source is not None:
+            return self.config_source
+        project_file = self.project_dir / "Pulumi.yaml"
+        project = yaml_source.load(project_file).data if project_file.is_file() else {}
+        config_dir = project.get("stackConfigDir", ".") if isinstance(project, dict) else "."
+        return self.project_dir / config_dir / f"Pulumi.{self.name}.yaml"
+
+    def sync_config(self) -> None:
+        """Write the engine's copy from the source as it is now, this object's overrides on top; only the
+        engine's own secrets-provider keys (the salt) are kept from the previous copy."""
+        source, copy = self.config_path, self.config_file
+        if not self.shadow_dir.is_dir() or not source.is_file():
+            return  # before `ensure`, or a project with no config file: the copy (if any) is all there is
+        if copy.exists() and source.resolve() == copy.resolve():
+            return  # a caller handed the copy itself as the source (e.g. `status --stack-config`)
+        loaded = yaml_source.load(source).data
+        doc = dict(loaded) if isinstance(loaded, dict) else {}
+        previous = yaml.safe_load(copy.read_text(encoding="utf-8")) if copy.exists() else None
+        for key in ENGINE_KEYS:
+            if isinstance(previous, dict) and key in previous and key not in doc:
+                doc[key] = previous[key]
+        doc["config"] = {**(doc.get("config") or {}), **self.overrides}
+        text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+        if not copy.exists() or copy.read_text(encoding="utf-8") != text:
+            copy.write_text(text, encoding="utf-8")
 
     def env(self) -> dict[str, str]:
         backend = self.backend
@@ -142,35 +187,75 @@ class Stack:
     def pulumi(self, *args: str, capture: bool = False, check: bool = True, timeout: float | None = None,
                cwd: Path | None = None, hide: tuple[str, ...] = (),
                stdin: Path | None = None) -> subprocess.CompletedProcess[str]:
-        """Run the engine; its output and any error message are masked (the backend's password, `hide`)."""
-        self._forget_local_salt()
+        """Run the engine as a CLI command; its output and any error message are masked (the backend's password,
+        `hide`). Used for what the Automation API does not cover here: feeding standard input
+        (change-secrets-provider), a timeout, `--config-file` for `config set`, and flags it has no parameter for."""
+        self._prepare()
         env = self.env()
+        exe = self._exe(env)
+        hidden = (*self.backend.hidden(), *hide)
+        proc = stream.run([exe, *args, "--non-interactive"], cwd=cwd or self.project_dir, env=env,
+                          timeout=timeout, capture=capture, hidden=hidden, stdin=stdin)
+        if check:
+            self._raise_for(proc, args, hidden, capture)
+        return proc
+
+    def _prepare(self) -> None:
+        self.sync_config()
+        self._forget_local_salt()
+
+    @staticmethod
+    def _exe(env: dict[str, str]) -> str:
         exe = shutil.which("pulumi", path=env["PATH"])
         if exe is None:
             raise EngineError("pulumi が見つかりません。scripts/build-engine を実行してください / "
                               "pulumi not found: run scripts/build-engine")
-        hidden = (*self.backend.hidden(), *hide)
-        proc = stream.run([exe, *args, "--non-interactive"], cwd=cwd or self.project_dir, env=env,
-                          timeout=timeout, capture=capture, hidden=hidden, stdin=stdin)
-        if check and proc.returncode != 0:
-            output = (proc.stderr or "") + (proc.stdout or "")
-            if LOCKED in output:
-                raise StackLocked(locked_text(self.name, output))
-            tail = (proc.stderr or proc.stdout or "")[-4000:] if capture else ""
-            shown = backends.mask(" ".join(args), list(hidden))
-            raise EngineError(f"pulumi {shown} failed (exit {proc.returncode})\n{tail}")
-        return proc
+        return exe
+
+    def _raise_for(self, proc: subprocess.CompletedProcess[str], args: tuple[str, ...] | list[str],
+                   hidden: tuple[str, ...] | list[str], capture: bool) -> None:
+        if proc.returncode == 0:
+            return
+        output = (proc.stderr or "") + (proc.stdout or "")
+        if LOCKED in output:
+            raise StackLocked(locked_text(self.name, output))
+        tail = (proc.stderr or proc.stdout or "")[-4000:] if capture else ""
+        shown = backends.mask(" ".join(args), list(hidden))
+        raise EngineError(f"pulumi {shown} failed (exit {proc.returncode})\n{tail}")
+
+    def operate(self, op: str, flags: auto.Flags | None = None, *, show: bool = True,
+                check: bool = False) -> auto.Outcome:
+        """Preview, up or destroy through the Automation API, with the changes read from the engine's events."""
+        from shuyaku.deploy import auto
+
+        self._prepare()
+        env = self.env()
+        engine_root = Path(self._exe(env)).resolve().parent.parent  # PulumiCommand wants <root>/bin/pulumi
+        hidden = self.backend.hidden()
+        outcome = auto.run(self.name, op, flags or auto.Flags(), engine_root=engine_root, work_dir=self.project_dir,
+                           env=env, config_file=self.config_file, hidden=hidden, show=show)
+        if check:
+            self._raise_for(outcome.proc, [op, "--stack", self.name], hidden, capture=not show)
+        return outcome
+
+    def _op(self, op: str, extra: tuple[str, ...], *, capture: bool, check: bool,
+            timeout: float | None) -> subprocess.CompletedProcess[str]:
+        from shuyaku.deploy import auto
+
+        flags = auto.parse_flags(extra)
+        if flags is None or timeout is not None:  # the Automation API has no parameter for these
+            cli = {"up": ("up", "--yes", "--skip-preview"), "destroy": ("destroy", "--yes", "--skip-preview"),
+                   "preview": ("preview",)}[op]
+            return self.pulumi(*cli, *self._stack_args(), *extra, capture=capture, check=check, timeout=timeout)
+        return self.operate(op, flags, show=not capture, check=check).proc
 
     def ensure(self) -> None:
         """Create the state backend, the stack and its private config copy if they do not exist yet."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.shadow_dir.mkdir(parents=True, exist_ok=True)
         project = yaml_source.load(self.project_dir / "Pulumi.yaml").data
-        config_dir = project.pop("stackConfigDir", ".")
+        project.pop("stackConfigDir", None)
         (self.shadow_dir / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False), encoding="utf-8")
-        source = self.config_source or self.project_dir / config_dir / f"Pulumi.{self.name}.yaml"
-        if not self.config_file.exists() and source.exists():
-            shutil.copyfile(source, self.config_file)
         listed = self.pulumi("stack", "ls", "--json", capture=True, cwd=self.shadow_dir)
         names = {s["name"].split("/")[-1] for s in json.loads(listed.stdout or "[]")}
         if self.name not in names:
@@ -198,23 +283,28 @@ class Stack:
         return ["--stack", self.name, "--config-file", str(self.config_file)]
 
     def set_config(self, key: str, value: str, *, secret: bool = False, path: bool = False) -> None:
+        """Set `key` for the commands this object runs, over the stack config file (which stays untouched)."""
         args = ["config", "set", key, value, *self._stack_args()]
         if secret:
             args.append("--secret")
         if path:
             args.append("--path")
         self.pulumi(*args, capture=True, hide=(value,) if secret else ())
+        top = re.split(r"[.\[]", key.split(":", 1)[-1], maxsplit=1)[0]
+        top_key = f"{key.split(':', 1)[0]}:{top}" if ":" in key else top
+        written = yaml.safe_load(self.config_file.read_text(encoding="utf-8")) if self.config_file.exists() else {}
+        if isinstance(written, dict) and top_key in (written.get("config") or {}):
+            self.overrides[top_key] = written["config"][top_key]
 
     def up(self, *extra: str, capture: bool = False, check: bool = True,
            timeout: float | None = None) -> subprocess.CompletedProcess[str]:
-        return self.pulumi("up", "--yes", "--skip-preview", *self._stack_args(), *extra,
-                           capture=capture, check=check, timeout=timeout)
+        return self._op("up", extra, capture=capture, check=check, timeout=timeout)
 
     def preview(self, *extra: str, capture: bool = True, check: bool = False) -> subprocess.CompletedProcess[str]:
-        return self.pulumi("preview", *self._stack_args(), *extra, capture=capture, check=check)
+        return self._op("preview", extra, capture=capture, check=check, timeout=None)
 
     def destroy(self, *extra: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
-        return self.pulumi("destroy", "--yes", "--skip-preview", *self._stack_args(), *extra, capture=capture)
+        return self._op("destroy", extra, capture=capture, check=True, timeout=None)
 
     def outputs(self) -> dict[str, Any]:
         proc = self.pulumi("stack", "output", "--json", "--show-secrets", "--stack", self.name, capture=True,

@@ -90,9 +90,12 @@ def fake_engine(tmp_path: Path, monkeypatch, script: str) -> Path:
     exe.write_text(
         "#!/usr/bin/env python3\n"
         "import json, os, sys\n"
+        # The Automation API asks the version first, with the caller's environment; below 3.205 it reads engine
+        # events from the file named by --event-log (the fake writes there), above it over gRPC.
+        "if sys.argv[1:] == ['version']:\n    print('v3.200.0'); sys.exit(0)\n"
         f"open({str(log)!r}, 'a').write(json.dumps({{'args': sys.argv[1:], "
         "'url': os.environ.get('PULUMI_BACKEND_URL'), 'pgpassword': os.environ.get('PGPASSWORD')}) + '\\n')\n"
-        "args = sys.argv[1:]\n" + script)
+        "args = [a for a in sys.argv[1:] if a != '--non-interactive']\n" + script)
     exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("SHUYAKU_CACHE", str(cache))
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "unit")
@@ -164,13 +167,32 @@ def test_shared_state_is_never_set_aside_by_moving_a_directory(tmp_path, monkeyp
     assert (tmp_path / "state").is_dir()
 
 
-DEPLOY_ENGINE = """\
-if args[:2] == ['stack', 'ls']:
+EMIT = """\
+def emit(*events):
+    path = args[args.index('--event-log') + 1]
+    with open(path, 'a') as log:
+        for i, e in enumerate(events):
+            log.write(json.dumps({'sequence': i, 'timestamp': 0, **e}) + '\\n')
+def step(op, kind, name):
+    return {'resourcePreEvent': {'metadata': {'op': op, 'urn': f'urn:pulumi:dev::p::{kind}::{name}', 'type': kind,
+                                              'provider': ''}}}
+def summary(**changes):
+    return {'summaryEvent': {'maybeCorrupt': False, 'durationSeconds': 0, 'resourceChanges': changes,
+                             'policyPacks': {}}}
+"""
+
+DEPLOY_ENGINE = EMIT + """\
+if args[:1] == ['preview']:
+    emit(step('create', 't:m:Box', 'box-1'), summary(create=1))
+elif args[:2] == ['stack', 'ls']:
     print('[]')
 elif args[:2] == ['stack', 'export']:
     print(json.dumps({'deployment': {'resources': [{'type': 'pulumi:pulumi:Stack'}, {'type': 't:m:Box'}]}}))
 elif args[:2] == ['stack', 'output']:
     print('{}')
+elif args[:2] == ['stack', 'history']:  # the Automation API reads the last update's summary after `up`
+    print(json.dumps([{'kind': 'update', 'startTime': '2026-12-03T10:00:00.000Z', 'message': '', 'environment': {},
+                       'config': {}, 'result': 'succeeded'}]))
 sys.exit(0)
 """
 
@@ -178,20 +200,21 @@ sys.exit(0)
 def test_deploy_backend_option_reaches_the_engine_without_its_password(tmp_path, monkeypatch):
     log = fake_engine(tmp_path, monkeypatch, DEPLOY_ENGINE)
     result = CliRunner().invoke(app, ["deploy", "--stack", "dev", "--state", str(tmp_path / "state"),
-                                      "--backend", PG, "--lang", "en"])
+                                      "--backend", PG, "--lang", "en", "--yes", "--no-policy"])
     assert result.exit_code == 0, result.output
     flat = result.output.replace("\n", "")  # the console wraps long lines
     assert SECRET not in flat
     assert "shuyaku_operator:****@" not in flat  # the URL the engine got has no password at all
     assert "state: postgres://shuyaku_operator@127.0.0.1:55432/shuyaku_state" in flat
     assert "warning: the --backend URL holds a password" in flat
-    up = [c for c in calls(log) if c["args"][0] == "up"]
+    up = [c for c in calls(log) if "up" in c["args"]]
     assert up and all(c["url"] == PG.replace(f":{SECRET}@", "@") and c["pgpassword"] == SECRET for c in calls(log))
 
 
 def test_deploy_without_a_backend_keeps_the_file_backend(tmp_path, monkeypatch):
     log = fake_engine(tmp_path, monkeypatch, DEPLOY_ENGINE)
-    result = CliRunner().invoke(app, ["deploy", "--stack", "dev", "--state", str(tmp_path / "state"), "--lang", "en"])
+    result = CliRunner().invoke(app, ["deploy", "--stack", "dev", "--state", str(tmp_path / "state"), "--lang", "en",
+                                      "--yes", "--no-policy"])
     assert result.exit_code == 0, result.output
     assert {c["url"] for c in calls(log)} == {f"file://{tmp_path / 'state'}"}
     assert all(c["pgpassword"] is None for c in calls(log))
