@@ -73,11 +73,10 @@ def grant(admin: Any, tenant: dict[str, Any], days: int) -> Credential:
     else:
         admin.identity.update_user(user, password=once, enabled=True)
     admin.identity.add_user_to_group(user, group)
-    auth_url = admin.session.get_endpoint(service_type="identity", interface="public")
     cfg = admin.config
-    conn = openstack.connect(auth_url=admin.auth["auth_url"], username=name, password=once,
-                             user_domain_id=project.domain_id, project_id=project.id,
-                             region_name=cfg.region_name, identity_api_version="3", load_envvars=False)
+    auth_url, region = str(cfg.auth["auth_url"]), cfg.get_region_name()
+    conn = openstack.connect(auth_url=auth_url, username=name, password=once, user_domain_id=project.domain_id,
+                             project_id=project.id, region_name=region, identity_api_version="3", load_envvars=False)
     expires = (dt.datetime.now(dt.UTC) + dt.timedelta(days=days)).replace(microsecond=0)
     cred_secret = secrets.token_urlsafe(48)
     try:
@@ -92,8 +91,7 @@ def grant(admin: Any, tenant: dict[str, Any], days: int) -> Credential:
         admin.identity.update_user(user, password=secrets.token_urlsafe(32))
     body = made.json()["application_credential"]
     return Credential(id=body["id"], secret=cred_secret, user=name, expires_at=body.get("expires_at") or "",
-                      auth_url=str(admin.auth["auth_url"] or auth_url), region=cfg.region_name,
-                      interface=cfg.interface or "public")
+                      auth_url=auth_url, region=region, interface=cfg.get_interface() or "public")
 
 
 def revoke(admin: Any, project_name: str, domain_id: str | None = None) -> int:
