@@ -270,10 +270,7 @@ def test_vendor_deploys_into_its_tenant_and_nowhere_else(admin: Any, deployed: A
     group = admin.identity.find_group(mine["vendor_group"])
     admin.identity.add_user_to_group(user, group)
     project_dir = workdir / "vendor"
-    proc = subprocess.run([sys.executable, "-m", "shuyaku.cli", "vendor", "init", "--platform-stack",
-                           f"organization/{PROJECT}/{st.name}", "--tenant", VENDOR_TENANT, "--dir", str(project_dir),
-                           "--site-data", str(site[0])], capture_output=True, text=True, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr
+    vendor_env = vendor_space(st, workdir, site[0], project_dir)
     (project_dir / "venv").symlink_to(ROOT / ".venv")
     # The plan names production images; the dev cloud offers one tiny image, and the vendor picks from
     # what the platform allows this tenant, as a vendor would.
@@ -283,8 +280,9 @@ def test_vendor_deploys_into_its_tenant_and_nowhere_else(admin: Any, deployed: A
     # One compute host: an anti-affinity pair cannot both land (Nova rightly refuses the second).
     main.write_text(re.sub(r"count=\d+", "count=1", text), encoding="utf-8")
     clouds = vendor_clouds(workdir, mine["project_id"])
-    vendor_env = {"OS_CLIENT_CONFIG_FILE": str(clouds), "OS_CLOUD": "vendor"}
-    vst = Stack("vendor", st.state_dir, project_dir=project_dir, env_extra=vendor_env)
+    vendor_env.update(OS_CLIENT_CONFIG_FILE=str(clouds), OS_CLOUD="vendor")
+    # The vendor's stack lives in its own folder with its own passphrase: not the platform's state directory.
+    vst = Stack("vendor", workdir / "vendor-shadow", project_dir=project_dir, env_extra=vendor_env)
     vst.ensure()
     try:
         with timed("vendor pulumi up"):
@@ -302,6 +300,25 @@ def test_vendor_deploys_into_its_tenant_and_nowhere_else(admin: Any, deployed: A
     finally:
         vst.destroy(capture=True)
         admin.identity.remove_user_from_group(user, group)
+
+
+def vendor_space(st: Stack, workdir: Path, site_path: Path, project_dir: Path) -> dict[str, str]:
+    """The operator publishes the tenant's hand-off into the vendor's own folder (file backend) and writes its
+    project, which `vendor init` checks against that hand-off; returns the vendor's backend and passphrase."""
+    run_env = {**os.environ, **st.env_extra}
+    cli = [sys.executable, "-m", "shuyaku.cli", "vendor"]
+    proc = subprocess.run([*cli, "publish", "--stack", st.name, "--tenant", VENDOR_TENANT, "--state", str(st.state_dir),
+                           "--vendor-state", str(workdir / "vendor-state")], capture_output=True, text=True, cwd=ROOT,
+                          env=run_env)
+    assert proc.returncode == 0, proc.stderr
+    env = {"PULUMI_BACKEND_URL": f"file://{workdir / 'vendor-state' / VENDOR_TENANT}",
+           "PULUMI_CONFIG_PASSPHRASE_FILE": str(CACHE / "vendors" / VENDOR_TENANT / "passphrase")}
+    assert not (workdir / "vendor-state" / VENDOR_TENANT / ".pulumi" / "stacks" / PROJECT).exists()
+    proc = subprocess.run([*cli, "init", "--platform-stack", f"organization/{PROJECT}/{st.name}", "--tenant",
+                           VENDOR_TENANT, "--dir", str(project_dir), "--site-data", str(site_path)],
+                          capture_output=True, text=True, cwd=ROOT, env={**run_env, **env})
+    assert proc.returncode == 0, proc.stderr
+    return env
 
 
 def try_other_tenant(clouds: Path, other: dict[str, Any], mine: dict[str, Any]) -> tuple[int, list[str]]:
