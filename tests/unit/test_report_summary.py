@@ -47,3 +47,24 @@ def test_no_terminals_no_thin_client_claim(tmp_path: Path) -> None:
     html = plan_report.render(plan, inv, tmp_path, "ja").read_text(encoding="utf-8")
     section = html[html.index('id="thin-client"'):html.index('id="waves"')]
     assert Messages("ja").p_thin_none in section and "安くなります" not in section
+
+
+def test_a_dr_objective_no_tier_meets_is_a_top_risk_and_shown_with_its_shortfall(tmp_path: Path) -> None:
+    """The sample city meets every RPO/RTO; a system asking for RPO 0.25 h is given the best tier with the
+    shortfall: the summary names it as a risk and the DR table shows by how much, in both languages."""
+    loaded = load(SAMPLE)
+    sid = loaded.inventory.systems[0].id
+    loaded.inventory.systems[0] = loaded.inventory.systems[0].model_copy(update={"rpo_hours": 0.25, "rto_hours": 0.5})
+    plan = make_plan(loaded)
+    tier = next(x for x in plan.dr.tiers if x.system_id == sid)
+    assert plan.dr.misses == 1 and (tier.rpo_short_hours > 0 or tier.rto_short_hours > 0)
+    for lang in ("ja", "en"):
+        m = Messages(lang)
+        assert m.f("s_risk_dr", n=1) in [text for _, text in summary.risks(plan, m, lang)]
+        html = plan_report.render(plan, loaded.inventory, tmp_path / lang, lang).read_text(encoding="utf-8")
+        head = html[html.index('id="summary"'):html.index('id="cost"')]
+        assert m.f("s_risk_dr", n=1) in head
+        row = html[html.index(f'<tr data-system="{sid}">'):]
+        row = row[:row.index("</tr>")]
+        short = tier.rpo_short_hours or tier.rto_short_hours
+        assert f"{short:g}h" in row and "s-fail" in row
