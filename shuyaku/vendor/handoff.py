@@ -188,9 +188,11 @@ def read(space: Space, system_id: str, site: str = "onprem") -> dict[str, Any]:
 
 
 def display(space: Space) -> str:
+    """The backend as a user may see it: no login, and of the query only the table."""
     parts = urlsplit(space.backend_url)
-    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2] if "@" in parts.netloc else parts.netloc,
-                       parts.path, "", ""))
+    table = dict(parse_qsl(parts.query)).get("table")
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path,
+                       f"table={table}" if table else "", ""))
 
 
 def _engine_failed(space: Space, name: str, exc: Exception) -> Text:

@@ -268,7 +268,7 @@ def test_revoked_vendor_is_refused_by_keystone_and_the_database(bundles: dict[st
     auth = entry["auth"]
 
     def token() -> requests.Response:
-        body = {"auth": {"identity": {"methods": ["application_credential"], "application_credential": {
+        body: dict[str, Any] = {"auth": {"identity": {"methods": ["application_credential"], "application_credential": {
             "id": auth["application_credential_id"], "secret": auth["application_credential_secret"]}}}}
         return requests.post(f"{auth['auth_url']}/auth/tokens", json=body, timeout=30)
 
