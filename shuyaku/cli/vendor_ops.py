@@ -12,6 +12,8 @@ import json
 import os
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from typing import Any
 import yaml
 
 from shuyaku.contracts.problems import tx
-from shuyaku.deploy.engine import ROOT, Stack, cache_dir, engine_bin, engine_env
+from shuyaku.deploy.engine import ROOT, EngineError, Stack, cache_dir, engine_bin, engine_env, t_both
 from shuyaku.vendor import bundle, handoff, keystone, manifest, project
 
 STATE_DB = ROOT / "scripts" / "state-db"
@@ -103,6 +105,22 @@ def admin_connection() -> Any:
     return conn
 
 
+@contextmanager
+def cloud_calls(what: str) -> Iterator[None]:
+    """A refusal or failure of the cloud as one message (exit 1), never a traceback; it names no secret."""
+    import keystoneauth1.exceptions
+    import openstack.exceptions
+    import requests
+
+    try:
+        yield
+    except (openstack.exceptions.SDKException, keystoneauth1.exceptions.ClientException,
+            requests.RequestException) as exc:
+        raise EngineError(t_both(f"OpenStack の操作（{what}）に失敗しました: {exc}。OS_CLOUD（運用者の管理者ログイン）を"
+                                 "確認してください", f"the OpenStack call ({what}) failed: {exc}; check OS_CLOUD (the "
+                                 "operator's admin login)")) from None
+
+
 def pgpass_password(path: Path) -> str:
     # A line `host:port:db:user:password` as scripts/state-db writes it (its password is hex: no escapes).
     return path.read_text(encoding="utf-8").strip().split(":", 4)[4]
@@ -117,7 +135,8 @@ def grant(op: Operator, system_id: str, out: Path, days: int, site_data: Path | 
         state_db("vendor", "add", vendor)
         pgpass, ca = db_secrets() / f"vendor-{vendor}.pgpass", cache_dir() / "state-db" / "tls" / "ca.crt"
     tenant, _, space = publish(op, system_id)
-    cred = keystone.grant(admin_connection(), tenant, days)
+    with cloud_calls("application credential"):
+        cred = keystone.grant(admin_connection(), tenant, days)
     cloud = tenant["project_name"]
     if pgpass is not None:
         url = handoff.vendor_login_url(op.platform.backend.url, vendor, out / bundle.PGPASS, out / bundle.CA)
@@ -142,7 +161,8 @@ def revoke(op: Operator, system_id: str, site: str) -> tuple[int, bool]:
     """Delete the Keystone credential(s) and user, and the database role (its state stays)."""
     from shuyaku.platform import naming
 
-    creds = keystone.revoke(admin_connection(), naming.project_name(site, system_id))
+    with cloud_calls("revoke"):
+        creds = keystone.revoke(admin_connection(), naming.project_name(site, system_id))
     vendor = handoff.vendor_name(system_id)
     dropped = False
     if op.on_postgres:
