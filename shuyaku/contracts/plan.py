@@ -167,7 +167,8 @@ class ThinClientCase(Strict):
     vdi_hosts: int = Field(default=0, ge=0, description="the pools' hosts, the same the plan adds to the zones "
                                                           "(ZonePlan.vdi_hosts) and the site data gives the platform")
     pc_annual_yen: int = Field(description="keeping fat PCs: amortisation + per-PC support")
-    thin_client_annual_yen: int = Field(description="thin clients + VDI hosts + VDI licences + support")
+    thin_client_annual_yen: int = Field(description="thin clients + VDI hosts (with rack, power and the platform "
+                                                    "staff's share) + VDI licences + support")
     difference_yen: int = Field(description="thin_client - pc; positive means thin clients cost more")
     security_benefits_ja: list[str]
     maintenance_benefits_ja: list[str]

@@ -68,8 +68,11 @@ def thin_client_case(inv: Inventory, cat: Catalogue) -> ThinClientCase:
     terminals = pools.users
     vdi_hosts = pools.hosts
     pc = terminals * (v.pc_price.yen / v.pc_life_years.value + v.pc_support_per_year.yen)
+    # The pools' hosts cost what any platform host costs, and the platform staff run them too (their share of
+    # hosts_per_fte, which the consolidation line counts only for the packed hosts).
+    staff = vdi_hosts / cat.operations.hosts_per_fte.value * cat.operations.cost_per_fte.yen
     thin = (terminals * (v.thin_client_price.yen / v.thin_client_life_years.value + v.thin_client_support_per_year.yen)
-            + vdi_hosts * (host_year(cat) + cat.rack_power_per_host_year.yen)
+            + vdi_hosts * (host_year(cat) + cat.rack_power_per_host_year.yen) + staff
             + terminals * v.vdi_licence_per_user_year.yen)
     return ThinClientCase(
         terminals=terminals,

@@ -157,7 +157,9 @@ def test_thin_clients_are_costed_apart_and_honestly() -> None:
     assert tc.terminals == 25
     assert tc.pc_annual_yen == 625_000  # 25 x (100,000/5 + 5,000)
     # 25 x (60,000/6 + 2,000) + (ceil(25/10)+1 = 4 hosts) x (330,000 + 50,000 rack) + 25 x 1,000
-    assert tc.thin_client_annual_yen == 300_000 + 1_520_000 + 25_000
+    # + the staff who run those 4 hosts: 4 / hosts_per_fte 10 x 1,000,000 per FTE
+    assert tc.vdi_hosts == 4
+    assert tc.thin_client_annual_yen == 300_000 + 1_520_000 + 25_000 + 400_000
     assert tc.difference_yen == tc.thin_client_annual_yen - tc.pc_annual_yen > 0
     assert tc.security_benefits_ja and tc.security_benefits_en and tc.maintenance_benefits_ja and tc.maintenance_benefits_en
 
