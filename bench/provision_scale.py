@@ -2,7 +2,7 @@
 slowest tasks, so the scaling figure comes with where the time went.
 
     .venv/bin/python bench/provision_scale.py [--sizes 1 4 8] [--playbook baseline] [--name bench]
-                                              [--strategy linear|free] [--forks N]
+                                              [--strategy mitogen_linear|mitogen_free|linear|free] [--forks N]
 
 Each size starts from fresh hosts (scripts/test-hosts up N --name NAME). A warm-up converge on one host fills
 the set's apt-cacher-ng first, so the figures compare Ansible work, not the first download from Debian.
@@ -116,13 +116,13 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 8])
     ap.add_argument("--playbook", default="baseline")
     ap.add_argument("--name", default="bench", help="test-hosts set name (default bench)")
-    ap.add_argument("--strategy", choices=["linear", "free"], default="linear")
+    ap.add_argument("--strategy", choices=["linear", "free", "mitogen_linear", "mitogen_free"], default="mitogen_linear")
     ap.add_argument("--forks", type=int, default=20, help="at least the largest size, so no host waits for a fork")
     ap.add_argument("--top", type=int, default=6, help="slowest tasks shown per size")
     ap.add_argument("--artifacts", type=Path, default=REPO / "out" / "bench-provision")
     args = ap.parse_args()
     book = playbook_path(args.playbook)
-    env = {"ANSIBLE_STRATEGY": args.strategy}
+    env = {"ANSIBLE_STRATEGY": args.strategy}  # the runner adds mitogen's plugin path when it is asked for
     cores = os.cpu_count() or 1
     rows = []
     try:

@@ -22,6 +22,11 @@ class Failure:
     address: str = ""
 
 
+# ssh's own words (and mitogen's) when the key a host shows is not the one recorded for it, or none is recorded.
+HOST_KEY_REFUSED = re.compile(r"host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|"
+                              r"mismatching host key|No \S+ host key is known", re.I)
+
+
 def is_input_error(f: Failure) -> bool:
     """A role's argument_specs rejected the variables: the user's input is wrong, not the host."""
     return not f.unreachable and bool(ARG_SPEC_TASK.search(f.task) or MISSING_REQ.search(f.msg or ""))
@@ -36,6 +41,18 @@ def clean(msg: str, limit: int = 600) -> str:
 def format_failure(f: Failure) -> str:
     """One paragraph per failure, naming host, task and cause, with the fix where we know it."""
     where = f"{f.host} ({f.address})" if f.address and f.address != f.host else f.host
+    if f.unreachable and HOST_KEY_REFUSED.search(f.msg or ""):
+        return t(
+            f"ホスト {where} の SSH ホスト鍵が記録（known_hosts）と一致しないか、記録がないため接続を拒否しました。"
+            "中間者攻撃の可能性があります。\n"
+            "  → ホストを作り直した場合は、作成時に記録した鍵で known_hosts を更新してください（scripts/test-hosts up、"
+            "またはスタック出力の shuyaku_ssh_host_keys）。鍵の変更に心当たりがなければ接続しないでください。",
+            f"host {where} was refused: its SSH host key does not match the one recorded in known_hosts, or none "
+            "is recorded. This may be a man-in-the-middle.\n"
+            "  → if the host was rebuilt, update known_hosts from the keys recorded when it was made "
+            "(scripts/test-hosts up, or the stack output's shuyaku_ssh_host_keys); if you do not know why the key "
+            "changed, do not connect.",
+        )
     if f.unreachable:
         return t(
             f"ホスト {where} に接続できません（タスク「{f.task}」）: {clean(f.msg)}\n"

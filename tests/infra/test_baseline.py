@@ -7,6 +7,7 @@ it brings up its own test hosts, converges the baseline and takes them down afte
 from __future__ import annotations
 
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
@@ -26,12 +27,23 @@ WEAK_KEX = ("diffie-hellman-group1-sha1", "diffie-hellman-group14-sha1", "diffie
 def _ssh(hostvars: dict, user: str, *opts: str, password: str | None = None,
          command: str = "true") -> subprocess.CompletedProcess:
     """Try a real login from this machine, as an operator or attacker would."""
-    base = ["ssh", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5",
+    # The host keys the inventory pins (or the operator's known_hosts): an attacker's login attempt and ours
+    # both go to the real host, never to whoever answers first.
+    base = ["ssh", "-o", "StrictHostKeyChecking=yes", *_host_key_pins(hostvars), "-o", "ConnectTimeout=5",
             "-o", "NumberOfPasswordPrompts=1", *opts, f"{user}@{hostvars['ansible_host']}", command]
     if password is not None:
         assert shutil.which("sshpass"), "sshpass is needed to try a password login (scripts/test-hosts installs it)"
         base = ["sshpass", "-p", password, *base]
     return subprocess.run(base, capture_output=True, text=True, timeout=30)
+
+
+def _host_key_pins(hostvars: dict) -> list[str]:
+    """The known_hosts options of the inventory's ssh arguments (the rest, e.g. LogLevel, would hide what the
+    tests read from ssh's stderr)."""
+    words = shlex.split(str(hostvars.get("ansible_ssh_common_args", "")))
+    options = [w for prev, w in zip(["", *words], words, strict=False) if prev == "-o"]
+    return [arg for o in options if o.split("=", 1)[0].lower() in ("userknownhostsfile", "globalknownhostsfile")
+            for arg in ("-o", o)]
 
 
 def _key(hostvars: dict) -> list[str]:

@@ -55,6 +55,8 @@ def _env() -> dict[str, str]:
     env["ANSIBLE_CONFIG"] = str(REPO / "ansible.cfg")
     env["ANSIBLE_ROLES_PATH"] = str(REPO / "roles")
     env.setdefault("ANSIBLE_NOCOLOR", "1")
+    # ansible-runner would otherwise set ANSIBLE_HOST_KEY_CHECKING=False; the test hosts' keys are known.
+    env["ANSIBLE_HOST_KEY_CHECKING"] = "True"
     return env
 
 
@@ -172,6 +174,8 @@ def run_playbook(playbook: str, inventory: Path, extravars: dict, workdir: Path,
     """Runs playbooks/<playbook>.yml through ansible-runner (artifacts kept under workdir)."""
     import ansible_runner  # imported late: it reads PATH and ANSIBLE_* at import time
 
+    from shuyaku.provision.runner import strategy_env
+
     pdd = workdir / "runner" / f"{playbook}-{tag}"
     if pdd.exists():
         shutil.rmtree(pdd)
@@ -180,7 +184,8 @@ def run_playbook(playbook: str, inventory: Path, extravars: dict, workdir: Path,
     r = ansible_runner.run(
         private_data_dir=str(pdd), project_dir=str(REPO), playbook=str(REPO / "playbooks" / f"{playbook}.yml"),
         inventory=str(inventory), extravars=extravars, quiet=True,
-        envvars={k: v for k, v in _env().items() if k.startswith("ANSIBLE_")},
+        # The strategy `shuyaku provision` uses (mitogen when installed), so these runs prove the same path.
+        envvars={**{k: v for k, v in _env().items() if k.startswith("ANSIBLE_")}, **strategy_env()},
     )
     seconds = time.monotonic() - t0
     stdout = r.stdout.read() if r.stdout else ""

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.hosts
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "test-hosts"
 NAME = "base"
+REPO_CACHE = Path(os.environ.get("SHUYAKU_CACHE", "/var/cache/shuyaku")) / "test-hosts"
 
 
 def shuyaku(*args: str, timeout: int = 1200) -> subprocess.CompletedProcess:
@@ -51,6 +52,13 @@ def inventory() -> Path:
 def hostvars(inventory) -> dict:
     data = yaml.safe_load(inventory.read_text())
     return {"all": data["all"]["vars"], "hosts": data["all"]["children"]["servers"]["hosts"]}
+
+
+def pinned(hostvars: dict) -> list[str]:
+    """ssh options for the set: its key, and only the host keys test-hosts recorded when it made the hosts."""
+    return ["-i", hostvars["all"]["ansible_ssh_private_key_file"], "-o", "StrictHostKeyChecking=yes",
+            "-o", f"UserKnownHostsFile={hostvars['all']['test_hosts_known_hosts']}",
+            "-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"]
 
 
 @pytest.fixture(scope="module")
@@ -105,9 +113,7 @@ def test_verify_writes_junit_and_html(converged, inventory, tmp_path):
 
 
 def test_patch_runs_in_serial_batches_and_reports(converged, inventory, hostvars, artifacts):
-    key = hostvars["all"]["ansible_ssh_private_key_file"]
-    ssh = ["ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-           "-o", "LogLevel=ERROR"]
+    ssh = ["ssh", *pinned(hostvars)]
     h1 = hostvars["hosts"][f"{NAME}-1"]["ansible_host"]
     h2 = hostvars["hosts"][f"{NAME}-2"]["ansible_host"]
     # A real outdated package on host 1 (bookworm's tzdata; the security suite has a newer one), and a
@@ -200,7 +206,6 @@ def test_test_hosts_reach_only_the_apt_proxy(inventory, hostvars):
     The bridge lets the set's hosts talk to each other (the VDI tests' kiosk reaches its VDI host); here the
     baseline has converged, so the peer's own firewall drops SSH that does not come from the management
     address."""
-    key = hostvars["all"]["ansible_ssh_private_key_file"]
     gw = hostvars["all"]["test_hosts_gateway"]
     h1 = hostvars["hosts"][f"{NAME}-1"]["ansible_host"]
     h2 = hostvars["hosts"][f"{NAME}-2"]["ansible_host"]
@@ -210,8 +215,7 @@ def test_test_hosts_reach_only_the_apt_proxy(inventory, hostvars):
     probe = ("import socket,sys\nfor a in sys.argv[1:]:\n h,p=a.rsplit(':',1)\n s=socket.socket(); s.settimeout(2)\n"
              " try:\n  s.connect((h,int(p))); print(a,'open')\n except OSError as e:\n  print(a,type(e).__name__)\n")
     targets = [f"{gw}:3142", f"{h2}:22", f"{gw}:2024", *(f"{m}:2024" for m in machine), "192.0.2.1:80"]
-    proc = subprocess.run(["ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                           "-o", "LogLevel=ERROR", f"ansible@{h1}", "python3", "-c", f'"{probe}"', *targets],
+    proc = subprocess.run(["ssh", *pinned(hostvars), f"ansible@{h1}", "python3", "-c", f'"{probe}"', *targets],
                           capture_output=True, text=True, timeout=60)
     result = dict(line.split(" ", 1) for line in proc.stdout.splitlines())
     assert result[f"{gw}:3142"] == "open"      # the apt proxy
@@ -221,9 +225,7 @@ def test_test_hosts_reach_only_the_apt_proxy(inventory, hostvars):
 
 
 def _ssh(hostvars, host: str, *cmd: str, timeout: int = 60) -> subprocess.CompletedProcess:
-    key = hostvars["all"]["ansible_ssh_private_key_file"]
-    return subprocess.run(["ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                           "-o", "LogLevel=ERROR", f"ansible@{hostvars['hosts'][host]['ansible_host']}", *cmd],
+    return subprocess.run(["ssh", *pinned(hostvars), f"ansible@{hostvars['hosts'][host]['ansible_host']}", *cmd],
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -247,3 +249,51 @@ def test_logs_reach_the_log_host_over_tls_only(converged, hostvars):
         missing = {h: n for h, n in missing.items() if n not in text}
         time.sleep(1)
     assert not missing, f"not received by the log host within 60 s: {missing}"
+
+
+def _in_container(host: str, script: str) -> None:
+    """Run a shell script inside a test host's container (as its root), not over SSH."""
+    nspawn = (REPO_CACHE / "run" / NAME / "hosts" / host / "nspawn.pid").read_text().strip()
+    leader = Path(f"/proc/{nspawn}/task/{nspawn}/children").read_text().split()[0]
+    subprocess.run(["nsenter", "-t", leader, "-a", "sh", "-c", script], check=True, timeout=60)
+
+
+def test_host_keys_are_each_hosts_own_and_recorded_at_creation(inventory, hostvars):
+    known = Path(hostvars["all"]["test_hosts_known_hosts"]).read_text().splitlines()
+    served = {}
+    for host, hv in hostvars["hosts"].items():
+        pub = (REPO_CACHE / "run" / NAME / "hosts" / host / "root" / "etc" / "ssh" / "ssh_host_ed25519_key.pub")
+        served[host] = pub.read_text().split()[1]
+        assert f"{hv['ansible_host']},{host} ssh-ed25519 {served[host]}" in known
+    assert len(set(served.values())) == len(served), "two test hosts share one host key"
+    assert "StrictHostKeyChecking=yes" in hostvars["all"]["ansible_ssh_common_args"]
+
+
+def test_a_host_whose_key_changed_is_refused_by_name(converged, inventory, hostvars, tmp_path):
+    """Someone answers at base-2's address with another key (here: base-2 itself, its keys regenerated inside
+    the container): provision refuses it and says why, and base-1 still converges."""
+    host = f"{NAME}-2"
+    keys = REPO_CACHE / "run" / NAME / "hosts" / host / "root" / "etc" / "ssh"
+    saved = {p.name: p.read_bytes() for p in keys.glob("ssh_host_*")}
+    # Killing every sshd in the container also ends any multiplexed master that would skip the key check.
+    _in_container(host, "rm -f /etc/ssh/ssh_host_*; ssh-keygen -A >/dev/null; pkill -x sshd; systemctl restart ssh")
+    try:
+        proc = shuyaku("provision", "--inventory", str(inventory), "--playbook", "baseline", "--artifacts",
+                       str(tmp_path), "--lang", "en", timeout=600)
+        no_traceback(proc)
+        assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+        addr = hostvars["hosts"][host]["ansible_host"]
+        assert f"host {host} ({addr}) was refused: its SSH host key does not match" in proc.stderr
+        summary = latest_summary(tmp_path, "baseline")
+        assert summary["hosts"][host]["unreachable"] == 1
+        assert summary["hosts"][f"{NAME}-1"]["failed"] == 0 and summary["hosts"][f"{NAME}-1"]["unreachable"] == 0
+        ja = shuyaku("provision", "--inventory", str(inventory), "--playbook", "baseline", "--limit", host,
+                     "--artifacts", str(tmp_path), timeout=600)
+        assert ja.returncode == 1 and f"ホスト {host} ({addr}) の SSH ホスト鍵が記録" in ja.stderr
+    finally:
+        for name, data in saved.items():
+            (keys / name).write_bytes(data)
+        _in_container(host, "pkill -x sshd; systemctl restart ssh")
+    back = shuyaku("provision", "--inventory", str(inventory), "--playbook", "baseline", "--limit", host,
+                   "--artifacts", str(tmp_path), "--lang", "en", timeout=600)
+    assert back.returncode == 0, back.stdout[-2000:] + back.stderr[-2000:]

@@ -88,3 +88,33 @@ def test_verify_maps_parametrised_cases_to_hosts():
     assert host_of("test_x[base-10-MACs-weak1]", known) == "base-10"
     assert host_of("test_x[ansible://vdi-1]", known) == "vdi-1"
     assert host_of("test_x", known) == "-"
+
+
+@pytest.mark.parametrize("msg", [
+    # ansible-core's ssh connection
+    "Failed to connect to the host via ssh: @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\r\n"
+    "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\r\n... Host key verification failed.",
+    # mitogen's
+    "EOF on stream; last 100 lines received: ... Host key checking is enabled, and SSH reported an unrecognized or "
+    "mismatching host key.",
+])
+def test_a_refused_host_key_is_named_as_such_not_as_unreachable(msg):
+    set_lang("en")
+    text = format_failure(Failure("base-2", "Gathering Facts", msg, unreachable=True, address="198.18.2.12"))
+    assert text.startswith("host base-2 (198.18.2.12) was refused: its SSH host key does not match")
+    assert "do not connect" in text
+    set_lang("ja")
+    text = format_failure(Failure("base-2", "Gathering Facts", msg, unreachable=True, address="198.18.2.12"))
+    assert text.startswith("ホスト base-2 (198.18.2.12) の SSH ホスト鍵が記録")
+
+
+def test_strategy_is_mitogen_when_installed_unless_asked_otherwise(monkeypatch):
+    from shuyaku.provision.runner import strategy_env
+
+    monkeypatch.delenv("SHUYAKU_ANSIBLE_STRATEGY", raising=False)
+    env = strategy_env()
+    assert env["ANSIBLE_STRATEGY"] == "mitogen_linear"
+    assert env["ANSIBLE_STRATEGY_PLUGINS"].endswith("ansible_mitogen/plugins/strategy")
+    monkeypatch.setenv("SHUYAKU_ANSIBLE_STRATEGY", "free")
+    assert strategy_env() == {"ANSIBLE_STRATEGY": "free"}
+    assert strategy_env("linear") == {"ANSIBLE_STRATEGY": "linear"}
