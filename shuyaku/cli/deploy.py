@@ -22,6 +22,7 @@ from shuyaku.cli.preview import (
     PackOpt,
     RefreshOpt,
     SiteDataOpt,
+    StackConfigOpt,
     StackOpt,
     StateOpt,
     open_stack,
@@ -71,6 +72,7 @@ def confirm(question: str, yes: bool) -> None:
 @app.command("deploy")
 def deploy_cmd(
     stack: StackOpt = "local",
+    stack_config: StackConfigOpt = None,
     state: StateOpt = None,
     backend: BackendOpt = None,
     site_data: SiteDataOpt = None,
@@ -90,7 +92,7 @@ def deploy_cmd(
     """基盤を構築します（プレビュー・ポリシー確認・確認のうえ pulumi up）/ deploy the platform stack: preview with
     the policy pack, confirm, then update."""
     set_lang(lang)
-    st = open_stack(stack, state, backend, site_data)
+    st = open_stack(stack, state, backend, site_data, stack_config)
     try:
         prepare(st, site_data, fresh_if_rebuilt)
         if destroy:

@@ -34,6 +34,9 @@ BackendOpt = Annotated[str | None, typer.Option(
     "--backend", help="状態の保存先 URL（既定: PULUMI_BACKEND_URL、なければ --state のファイル）。チームでは "
     "scripts/state-db env の postgres:// URL / state backend URL (default: PULUMI_BACKEND_URL, else the file "
     "backend in --state); for a team, the postgres:// URL from scripts/state-db env")]
+StackConfigOpt = Annotated[Path | None, typer.Option(
+    "--stack-config", help="スタック設定（既定: stacks/Pulumi.<stack>.yaml）/ the stack config (default: "
+    "stacks/Pulumi.<stack>.yaml)")]
 SiteDataOpt = Annotated[Path | None, typer.Option(
     "--site-data", help="shuyaku plan の site-*.json（このコマンドに限りスタック設定の shuyaku:siteData を置き換える）"
     " / site-*.json from shuyaku plan (replaces the stack config's shuyaku:siteData for this command only)")]
@@ -54,7 +57,8 @@ OP_NAMES = {"create": ("作成", "create"), "update": ("変更", "update"), "rep
 NAMES_SHOWN = 6
 
 
-def open_stack(stack: str, state: Path | None, backend: str | None, site_data: Path | None) -> Stack:
+def open_stack(stack: str, state: Path | None, backend: str | None, site_data: Path | None,
+               stack_config: Path | None = None) -> Stack:
     """The stack object for these options; bad site data is the user's to fix (exit 2, file:line:field)."""
     if site_data is not None:
         from shuyaku.contracts import checked, source
@@ -66,7 +70,12 @@ def open_stack(stack: str, state: Path | None, backend: str | None, site_data: P
                 raise ProblemsError(problems)
         except ProblemsError as exc:
             fail_on_problems(exc)
-    st = Stack(stack, state or cache_dir() / "state", backend_url=backend)
+    if stack_config is not None and not stack_config.is_file():
+        err.print(t(f"{stack_config}: スタック設定がありません（--stack-config）", f"{stack_config}: no such stack config "
+                    "(--stack-config)"), markup=False, soft_wrap=True)
+        raise typer.Exit(2)
+    st = Stack(stack, state or cache_dir() / "state", backend_url=backend,
+               config_source=stack_config.resolve() if stack_config else None)
     if backend and st.backend.password:
         err.print(t("警告: --backend の URL にパスワードが含まれています（プロセス一覧から見えます）。"
                     "scripts/state-db env の passfile 付き URL を使ってください。",
@@ -124,7 +133,7 @@ def changes_table(changes: Changes) -> Table:
     """Planned changes by kind, type and name (names cut after a few, with how many more)."""
     table = Table(title=t("予定される変更", "Planned changes"))
     table.add_column(t("操作", "action"))
-    table.add_column(t("種類", "type"))
+    table.add_column(t("種類", "type"), overflow="fold")  # a type cut short ("secGro…") names nothing
     table.add_column(t("数", "count"), justify="right")
     table.add_column(t("名前", "names"), overflow="fold")
     grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -186,14 +195,15 @@ def print_plan(stack: str, changes: Changes) -> None:
 
 @app.command("preview")
 def preview_cmd(
-    stack: StackOpt = "local", state: StateOpt = None, backend: BackendOpt = None, site_data: SiteDataOpt = None,
-    no_policy: NoPolicyOpt = False, policy_pack: PackOpt = None, policy_pack_config: PackConfigOpt = None,
+    stack: StackOpt = "local", stack_config: StackConfigOpt = None, state: StateOpt = None,
+    backend: BackendOpt = None, site_data: SiteDataOpt = None, no_policy: NoPolicyOpt = False,
+    policy_pack: PackOpt = None, policy_pack_config: PackConfigOpt = None,
     refresh: RefreshOpt = False, lang: LangOpt = None,
 ) -> None:
     """変更内容を確認します（何も変更しません。ポリシー違反は終了コード 1）/ show what a deploy would change
     (changes nothing; exit 1 on a policy violation)."""
     set_lang(lang)
-    st = open_stack(stack, state, backend, site_data)
+    st = open_stack(stack, state, backend, site_data, stack_config)
     try:
         st.ensure()
         if site_data is not None:

@@ -175,9 +175,8 @@ def test_a_stack_config_the_pack_cannot_be_made_from_is_bad_input(tmp_path, monk
     engine(tmp_path, monkeypatch, CREATE)
     source = tmp_path / "Pulumi.local.yaml"
     source.write_text((ROOT / "stacks" / "Pulumi.local.yaml").read_text().replace("203.0.113.80/32", "not-a-cidr"))
-    st = Stack("local", tmp_path / "state", config_source=source)
-    monkeypatch.setattr("shuyaku.cli.preview.open_stack", lambda *a: st)
-    result = CliRunner().invoke(app, ["preview", "--stack", "local", "--lang", "en"])
+    result = CliRunner().invoke(app, ["preview", "--stack", "local", "--stack-config", str(source), "--state",
+                                      str(tmp_path / "state"), "--lang", "en"])
     assert result.exit_code == 2, result.output
     flat = " ".join(result.output.split())
     assert f"{source}:" in flat and "shuyaku:proxyCidr" in flat
@@ -187,10 +186,9 @@ def test_generated_pack_config_is_what_the_engine_gets(tmp_path, monkeypatch) ->
     log = engine(tmp_path, monkeypatch, SAME)
     source = tmp_path / "Pulumi.local.yaml"
     shutil.copyfile(ROOT / "stacks" / "Pulumi.local.yaml", source)
-    st = Stack("local", tmp_path / "state", config_source=source)
-    monkeypatch.setattr("shuyaku.cli.preview.open_stack", lambda *a: st)
-    result = CliRunner().invoke(app, ["preview", "--stack", "local"])
+    result = CliRunner().invoke(app, ["preview", "--stack", "local", "--stack-config", str(source), "--state",
+                                      str(tmp_path / "state")])
     assert result.exit_code == 0, result.output
     (preview,) = ops(log, "preview")
     given = json.loads(Path(preview[preview.index("--policy-pack-config") + 1]).read_text())
-    assert given == pack_config(st)
+    assert given == pack_config(Stack("local", tmp_path / "state", config_source=source))
