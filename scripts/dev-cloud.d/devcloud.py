@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import qemucompute  # beside this file (sys.path[0])
+
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 ROOT = HERE.parents[1]
@@ -89,8 +91,10 @@ MSG = {
     "status_summary_ok": ("すべてのサービスが健全です", "all services healthy"),
     "status_summary_bad": ("健全でないサービスがあります: {names}。修復: scripts/dev-cloud up",
                            "not healthy: {names}. Repair with: scripts/dev-cloud up"),
-    "usage_err": ("使い方: scripts/dev-cloud up [--reset] | down | status | env [--lang en]",
-                  "usage: scripts/dev-cloud up [--reset] | down | status | env [--lang en]"),
+    "usage_err": ("使い方: scripts/dev-cloud up [--reset] [--compute fake|qemu] | down | status | env [--lang en]",
+                  "usage: scripts/dev-cloud up [--reset] [--compute fake|qemu] | down | status | env [--lang en]"),
+    "qemu_accel": ("実機の計算ノード (QEMU): アクセラレータ {accel}、Nova の virt_type = {virt_type}",
+                   "real compute host (QEMU): accelerator {accel}, Nova virt_type = {virt_type}"),
     "policy_skip": ("OpenStack ポリシー (roles/openstack_policy) は適用済みです",
                     "OpenStack policy (roles/openstack_policy) already applied"),
     "policy_run": ("OpenStack ポリシーを適用しています (ansible-playbook {playbook})…",
@@ -145,11 +149,18 @@ def timed(phases: dict[str, float], name: str):
     return cm()
 
 
+def wanted_packages() -> list[str]:
+    # the qemu host's packages (libvirt, the QEMU system emulators) only when it is enabled: the fake
+    # driver needs none of them, and they stay out of the snapshot fingerprint (PKGS)
+    return [*PKGS, *(qemucompute.PKGS if QEMU["on"] else [])]
+
+
 def packages_missing() -> list[str]:
-    p = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${db:Status-Abbrev}\n", *PKGS],
+    pkgs = wanted_packages()
+    p = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${db:Status-Abbrev}\n", *pkgs],
                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     ok = {line.split()[0] for line in p.stdout.splitlines() if line.split()[1:2] == ["ii"]}
-    return [pkg for pkg in PKGS if pkg not in ok]
+    return [pkg for pkg in pkgs if pkg not in ok]
 
 
 def install_packages() -> None:
@@ -167,7 +178,7 @@ def install_packages() -> None:
     lock = ["-o", "DPkg::Lock::Timeout=600"]
     run(["apt-get", *lock, "update", "-q"], env=env)
     run(["apt-get", *lock, "install", "-y", "-q", "--no-install-recommends",
-         "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", *PKGS],
+         "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", *missing],
         env=env, timeout=1800)
 
 
@@ -314,6 +325,19 @@ WORKERS = [
 ]
 ALL = [*INFRA, KEYSTONE, *APIS, *WORKERS]
 BY_NAME = {s.name: s for s in ALL}
+# The real compute host (`up --compute qemu`): its services join INFRA (libvirtd, which nova-compute needs up
+# first) and WORKERS only while it is enabled; `down` stops them whatever the setting.
+QEMU_SVCS = [Svc(name, user, cmd, cwd="/var/lib/nova" if user == "nova" else "/", configs=configs)
+             for name, (user, cmd, configs) in qemucompute.commands().items()]
+QEMU = {"on": False, "virt_type": "qemu"}
+
+
+def enable_qemu() -> None:
+    QEMU["on"] = True
+    INFRA.append(QEMU_SVCS[0])
+    WORKERS.extend(QEMU_SVCS[1:])
+    ALL[:] = [*INFRA, KEYSTONE, *APIS, *WORKERS]
+    BY_NAME.update({s.name: s for s in QEMU_SVCS})
 
 # --------------------------------------------------------------------------------------------- processes
 
@@ -526,6 +550,8 @@ def basic_check(svc: Svc) -> tuple[bool, str]:
         return epmd_greets(), "epmd NAMES"
     if svc.name == "rabbitmq":
         return amqp_greets(), "AMQP 0-9-1 handshake"
+    if svc.name == "libvirtd":
+        return qemucompute.libvirt_answers(), str(qemucompute.LIBVIRT_SOCK)
     if svc.port:
         code = http_status(svc.port, svc.path)
         return code is not None and code < 500, f"GET http://127.0.0.1:{svc.port}{svc.path} -> {code}"
@@ -560,18 +586,23 @@ def admin_conn():
                              region_name=REGION, identity_api_version="3", interface="public")
 
 
+def compute_hosts() -> dict[str, str]:
+    """The extra compute hosts by service suffix: the layer hosts, and the real one when enabled."""
+    return {**LAYER_HOSTS, **({"qemu": qemucompute.QEMU_HOST} if QEMU["on"] else {})}
+
+
 def cloud_checks(conn) -> dict[str, tuple[bool, str]]:
     """Liveness as the control plane sees it: nova/cinder service heartbeats, neutron agent alive."""
     out: dict[str, tuple[bool, str]] = {}
     nova = {(s.binary, s.host): s for s in conn.compute.services()}
     wanted = [(b, HOST, b) for b in ("nova-conductor", "nova-scheduler", "nova-compute")]
-    wanted += [("nova-compute", host, f"nova-compute-{layer}") for layer, host in LAYER_HOSTS.items()]
+    wanted += [("nova-compute", host, f"nova-compute-{layer}") for layer, host in compute_hosts().items()]
     for b, host, name in wanted:
         s = nova.get((b, host))
         out[name] = (bool(s) and s.state == "up" and s.status == "enabled",
                      f"compute service {b}@{host}: {s.state if s else 'absent'}")
     agents = [a for a in conn.network.agents() if a.binary == "neutron-linuxbridge-agent"]
-    for host, name in [(HOST, ""), *((h, f"-{la}") for la, h in LAYER_HOSTS.items())]:
+    for host, name in [(HOST, ""), *((h, f"-{la}") for la, h in compute_hosts().items())]:
         mine = [a for a in agents if a.host == host]
         ok = bool(mine) and all(a.is_alive for a in mine)
         out[f"neutron-linuxbridge-agent{name}"] = (ok, f"network agent {host} alive={mine[0].is_alive if mine else 'absent'}")
@@ -639,6 +670,10 @@ def render_configs(sec: dict[str, str]) -> set[str]:
     for dest, text in layer_host_texts().items():
         if write_if_changed(dest, text, OWNER.get(dest.parts[2]), 0o640):
             changed.add(str(dest))
+    if QEMU["on"]:
+        for dest, (text, group) in qemucompute.config_texts(str(QEMU["virt_type"])).items():
+            if write_if_changed(dest, text, group, 0o640):
+                changed.add(str(dest))
     tpl = string.Template((TEMPLATES / "uwsgi" / "service.ini").read_text())
     for name, v in UWSGI_INIS.items():
         dest = CACHE / "etc" / "uwsgi" / f"{name}.ini"
@@ -1125,13 +1160,38 @@ def restore_golden(sec: dict[str, str]) -> None:
         os.chown(GLANCE_STORE / name, glance.pw_uid, glance.pw_gid)
 
 
-def cmd_up(reset: bool) -> int:
+QEMU_MARK = STATE / "compute-qemu"  # kept across `up`, `down` and `--reset`: the cloud comes back as it was
+
+
+def choose_compute(compute: str | None) -> None:
+    """--compute qemu adds the real host and remembers it; --compute fake stops it and forgets it; no flag keeps
+    what was chosen last, so another session's plain `up` neither adds real guests nor kills running ones."""
+    if compute == "qemu":
+        STATE.mkdir(parents=True, exist_ok=True)
+        QEMU_MARK.write_text("qemu\n")
+    elif compute == "fake" and QEMU_MARK.exists():
+        QEMU_MARK.unlink()
+        for name in qemucompute.destroy_domains():
+            say("stopped", name=f"guest {name}", pid="-")
+        stop_many([s.name for s in reversed(QEMU_SVCS)])
+    if QEMU_MARK.exists() and not QEMU["on"]:
+        enable_qemu()
+
+
+def cmd_up(reset: bool, compute: str | None = None) -> int:
     if os.geteuid() != 0:
         raise Failure(msg("not_root"))
     t_all = time.monotonic()
     phases: dict[str, float] = {}
+    choose_compute(compute)
     with timed(phases, "apt"):
         install_packages()
+    if QEMU["on"]:
+        with timed(phases, "qemu probe"):
+            found = qemucompute.probe(STATE, ROOT)
+            QEMU["virt_type"] = found["nova_virt_type"]
+            say("qemu_accel", accel=found["accel"], virt_type=found["nova_virt_type"])
+        qemucompute.prepare()
     for d in (RUN, LOG):
         d.mkdir(parents=True, exist_ok=True)
     sec = load_secrets()
@@ -1150,6 +1210,8 @@ def cmd_up(reset: bool) -> int:
             bad.append("content")
         if not bad:
             write_clouds(sec)
+            if QEMU["on"]:  # the aggregate, flavor and images are gone after another session's --reset
+                qemucompute.content(admin_conn(), ROOT)
             say("already", t=time.monotonic() - t_all)
             return 0
         say("repair", names=", ".join(bad))
@@ -1204,7 +1266,9 @@ def cmd_up(reset: bool) -> int:
         def compute_up():
             # its resource provider exists once the compute node record does: discover_hosts can map it
             checks = cloud_checks(conn)
-            names = [HOST, *LAYER_HOSTS.values()]
+            # a node is named by its driver: the fake driver uses the host's name, libvirt the machine's
+            # (the hypervisor list cannot say: it shows only hosts already mapped to a cell)
+            names = [HOST, *LAYER_HOSTS.values(), *([socket.gethostname()] if QEMU["on"] else [])]
             return all(checks[n][0] for n in checks if n.startswith("nova-compute")) and all(
                 any(r.name == h for r in conn.placement.resource_providers(name=h)) for h in names)
 
@@ -1223,6 +1287,8 @@ def cmd_up(reset: bool) -> int:
         wait_for("workers", all_workers_up, 180, interval=2)
         if not (restored or populated):
             content()
+        if QEMU["on"]:
+            qemucompute.content(conn, ROOT)
         mark("content")
         (STATE / "content.done").write_text(fingerprint(sec))  # what the content was made by
         if fresh:
@@ -1237,8 +1303,12 @@ def cmd_up(reset: bool) -> int:
 
 
 def cmd_down() -> int:
-    # OpenStack services first (all at once), then the broker, then the database they talk to
-    stopped = stop_many([s.name for s in reversed([KEYSTONE, *APIS, *WORKERS])])
+    # Guests first (QEMU processes outlive libvirtd), then the OpenStack services (all at once), then the
+    # broker, then the database they talk to
+    for name in qemucompute.destroy_domains():
+        say("stopped", name=f"guest {name}", pid="-")
+    stopped = stop_many([s.name for s in reversed([KEYSTONE, *APIS, *WORKERS, *QEMU_SVCS[1:]])])
+    stopped += stop_many([QEMU_SVCS[0].name])
     stopped += stop_many(["rabbitmq"]) + stop_many(["epmd"]) + stop_many(["mariadb"])
     marker = RUN / "veth.created"
     if marker.exists():
@@ -1284,6 +1354,8 @@ def main(argv: list[str]) -> int:
     sub = ap.add_subparsers(dest="cmd")
     up = sub.add_parser("up", help="install, configure and start everything; repair if half-up")
     up.add_argument("--reset", action="store_true", help="recreate the databases for a clean cloud")
+    up.add_argument("--compute", choices=["fake", "qemu"],
+                    help="qemu: add the real compute host (libvirt, QEMU guests); fake: remove it; default: as last")
     up.add_argument("--lang", choices=["ja", "en"], dest="lang2")
     for name in ("down", "status", "env", "install"):
         sub.add_parser(name).add_argument("--lang", choices=["ja", "en"], dest="lang2")
@@ -1317,8 +1389,10 @@ def main(argv: list[str]) -> int:
             except BlockingIOError:
                 say("locked")
                 fcntl.flock(lock, fcntl.LOCK_EX)
+        if args.cmd != "up" and QEMU_MARK.exists():
+            enable_qemu()
         if args.cmd == "up":
-            return cmd_up(args.reset)
+            return cmd_up(args.reset, args.compute)
         if args.cmd == "down":
             return cmd_down()
         if args.cmd == "status":
