@@ -338,10 +338,14 @@ def test_the_team_database_keeps_each_run_in_a_table_of_its_own(town: dict[str, 
             db.execute(f"DELETE FROM {store.table} WHERE stack = %s", (stack,))
 
 
+# The secret output is what makes the state need the vendor's passphrase: a state without any secret is read
+# (and refreshed) without one, which the engine allows and status then reports as checked.
 VENDOR_PROGRAM = """\
+import pulumi
 import pulumi_openstack as openstack
 
 openstack.networking.SecGroup("app", name="status-vendor-app-{run}", description="the vendor's application")
+pulumi.export("db_password", pulumi.Output.secret("{secret}"))
 """
 
 
@@ -371,7 +375,7 @@ def vendor_stack(admin: Any, town: dict[str, Any], tmp_path: Path) -> Iterator[d
     project.mkdir()
     (project / "Pulumi.yaml").write_text(f"name: status-vendor-app\nruntime:\n  name: python\n  options:\n"
                                          f"    toolchain: pip\n    virtualenv: {sys.prefix}\n", encoding="utf-8")
-    (project / "__main__.py").write_text(VENDOR_PROGRAM.format(run=RUN), encoding="utf-8")
+    (project / "__main__.py").write_text(VENDOR_PROGRAM.format(run=RUN, secret=secrets.token_urlsafe(12)), encoding="utf-8")
     auth = conn.config.config["auth"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "OS_", "PG"))}
     env.update(PATH=f"{engine_bin()}:{os.environ.get('PATH', '')}", PULUMI_HOME=str(tmp_path / "vendor-home"),
