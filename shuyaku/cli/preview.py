@@ -188,7 +188,9 @@ def print_plan(stack: str, changes: Changes) -> None:
         out.print(t(f"スタック {stack}: 変更はありません。", f"Stack {stack}: no changes."))
         return
     if changes.changed():
-        out.print(changes_table(changes))
+        # In a log (CI, a pipe) a terminal's 80 columns would break type and resource names across lines.
+        wide = out if out.is_terminal else Console(highlight=False, emoji=False, width=max(out.width, 160))
+        wide.print(changes_table(changes))
     out.print(t(f"スタック {stack}: {counts_line(changes)}", f"Stack {stack}: {counts_line(changes)}")
               + (t("（出力の変更あり）", " (outputs change)") if changes.outputs_changed else ""))
 

@@ -228,11 +228,12 @@ class Stack:
         """Preview, up or destroy through the Automation API, with the changes read from the engine's events."""
         from shuyaku.deploy import auto
 
+        self.shadow_dir.mkdir(parents=True, exist_ok=True)  # the API runs every command there (`_shadow_project`)
         self._prepare()
         env = self.env()
         engine_root = Path(self._exe(env)).resolve().parent.parent  # PulumiCommand wants <root>/bin/pulumi
         hidden = self.backend.hidden()
-        outcome = auto.run(self.name, op, flags or auto.Flags(), engine_root=engine_root, work_dir=self.project_dir,
+        outcome = auto.run(self.name, op, flags or auto.Flags(), engine_root=engine_root, work_dir=self.shadow_dir,
                            env=env, config_file=self.config_file, hidden=hidden, show=show)
         if check:
             self._raise_for(outcome.proc, [op, "--stack", self.name], hidden, capture=not show)
@@ -253,14 +254,27 @@ class Stack:
         """Create the state backend, the stack and its private config copy if they do not exist yet."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.shadow_dir.mkdir(parents=True, exist_ok=True)
-        project = yaml_source.load(self.project_dir / "Pulumi.yaml").data
-        project.pop("stackConfigDir", None)
-        (self.shadow_dir / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False), encoding="utf-8")
+        (self.shadow_dir / "Pulumi.yaml").write_text(yaml.safe_dump(self._shadow_project(), sort_keys=False),
+                                                     encoding="utf-8")
         listed = self.pulumi("stack", "ls", "--json", capture=True, cwd=self.shadow_dir)
         names = {s["name"].split("/")[-1] for s in json.loads(listed.stdout or "[]")}
         if self.name not in names:
             self.pulumi("stack", "init", self.name, "--secrets-provider", "passphrase", capture=True,
                         cwd=self.shadow_dir)
+
+    def _shadow_project(self) -> dict[str, Any]:
+        """The project file as run from the shadow folder: no stackConfigDir (the stack's config file there is the
+        copy), the program and its virtualenv by absolute path. Every engine command that reads a stack's config
+        runs there: the Automation API follows `up` with `stack output --show-secrets` and `stack history`, which
+        take no `--config-file` and would write the passphrase salt into stacks/Pulumi.<stack>.yaml otherwise."""
+        project = dict(yaml_source.load(self.project_dir / "Pulumi.yaml").data)
+        project.pop("stackConfigDir", None)
+        project["main"] = str((self.project_dir / str(project.get("main") or ".")).resolve())
+        runtime = project.get("runtime")
+        options = runtime.get("options") if isinstance(runtime, dict) else None
+        if isinstance(options, dict) and isinstance(options.get("virtualenv"), str):
+            options["virtualenv"] = str((self.project_dir / options["virtualenv"]).resolve())
+        return project
 
     def _forget_local_salt(self) -> None:
         """With a shared backend the passphrase's salt lives in the stack's state (the engine falls back to it and

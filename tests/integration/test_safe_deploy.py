@@ -142,6 +142,11 @@ def test_deploy_with_yes_then_a_second_deploy_has_nothing_to_do(stack: Stack, cl
     proc = shuyaku(stack, "deploy", "--yes")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert stack.resources() and tenant_projects(cloud, stack)
+    # The engine's own addition (the passphrase salt) stays in the copy beside the state: the checkout and the
+    # user's stack config file are left as they were.
+    assert not (ROOT / "stacks" / f"Pulumi.{STACK}.yaml").exists()
+    assert "encryptionsalt" not in stack.config_path.read_text(encoding="utf-8")
+    assert "encryptionsalt" in stack.config_file.read_text(encoding="utf-8")
     again = shuyaku(stack, "deploy")  # no --yes and no terminal: fine, since there is nothing to confirm
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert f"Stack {STACK}: no changes." in flat(again) and "not a terminal" not in flat(again)

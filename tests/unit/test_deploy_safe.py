@@ -192,3 +192,13 @@ def test_generated_pack_config_is_what_the_engine_gets(tmp_path, monkeypatch) ->
     (preview,) = ops(log, "preview")
     given = json.loads(Path(preview[preview.index("--policy-pack-config") + 1]).read_text())
     assert given == pack_config(Stack("local", tmp_path / "state", config_source=source))
+
+
+def test_destroy_asks_too(tmp_path, monkeypatch) -> None:
+    log = engine(tmp_path, monkeypatch, SAME)
+    refused = deploy(tmp_path, "--destroy")
+    assert refused.exit_code == 2 and "Delete all 1 resources of stack dev?" not in refused.output
+    assert "standard input is not a terminal" in " ".join(refused.output.split()) and ops(log, "destroy") == []
+    done = deploy(tmp_path, "--destroy", "--yes")
+    assert done.exit_code == 0 and "Stack dev destroyed." in done.output, done.output
+    assert len(ops(log, "destroy")) == 1
