@@ -38,7 +38,7 @@ def stack() -> Stack:
 
 def up() -> None:
     plan = WORK / "plan"
-    subprocess.run([sys.executable, "-m", "shuyaku.cli", "plan", str(ROOT / "examples" / "sample-city"), "--out",
+    subprocess.run([sys.executable, "-m", "shuyaku.cli", "plan", str(ROOT / "examples" / "sample-city" / "inventory.yaml"), "--out",
                     str(plan)], check=True, cwd=ROOT, capture_output=True)
     st = stack()
     st.ensure()
