@@ -38,8 +38,9 @@ def stack() -> Stack:
 
 def up() -> None:
     plan = WORK / "plan"
-    subprocess.run([sys.executable, "-m", "shuyaku.cli", "plan", str(ROOT / "examples" / "sample-city" / "inventory.yaml"), "--out",
-                    str(plan)], check=True, cwd=ROOT, capture_output=True)
+    inventory = ROOT / "examples" / "sample-city" / "inventory.yaml"
+    subprocess.run([sys.executable, "-m", "shuyaku.cli", "plan", str(inventory), "--out", str(plan)], check=True,
+                   cwd=ROOT, capture_output=True)
     st = stack()
     st.ensure()
     st.set_config("shuyaku:siteData", str(plan / "site-onprem.json"))
