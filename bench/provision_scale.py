@@ -136,9 +136,9 @@ def main() -> None:
             assert len(first.hosts) == n, f"expected {n} hosts in the run, saw {len(first.hosts)}"
             second, hcpu2, ccpu2 = converge(args.name, inv, book, args.artifacts, args.forks, env)
             rows.append((n, up_s, first, hcpu1, ccpu1, second, hcpu2, ccpu2))
-            print(f"{n} host(s): up {up_s:.1f} s, converge {first.duration:.1f} s (CPU hosts {hcpu1:.0f} s + "
-                  f"controller {ccpu1:.0f} s, {first.changed_total} changes), second run {second.duration:.1f} s "
-                  f"(CPU hosts {hcpu2:.0f} s + controller {ccpu2:.0f} s, {second.changed_total} changes), "
+            print(f"{n} host(s): up {up_s:.1f} s, converge {first.duration:.1f} s (CPU hosts {hcpu1:.1f} s + "
+                  f"controller {ccpu1:.1f} s, {first.changed_total} changes), second run {second.duration:.1f} s "
+                  f"(CPU hosts {hcpu2:.1f} s + controller {ccpu2:.1f} s, {second.changed_total} changes), "
                   f"load {os.getloadavg()[0]:.1f}", flush=True)
             print(f"  slowest tasks ({n} host(s), first run): wall / sum over hosts / slowest host, s")
             for task, wall, total, worst in task_times(first)[:args.top]:
@@ -148,15 +148,19 @@ def main() -> None:
     if not rows:
         return
     base = rows[0][2].duration
+    one_cpu = (rows[0][3] + rows[0][4]) / rows[0][0]  # CPU-s of one host's converge (the first size, per host)
     print()
-    print(f"strategy {args.strategy}, forks {args.forks}, {cores} cores, playbook {book.name}")
-    print("| hosts | up (s) | converge (s) | × one host | CPU hosts + controller (s) | CPU / cores (s) | "
-          "second run (s) | second-run CPU (s) | changes (1st / 2nd) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print(f"strategy {args.strategy}, forks {args.forks}, {cores} cores, playbook {book.name}; CPU floor = hosts × "
+          f"{one_cpu:.1f} CPU-s ÷ {cores} cores (the shortest wall time the work allows on idle cores)")
+    print("| hosts | up (s) | converge (s) | × one host | CPU hosts + controller (s) | CPU per host (s) | "
+          "CPU floor (s) | converge ÷ floor | second run (s) | second-run CPU (s) | changes (1st / 2nd) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for n, up_s, first, h1, c1, second, h2, c2 in rows:
-        print(f"| {n} | {up_s:.1f} | {first.duration:.1f} | {first.duration / base:.2f} | {h1:.0f} + {c1:.0f} | "
-              f"{(h1 + c1) / cores:.0f} | {second.duration:.1f} | {h2:.0f} + {c2:.0f} | "
-              f"{first.changed_total} / {second.changed_total} |")
+        floor = n * one_cpu / cores
+        print(f"| {n} | {up_s:.1f} | {first.duration:.1f} | {first.duration / base:.2f} | {h1:.1f} + {c1:.1f} | "
+              f"{(h1 + c1) / n:.1f} | {floor:.1f} | {first.duration / floor:.2f} | {second.duration:.1f} | "
+              f"{h2:.1f} + {c2:.1f} | {first.changed_total} / {second.changed_total} |")
+
 
 if __name__ == "__main__":
     main()
