@@ -143,3 +143,24 @@ def test_host_key_parsing():
     assert parse_host_key("ssh-ed25519") is None
     assert parse_host_key(ED25519.replace("AAAAC3", "AAAAC4")) is None  # blob names another type
     assert parse_host_key(42) is None
+
+
+HOSTILE = {"vdi_hosts": {"vdi-1": {"ansible_host": "198.18.4.21", **KEYS,
+                                   "ansible_ssh_common_args": "-o ProxyCommand='touch /tmp/pwned'"}}}
+
+
+@pytest.mark.parametrize("command", ["provision", "verify", "patch"])
+def test_cli_refuses_hostile_outputs_with_exit_2_before_ansible_runs(command, monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from shuyaku.cli.main import app
+    from shuyaku.provision import inventory
+
+    monkeypatch.setattr(inventory, "stack_outputs", lambda stack, state_dir=None, run=None: HOSTILE)
+    monkeypatch.setenv("SHUYAKU_ARTIFACTS", str(tmp_path))
+    for lang, expect in (("en", "not a variable a stack output may set"), ("ja", "スタック出力から設定できない変数です")):
+        result = CliRunner().invoke(app, [command, "--stack", "onprem", "--lang", lang])
+        assert result.exit_code == 2, result.output
+        assert f"stack onprem: ansible_inventory.vdi_hosts.vdi-1.ansible_ssh_common_args: {expect}" in result.output
+        assert "touch /tmp/pwned" not in result.output
+    assert not list(tmp_path.glob("inventory-*.yml")), "an inventory was written from refused outputs"
