@@ -162,6 +162,8 @@ def show_violations(changes: Changes) -> None:
 
 def previewed(st: Stack, flags: Flags) -> Changes:
     """Run the preview and print what it found; a violation or an engine failure exits 1 (nothing changed)."""
+    pack = t("ポリシーパック付き", "with the policy pack") if flags.policy_packs else t("ポリシーパックなし", "no policy pack")
+    out.print(t(f"スタック {st.name} をプレビューしています（{pack}）…", f"Previewing stack {st.name} ({pack})…"))
     try:
         outcome = st.operate("preview", flags, show=False)
     except EngineError as exc:
