@@ -228,7 +228,7 @@ class Stack:
         """Preview, up or destroy through the Automation API, with the changes read from the engine's events."""
         from shuyaku.deploy import auto
 
-        self.shadow_dir.mkdir(parents=True, exist_ok=True)  # the API runs every command there (`_shadow_project`)
+        self._write_shadow_project()  # the API runs every command there; a state made before may hold an old one
         self._prepare()
         env = self.env()
         engine_root = Path(self._exe(env)).resolve().parent.parent  # PulumiCommand wants <root>/bin/pulumi
@@ -253,14 +253,18 @@ class Stack:
     def ensure(self) -> None:
         """Create the state backend, the stack and its private config copy if they do not exist yet."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.shadow_dir.mkdir(parents=True, exist_ok=True)
-        (self.shadow_dir / "Pulumi.yaml").write_text(yaml.safe_dump(self._shadow_project(), sort_keys=False),
-                                                     encoding="utf-8")
+        self._write_shadow_project()
         listed = self.pulumi("stack", "ls", "--json", capture=True, cwd=self.shadow_dir)
         names = {s["name"].split("/")[-1] for s in json.loads(listed.stdout or "[]")}
         if self.name not in names:
             self.pulumi("stack", "init", self.name, "--secrets-provider", "passphrase", capture=True,
                         cwd=self.shadow_dir)
+
+    def _write_shadow_project(self) -> None:
+        self.shadow_dir.mkdir(parents=True, exist_ok=True)
+        if (self.project_dir / "Pulumi.yaml").is_file():
+            text = yaml.safe_dump(self._shadow_project(), sort_keys=False, allow_unicode=True)
+            (self.shadow_dir / "Pulumi.yaml").write_text(text, encoding="utf-8")
 
     def _shadow_project(self) -> dict[str, Any]:
         """The project file as run from the shadow folder: no stackConfigDir (the stack's config file there is the
