@@ -55,6 +55,7 @@ LangOpt = Annotated[str | None, typer.Option("--lang", help="ja (既定) / en")]
 OP_NAMES = {"create": ("作成", "create"), "update": ("変更", "update"), "replace": ("置換", "replace"),
             "delete": ("削除", "delete")}
 NAMES_SHOWN = 6
+ADVISORY_SHOWN = 3
 
 
 def open_stack(stack: str, state: Path | None, backend: str | None, site_data: Path | None,
@@ -154,10 +155,20 @@ def counts_line(changes: Changes) -> str:
 
 
 def show_violations(changes: Changes) -> None:
+    """Every mandatory violation (each is to be fixed); advisory ones a few per rule, with how many there are."""
+    advisory: dict[str, int] = defaultdict(int)
     for v in changes.violations:
+        if v.level != "mandatory":
+            advisory[v.rule] += 1
+            if advisory[v.rule] > ADVISORY_SHOWN:
+                continue
         mark = t("必須", "mandatory") if v.level == "mandatory" else t("勧告", "advisory")
         where = f" {v.resource}" if v.resource else ""
         err.print(f"  [{mark}] {v.rule}{where}: {v.message}", markup=False, soft_wrap=True)
+    for rule, n in sorted(advisory.items()):
+        if n > ADVISORY_SHOWN:
+            err.print(t(f"  [勧告] {rule}: ほか {n - ADVISORY_SHOWN} 件（計 {n} 件）",
+                        f"  [advisory] {rule}: {n - ADVISORY_SHOWN} more ({n} in all)"), markup=False, soft_wrap=True)
 
 
 def previewed(st: Stack, flags: Flags) -> Changes:

@@ -202,3 +202,17 @@ def test_destroy_asks_too(tmp_path, monkeypatch) -> None:
     done = deploy(tmp_path, "--destroy", "--yes")
     assert done.exit_code == 0 and "Stack dev destroyed." in done.output, done.output
     assert len(ops(log, "destroy")) == 1
+
+
+def test_advisory_findings_are_shown_a_few_per_rule_and_do_not_stop_the_deploy(tmp_path, monkeypatch,
+                                                                               given_pack_config) -> None:
+    advisories = ", ".join(
+        f"{{'policyEvent': {{'policyName': 'secgroup-description-required', 'enforcementLevel': 'advisory', "
+        f"'message': 'no description', 'resourceUrn': 'urn:pulumi:dev::p::t:m:Box::box-{i}'}}}}" for i in range(5))
+    log = engine(tmp_path, monkeypatch, f"PREVIEW = [step('create', 't:m:Box', 'box-1'), {advisories}, "
+                                        "summary(create=1)]\n")
+    result = deploy(tmp_path, "--policy-pack-config", str(given_pack_config), "--yes")
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert flat.count("[advisory] secgroup-description-required box-") == 3
+    assert "[advisory] secgroup-description-required: 2 more (5 in all)" in flat and len(ops(log, "up")) == 1
