@@ -76,7 +76,7 @@ def state_db() -> Iterator[None]:
                     pytrace=False)
     yield
     for name in (VENDOR_A, VENDOR_B):  # the test's own vendors, with the hand-offs it published
-        sh([str(STATE_DB), "vendor", "remove", name, "--drop-state"])
+        ok(sh([str(STATE_DB), "vendor", "remove", name, "--drop-state"]))
         (CACHE / "vendors" / name / "passphrase").unlink(missing_ok=True)
     if not was_running:
         sh([str(STATE_DB), "down"])
@@ -217,7 +217,10 @@ def test_vendor_deploys_through_its_bundle_only_and_reads_nothing_else(bundles: 
     pulumi(env, "stack", "init", "onprem", cwd=proj)
     try:
         t0 = time.monotonic()
-        pulumi(env, "up", "--yes", "--skip-preview", cwd=proj)
+        up = pulumi(env, "up", "--yes", "--skip-preview", cwd=proj, check=False)
+        faults = [(s.name, (s.fault or {}).get("message")) for s in
+                  admin.compute.servers(all_projects=True, project_id=mine["project_id"]) if s.status == "ERROR"]
+        assert up.returncode == 0, f"Nova faults: {faults}\n{up.stdout[-3000:]}"
         record_phase(SUITE, "vendor pulumi up through its bundle", time.monotonic() - t0)
         servers = list(admin.compute.servers(all_projects=True, project_id=mine["project_id"]))
         assert servers and all(s.status == "ACTIVE" for s in servers), [(s.name, s.status) for s in servers]
