@@ -55,7 +55,15 @@ class Operator:
             # Any folder naming the platform's project serves for a read; the engine's own checkout copy is not needed.
             name = self.platform_ref().split("/")[1]
             (Path(tmp) / "Pulumi.yaml").write_text(yaml.safe_dump({"name": name, "runtime": "python"}), encoding="utf-8")
-            proc = st.pulumi("stack", "output", "--json", "--stack", self.stack, capture=True, cwd=Path(tmp))
+            proc = st.pulumi("stack", "output", "--json", "--stack", self.stack, capture=True, cwd=Path(tmp),
+                             check=False)
+        if proc.returncode != 0:
+            said = (proc.stderr or proc.stdout or "").strip().splitlines()[-1:] or ["?"]
+            raise bundle.BundleError(tx(
+                f"基盤スタック {self.stack} の出力を読めません（{st.backend.display}）: {said[0]}\n"
+                "  --stack、--backend（PULUMI_BACKEND_URL）、--state を確認してください",
+                f"cannot read the outputs of platform stack {self.stack} ({st.backend.display}): {said[0]}\n"
+                "  check --stack, --backend (PULUMI_BACKEND_URL) and --state"))
         return json.loads(proc.stdout or "{}").get("tenants")
 
     def passphrase(self, vendor: str) -> Path:
@@ -78,7 +86,14 @@ def publish(op: Operator, system_id: str) -> tuple[dict[str, Any], list[str], ha
     """Read the tenant from the platform stack and write its hand-off into the vendor's space."""
     tenants = op.tenants()
     chosen, dropped = handoff.select(tenants, system_id, tx(f"基盤スタック {op.stack}", f"platform stack {op.stack}"))
-    space = op.space(handoff.vendor_name(system_id))
+    vendor = handoff.vendor_name(system_id)
+    if op.on_postgres and vendor not in state_db("vendor", "list").split():
+        raise bundle.BundleError(tx(
+            f"状態データベースにベンダー {vendor} の領域がありません。先に `shuyaku vendor grant --tenant {system_id}`"
+            f"（または `scripts/state-db vendor add {vendor}`）を実行してください",
+            f"the state database has no space for vendor {vendor}: run `shuyaku vendor grant --tenant {system_id}` "
+            f"(or `scripts/state-db vendor add {vendor}`) first"))
+    space = op.space(vendor)
     handoff.publish(space, chosen)
     return chosen, dropped, space
 
