@@ -81,6 +81,5 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("phase", choices=["up", "status", "down"])
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("extra", nargs="*", help="more status options, after --")
-    a = ap.parse_args()
-    {"up": up, "down": down}.get(a.phase, lambda: status(a.runs, a.extra))()
+    a, extra = ap.parse_known_args()  # the rest (after --) goes to status as it is
+    {"up": up, "down": down}.get(a.phase, lambda: status(a.runs, [x for x in extra if x != "--"]))()
