@@ -17,7 +17,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from shuyaku.contracts.status import StackDrift
 from shuyaku.deploy import backend as backends
@@ -75,11 +74,11 @@ def listed(backend: backends.Backend) -> list[VendorStack]:
 
 
 def vendor_url(backend: backends.Backend, vendor: str) -> str:
-    """The operator's URL pointed at the vendor's table (same login, passfile and TLS settings)."""
-    parts = urlsplit(backend.url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "table"]
-    query.insert(0, ("table", f"vendor_{vendor}.pulumi_state"))
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query, safe="/:,."), parts.fragment))
+    """The operator's URL pointed at the vendor's table (same login, passfile and TLS settings), as `vendor publish`
+    reaches it."""
+    from shuyaku.vendor.handoff import vendor_table_url
+
+    return vendor_table_url(backend.url, vendor)
 
 
 def stack_for(v: VendorStack, backend: backends.Backend, work: Path, passphrase: Path | None) -> Stack:
@@ -131,6 +130,7 @@ def kept(vendor: str) -> Path | None:
     """The vendor's passphrase as the operator keeps it to publish hand-offs the vendor can open
     (`$SHUYAKU_CACHE/vendors/<V>/passphrase`, made by `shuyaku vendor grant`; see shuyaku/vendor/bundle.py)."""
     from shuyaku.deploy.engine import cache_dir
+    from shuyaku.vendor.bundle import PASSPHRASE
 
-    path = cache_dir() / "vendors" / vendor / "passphrase"
+    path = cache_dir() / "vendors" / vendor / PASSPHRASE
     return path if path.is_file() else None
