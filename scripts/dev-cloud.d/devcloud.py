@@ -232,6 +232,7 @@ class Svc:
     env: dict[str, str] = field(default_factory=dict)
     cwd: str = "/"
     configs: tuple[str, ...] = ()  # rendered files whose change requires a restart
+    umask: int = 0o027
 
 
 def uwsgi(name: str, port: int, user: str, wsgi_file: str, path: str, configs: tuple[str, ...],
@@ -327,7 +328,10 @@ ALL = [*INFRA, KEYSTONE, *APIS, *WORKERS]
 BY_NAME = {s.name: s for s in ALL}
 # The real compute host (`up --compute qemu`): its services join INFRA (libvirtd, which nova-compute needs up
 # first) and WORKERS only while it is enabled; `down` stops them whatever the setting.
-QEMU_SVCS = [Svc(name, user, cmd, cwd="/var/lib/nova" if user == "nova" else "/", configs=configs)
+# nova-compute-qemu with Debian's usual umask: QEMU runs as libvirt-qemu and must traverse the instance
+# directories nova creates (libvirt hands it the disk files themselves, not their directories).
+QEMU_SVCS = [Svc(name, user, cmd, cwd="/var/lib/nova" if user == "nova" else "/", configs=configs,
+                 umask=0o022 if name == "nova-compute-qemu" else 0o027)
              for name, (user, cmd, configs) in qemucompute.commands().items()]
 QEMU = {"on": False, "virt_type": "qemu"}
 
@@ -384,7 +388,7 @@ def start(svc: Svc) -> int:
     if svc.user != "root":
         kw = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": os.getgrouplist(svc.user, pw.pw_gid)}
     p = subprocess.Popen(svc.cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=svc.cwd,
-                         env=env, start_new_session=True, umask=0o027, **kw)
+                         env=env, start_new_session=True, umask=svc.umask, **kw)
     log.close()
     CHILDREN[p.pid] = p
     st = proc_stat(p.pid)

@@ -18,7 +18,6 @@ How the real host joins the cloud (docs/real-guests.md):
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 from pathlib import Path
@@ -102,7 +101,14 @@ def prepare() -> None:
     """libvirt's default NAT network would put 192.168.122.1 on the host: it must never start."""
     for link in Path("/etc/libvirt/qemu/networks/autostart").glob("*.xml"):
         link.unlink()
-    os.makedirs("/var/lib/nova/instances", exist_ok=True)
+    # QEMU runs as libvirt-qemu: it must traverse nova's instance directories and read the image cache
+    # (backing files); nova-compute-qemu runs with umask 022, this repairs what an earlier umask left
+    base = Path("/var/lib/nova/instances/_base")
+    base.mkdir(parents=True, exist_ok=True)
+    for d in (base.parent, base):
+        d.chmod(0o755)
+    for f in base.iterdir():
+        f.chmod(0o644)
 
 
 def destroy_domains() -> list[str]:
@@ -143,13 +149,16 @@ def guest_image(root: Path) -> Path:
 
 
 def _upload(conn, name: str, path: Path, sha: str, **attrs):
-    """One image per name, replaced when the file's sha256 changed (a rebuilt guest image)."""
+    """One image per name, replaced when the file's sha256 changed (a rebuilt guest image). Shared, not public:
+    a project boots it once the operator adds it as a member (the test does), nobody else sees it."""
     for img in conn.image.images(name=name):
         if img.properties.get("shuyaku_sha256") == sha and img.status == "active":
+            if img.visibility != "shared":
+                conn.image.update_image(img, visibility="shared")
             return img
         conn.image.delete_image(img)
     with path.open("rb") as f:
-        return conn.image.create_image(name=name, data=f, visibility="private", allow_duplicates=True,
+        return conn.image.create_image(name=name, data=f, visibility="shared", allow_duplicates=True,
                                        validate_checksum=False, shuyaku_sha256=sha, **attrs)
 
 
@@ -180,11 +189,13 @@ def content(conn, root: Path) -> None:
                 container_format="ari")
     root_img = next(iter(conn.image.images(name=IMAGE)), None)
     want = {"kernel_id": k.id, "ramdisk_id": r.id, "shuyaku_sha256": files["rootfs.qcow2"]["sha256"]}
+    if root_img is not None and root_img.visibility != "shared":
+        conn.image.update_image(root_img, visibility="shared")
     if root_img is not None and any(root_img.properties.get(key) != v for key, v in want.items()):
         conn.image.delete_image(root_img)
         root_img = None
     if root_img is None:
         with (d / "rootfs.qcow2").open("rb") as f:
             conn.image.create_image(name=IMAGE, data=f, disk_format="qcow2", container_format="bare",
-                                    visibility="private", allow_duplicates=True, validate_checksum=False,
+                                    visibility="shared", allow_duplicates=True, validate_checksum=False,
                                     os_command_line="root=/dev/vda rw console=ttyS0", **want)

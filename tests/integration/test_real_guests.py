@@ -2,9 +2,10 @@
 (`scripts/dev-cloud up --compute qemu`), Neutron's linuxbridge agent wires real taps and bridges, and security
 groups filter real packets.
 
-The tenant network is a VLAN on the dev cloud's physical network (physnet1, the veth osphys0/osphys1): the
-host reaches it the way a machine on that physical network would, from its own network namespace holding a
-VLAN interface on osphys1, with an address from 198.19.100.0/24 (benchmarking range). Nothing else is routed.
+The guests sit on the dev cloud's flat provider network `public` (physnet1: the veth osphys0/osphys1, 203.0.113.0/24,
+RFC 5737). The host reaches it the way a machine on that physical network would: the far end of the veth joins a
+bridge of the test's own, and a veth pair leads from it into a network namespace with 203.0.113.5. The host's own
+tables get no address or route. (A tenant VLAN network cannot work here: the kernel has no 8021q links.)
 
 Runs only when the real compute host is up (skipped otherwise: the fast suites need no guests). Two guests at
 most, removed at the end.
@@ -12,6 +13,7 @@ most, removed at the end.
 
 from __future__ import annotations
 
+import secrets
 import shlex
 import socket
 import subprocess
@@ -20,6 +22,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import openstack
 import pytest
 from cloudlogin import connect, record_phase
 
@@ -28,11 +31,15 @@ pytestmark = pytest.mark.integration
 QEMU_HOST = "shuyaku-dev-qemu"
 FLAVOR = "shuyaku.guest.tiny"
 IMAGE = "shuyaku-guest"
-CIDR_BASE = "198.19.100"
+NETWORK = "public"  # the dev cloud's flat provider network, 203.0.113.0/24 (RFC 5737)
+CIDR_BASE = "203.0.113"
+HOST_IP = f"{CIDR_BASE}.5"  # outside the allocation pool (.10-.250)
+GUEST_IPS = (f"{CIDR_BASE}.241", f"{CIDR_BASE}.242")  # fixed: the platform's fixed addresses sit lower (.80)
 ALLOWED, UNLISTED = 8080, 5432  # both served by the guest (metadata listen_ports); only ALLOWED has a rule
 BOOT_TIMEOUT = 600  # create to SSH; TCG on 2 shared cores: this only catches a hang
 RUN = uuid.uuid4().hex[:6]
 NS = f"shuyaku-rg-{RUN}"
+BRIDGE = f"rgbr-{RUN}"
 
 
 def sh(*cmd: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
@@ -47,59 +54,94 @@ def in_ns(*cmd: str) -> list[str]:
 
 
 class Cloud:
-    """What the module creates: network on a free VLAN, the host's namespace on it, keypair, group, guests."""
+    """What the module creates: a project and its member, the host's namespace on the provider network, ports,
+    keypair, security group, guests. The guests are the project's, booted by its member (the admin project is
+    confined to the platform's aggregates once the platform stack is deployed)."""
 
     def __init__(self, admin, workdir: Path):
         self.admin = admin
+        self.project = admin.identity.create_project(name=f"rg-{RUN}", domain_id="default",
+                                                     description="test_real_guests")
+        password = secrets.token_hex(16)
+        self.user = admin.identity.create_user(name=f"rg-{RUN}", domain_id="default", password=password,
+                                               default_project_id=self.project.id)
+        member = next(iter(admin.identity.roles(name="member")))
+        admin.identity.assign_project_role_to_user(self.project, self.user, member)
+        auth = admin.session.auth
+        self.conn = openstack.connect(auth_url=auth.auth_url, username=self.user.name, password=password,
+                                      project_id=self.project.id, user_domain_name="Default",
+                                      region_name=admin.config.region_name, identity_api_version="3",
+                                      load_envvars=False, load_yaml_config=False)
+        self.servers: dict[str, Any] = {}
+        self.ports: list[Any] = []
+        self.image_ids: dict[str, str] = {}
         self.work = workdir
         self.key = workdir / "id_ed25519"
-        self.servers: dict[str, Any] = {}
         self.boot_to_ssh: dict[str, float] = {}
 
+    def grant(self) -> None:
+        admin = self.admin
+        flavor = admin.compute.find_flavor(FLAVOR, ignore_missing=False)
+        admin.compute.flavor_add_tenant_access(flavor, self.project.id)
+        # a pending membership lets the project boot the image by id (the operator's policy keeps members from
+        # accepting shares, so it never shows in their listings)
+        for name in (IMAGE, f"{IMAGE}-kernel", f"{IMAGE}-ramdisk"):
+            image = admin.image.find_image(name, ignore_missing=False)
+            admin.image.add_member(image, member_id=self.project.id)
+            self.image_ids[name] = image.id
+
     def network(self) -> None:
-        used = {n.provider_segmentation_id for n in self.admin.network.networks()
-                if n.provider_network_type == "vlan"}
-        self.vlan = next(v for v in range(199, 179, -1) if v not in used)
-        self.net = self.admin.network.create_network(
-            name=f"rg-net-{RUN}", provider_network_type="vlan", provider_physical_network="physnet1",
-            provider_segmentation_id=self.vlan)
-        self.subnet = self.admin.network.create_subnet(
-            network_id=self.net.id, name=f"rg-subnet-{RUN}", ip_version=4, cidr=f"{CIDR_BASE}.0/24",
-            gateway_ip=f"{CIDR_BASE}.1", is_dhcp_enabled=False,
-            allocation_pools=[{"start": f"{CIDR_BASE}.10", "end": f"{CIDR_BASE}.200"}])
-        # the host's end of the physical network, in a namespace of its own: no route in the host's own tables
+        # The dev cloud's flat provider network on physnet1 (a VLAN network cannot work here: this kernel has
+        # no 8021q links, "Error: Unknown device type."). Its other end, osphys1, joins a bridge of the test's
+        # own, and a veth pair leads from that bridge into the namespace: no address or route in the host's tables.
+        self.net = self.admin.network.find_network(NETWORK, ignore_missing=False)
+        self.subnet = next(iter(self.admin.network.subnets(network_id=self.net.id)))
         sh("ip", "netns", "add", NS)
-        link = f"rg{self.vlan}"
-        sh("ip", "link", "add", "link", "osphys1", "name", link, "type", "vlan", "id", str(self.vlan))
-        sh("ip", "link", "set", link, "netns", NS)
-        sh(*in_ns("ip", "addr", "add", f"{CIDR_BASE}.1/24", "dev", link))
-        sh(*in_ns("ip", "link", "set", link, "up"))
-        sh(*in_ns("ip", "link", "set", "lo", "up"))
+        sh("ip", "link", "add", BRIDGE, "type", "bridge")
+        sh("ip", "link", "add", f"rgh-{RUN}", "type", "veth", "peer", "name", f"rgn-{RUN}")
+        for dev in (BRIDGE, f"rgh-{RUN}", f"rgn-{RUN}"):
+            sh("sysctl", "-q", "-w", f"net.ipv6.conf.{dev}.disable_ipv6=1", check=False)
+        sh("ip", "link", "set", "osphys1", "master", BRIDGE)
+        sh("ip", "link", "set", f"rgh-{RUN}", "master", BRIDGE)
+        sh("ip", "link", "set", f"rgn-{RUN}", "netns", NS)
+        sh(*in_ns("ip", "addr", "add", f"{HOST_IP}/24", "dev", f"rgn-{RUN}"))
+        for dev in (f"rgn-{RUN}", "lo"):
+            sh(*in_ns("ip", "link", "set", dev, "up"))
+        for dev in (BRIDGE, f"rgh-{RUN}"):
+            sh("ip", "link", "set", dev, "up")
 
     def access(self) -> None:
         sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "shuyaku-real-guests", "-f", str(self.key))
-        self.keypair = self.admin.compute.create_keypair(
+        self.keypair = self.conn.compute.create_keypair(
             name=f"rg-key-{RUN}", public_key=(self.work / "id_ed25519.pub").read_text().strip())
-        self.sg = self.admin.network.create_security_group(name=f"rg-sg-{RUN}",
+        self.sg = self.conn.network.create_security_group(name=f"rg-sg-{RUN}",
                                                            description="real guests: ssh and one port")
         for port in (22, ALLOWED):
-            self.admin.network.create_security_group_rule(
+            self.conn.network.create_security_group_rule(
                 security_group_id=self.sg.id, direction="ingress", ethertype="IPv4", protocol="tcp",
                 port_range_min=port, port_range_max=port, remote_ip_prefix=f"{CIDR_BASE}.0/24")
 
     def boot(self, names: list[str]) -> None:
-        image = self.admin.image.find_image(IMAGE, ignore_missing=False)
         flavor = self.admin.compute.find_flavor(FLAVOR, ignore_missing=False)
         started = {}
-        for name in names:
+        for name, ip in zip(names, GUEST_IPS, strict=True):
+            # the operator makes the port on its provider network, in the project, with the project's group
+            port = self.admin.network.create_port(
+                network_id=self.net.id, name=f"{name}-port", security_group_ids=[self.sg.id],
+                project_id=self.project.id,
+                fixed_ips=[{"subnet_id": self.subnet.id, "ip_address": ip}])
+            self.ports.append(port)
             started[name] = time.monotonic()
-            self.servers[name] = self.admin.compute.create_server(
-                name=name, image_id=image.id, flavor_id=flavor.id, key_name=self.keypair.name,
-                networks=[{"uuid": self.net.id}], security_groups=[{"name": self.sg.name}],
-                metadata={"listen_ports": f"{UNLISTED},{ALLOWED}"})
+            self.servers[name] = self.conn.compute.create_server(
+                name=name, image_id=self.image_ids[IMAGE], flavor_id=flavor.id, key_name=self.keypair.name,
+                networks=[{"port": port.id}], metadata={"listen_ports": f"{UNLISTED},{ALLOWED}"})
         for name in names:
-            self.servers[name] = self.admin.compute.wait_for_server(
-                self.servers[name], status="ACTIVE", failures=["ERROR"], wait=BOOT_TIMEOUT, interval=2)
+            deadline = time.monotonic() + BOOT_TIMEOUT
+            while (server := self.admin.compute.get_server(self.servers[name])).status not in ("ACTIVE", "ERROR"):
+                assert time.monotonic() < deadline, f"{name}: still {server.status} after {BOOT_TIMEOUT} s"
+                time.sleep(2)
+            assert server.status == "ACTIVE", f"{name}: {server.fault}"
+            self.servers[name] = server
         deadline = time.monotonic() + BOOT_TIMEOUT
         for name in names:
             while self.ssh(name, "true", timeout=30, check=False).returncode != 0:
@@ -133,13 +175,21 @@ class Cloud:
             self.admin.compute.delete_server(server, ignore_missing=True)
         for server in self.servers.values():
             self.admin.compute.wait_for_delete(server, wait=180)
-        for what in ("keypair", "sg", "subnet", "net"):
-            obj = getattr(self, what, None)
-            if obj is None:
-                continue
-            delete = {"keypair": self.admin.compute.delete_keypair, "sg": self.admin.network.delete_security_group,
-                      "subnet": self.admin.network.delete_subnet, "net": self.admin.network.delete_network}[what]
-            delete(obj, ignore_missing=True)
+        for port in self.ports:
+            self.admin.network.delete_port(port, ignore_missing=True)
+        if getattr(self, "keypair", None) is not None:
+            self.conn.compute.delete_keypair(self.keypair, ignore_missing=True)
+        if getattr(self, "sg", None) is not None:
+            self.admin.network.delete_security_group(self.sg, ignore_missing=True)
+        for image in self.admin.image.images():
+            if image.name in (IMAGE, f"{IMAGE}-kernel", f"{IMAGE}-ramdisk"):
+                self.admin.image.remove_member(self.project.id, image, ignore_missing=True)
+        self.admin.identity.delete_user(self.user, ignore_missing=True)
+        self.admin.identity.delete_project(self.project, ignore_missing=True)
+        # osphys1 back out of the test's bridge first: deleting the bridge would leave it there otherwise
+        sh("ip", "link", "set", "osphys1", "nomaster", check=False)
+        sh("ip", "link", "del", f"rgh-{RUN}", check=False)
+        sh("ip", "link", "del", BRIDGE, check=False)
         sh("ip", "netns", "del", NS, check=False)
 
 
@@ -165,6 +215,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory):
         pytest.skip("the real compute host is not up: scripts/dev-cloud up --compute qemu")
     c = Cloud(admin, tmp_path_factory.mktemp("real-guests"))
     try:
+        c.grant()
         c.network()
         c.access()
         t0 = time.monotonic()
@@ -203,6 +254,7 @@ def test_ports_are_real_taps_bound_and_active(cloud: Cloud) -> None:
         (port,) = list(cloud.admin.network.ports(device_id=server.id))
         assert port.binding_host_id == QEMU_HOST and port.binding_vif_type == "bridge"
         assert port.status == "ACTIVE", "the agent reports the tap plugged"
+        assert port.security_group_ids == [cloud.sg.id]
         tap = f"tap{port.id[:11]}"
         master = Path(f"/sys/class/net/{tap}/master").resolve().name
         assert master == f"brq{cloud.net.id[:11]}", f"{tap} is in {master}"
@@ -240,7 +292,7 @@ def test_security_group_filters_packets_between_guests(cloud: Cloud) -> None:
 
 def test_a_rule_added_opens_the_port_and_removing_it_closes_it(cloud: Cloud) -> None:
     a, b = names(cloud)
-    rule = cloud.admin.network.create_security_group_rule(
+    rule = cloud.conn.network.create_security_group_rule(
         security_group_id=cloud.sg.id, direction="ingress", ethertype="IPv4", protocol="tcp",
         port_range_min=UNLISTED, port_range_max=UNLISTED, remote_ip_prefix=f"{cloud.ip(a)}/32")
     try:
@@ -249,7 +301,7 @@ def test_a_rule_added_opens_the_port_and_removing_it_closes_it(cloud: Cloud) -> 
             assert time.monotonic() < deadline, f"rule added, still {got}"
         assert connect_from(cloud, None, b, UNLISTED) == "timeout", "the rule names guest a only"
     finally:
-        cloud.admin.network.delete_security_group_rule(rule)
+        cloud.conn.network.delete_security_group_rule(rule)
     deadline = time.monotonic() + 60
     while (got := connect_from(cloud, a, b, UNLISTED)) != "timeout":
         assert time.monotonic() < deadline, f"rule removed, still {got}"
