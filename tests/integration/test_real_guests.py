@@ -54,9 +54,9 @@ def in_ns(*cmd: str) -> list[str]:
 
 
 class Cloud:
-    """What the module creates: a project and its member, the host's namespace on the provider network, ports,
-    keypair, security group, guests. The guests are the project's, booted by its member (the admin project is
-    confined to the platform's aggregates once the platform stack is deployed)."""
+    """What the module creates: a project and its operator user, the host's namespace on the provider network,
+    ports, keypair, security group, guests. The guests are the project's (the admin project is confined to the
+    platform's aggregates once the platform stack is deployed)."""
 
     def __init__(self, admin, workdir: Path):
         self.admin = admin
@@ -65,8 +65,10 @@ class Cloud:
         password = secrets.token_hex(16)
         self.user = admin.identity.create_user(name=f"rg-{RUN}", domain_id="default", password=password,
                                                default_project_id=self.project.id)
-        member = next(iter(admin.identity.roles(name="member")))
-        admin.identity.assign_project_role_to_user(self.project, self.user, member)
+        # admin on its own project: Nova lets only admins attach a server to an external network such as `public`
+        # (ExternalNetworkAttachForbidden for a member); the project stays out of the platform's aggregates
+        role = next(iter(admin.identity.roles(name="admin")))
+        admin.identity.assign_project_role_to_user(self.project, self.user, role)
         auth = admin.session.auth
         self.conn = openstack.connect(auth_url=auth.auth_url, username=self.user.name, password=password,
                                       project_id=self.project.id, user_domain_name="Default",
