@@ -886,6 +886,17 @@ def _one(items):
     return next(iter(items), None)
 
 
+def _password_works(name: str, password: str) -> bool:
+    body = json.dumps({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": name, "domain": {"id": "default"}, "password": password}}}}})
+    c = http.client.HTTPConnection("127.0.0.1", 5000, timeout=30)
+    try:
+        c.request("POST", "/v3/auth/tokens", body=body, headers={"Content-Type": "application/json"})
+        return c.getresponse().status == 201
+    finally:
+        c.close()
+
+
 def ensure_user(conn, name: str, password: str, project=None):
     u = _one(conn.identity.users(name=name, domain_id="default"))
     attrs = {"password": password}
@@ -893,6 +904,12 @@ def ensure_user(conn, name: str, password: str, project=None):
         attrs["default_project_id"] = project.id
     if u is None:
         return conn.identity.create_user(name=name, domain_id="default", **attrs)
+    # Setting a password, even the same one, revokes every token of the user: the running services'
+    # (nova-conductor's service token among them) would then fail until restarted. Set it only when it differs.
+    if _password_works(name, password):
+        attrs.pop("password")
+        if project is None or getattr(u, "default_project_id", None) == project.id:
+            return u
     return conn.identity.update_user(u, **attrs)
 
 
