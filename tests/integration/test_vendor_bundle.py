@@ -233,7 +233,9 @@ def test_vendor_deploys_through_its_bundle_only_and_reads_nothing_else(bundles: 
             refused = psql_as(bundles[VENDOR_A], VENDOR_A, f"SELECT count(*) FROM {table}")
             assert refused.returncode != 0 and "permission denied" in refused.stderr, refused.stderr
         # `pulumi stack ls --all` lists its hand-off and its own stack, nothing of the platform or vendor B.
-        listed = {s["name"] for s in json.loads(pulumi(env, "stack", "ls", "--all", "--json", cwd=proj).stdout)}
+        # (the engine names the current project's stacks without their project)
+        listed = {s["name"] if "/" in s["name"] else f"organization/vendor-juki/{s['name']}"
+                  for s in json.loads(pulumi(env, "stack", "ls", "--all", "--json", cwd=proj).stdout)}
         assert listed == {"organization/shuyaku-handoff/onprem-juki", "organization/vendor-juki/onprem"}, listed
         # A StackReference to the platform's stack (or vendor B's hand-off) fails at preview.
         for other in (f"organization/shuyaku-platform/{st.name}", "organization/shuyaku-handoff/onprem-zeimu"):
