@@ -17,13 +17,12 @@ from typing import Any
 
 import pytest
 import yaml
+from cloudlogin import CLOUDS, operator
 
-from shuyaku.deploy.engine import ROOT, Stack, engine_bin
+from shuyaku.deploy.engine import ROOT, Stack
 
 pytestmark = pytest.mark.integration
 
-CACHE = Path(os.environ.get("SHUYAKU_CACHE", "/var/cache/shuyaku"))
-CLOUDS = CACHE / "dev-cloud" / "clouds.yaml"
 CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
 INVENTORY = ROOT / "examples" / "small-town" / "inventory.yaml"
 STACK = "safe"
@@ -31,24 +30,9 @@ WORLD_SSH = "0.0.0.0/0"
 EXTRA_ADMIN = "198.18.7.0/24"
 
 
-def connect() -> Any:
-    import openstack.config
-    import openstack.connection
-
-    region = openstack.config.OpenStackConfig(config_files=[str(CLOUDS)], load_envvars=False).get_one("dev-admin")
-    return openstack.connection.Connection(config=region)
-
-
 @pytest.fixture(scope="module")
 def cloud() -> Any:
-    if not (engine_bin() / "pulumi").exists():
-        pytest.fail("the Pulumi engine is not built: run scripts/build-engine", pytrace=False)
-    try:
-        conn = connect()
-        conn.authorize()
-    except Exception as exc:  # any failure to reach the cloud is the same instruction to the user
-        pytest.fail(f"dev cloud unreachable ({exc}): run scripts/dev-cloud up", pytrace=False)
-    return conn
+    return operator()
 
 
 @pytest.fixture(scope="module")
