@@ -93,7 +93,9 @@ class WaveProgress(Strict):
 
 
 class Allocated(Strict):
-    hosts: int = Field(description="distinct compute hosts in the site's layer aggregates")
+    hosts: int = Field(description="distinct compute hosts in the site's layer aggregates, the VDI pools' left out")
+    vdi_hosts: int = Field(default=0, description="the VDI pools' hosts in those aggregates (named as the plan names "
+                                                  "them), priced in the thin-client line, not in the ratio")
     standby_hosts: int = Field(description="distinct compute hosts in the DR site's aggregates")
     servers_active: int
     vcpus: int = Field(description="vCPUs of the ACTIVE servers' flavors")
@@ -115,6 +117,9 @@ class CostNow(Strict):
     migrated_systems: int
     allocated: Allocated
     lines: list[CostLine] = Field(description="the platform and continuing lines, priced as the plan prices them")
+    vdi_yen: int = Field(default=0, description="the VDI pools' allocated hosts priced as the plan's thin-client line "
+                                                "prices them; not in now_yen, as the plan keeps them out of its ratio")
+    plan_vdi_hosts: int = Field(default=0, description="the VDI pools' hosts the plan sizes")
 
 
 class PatchHost(Strict):

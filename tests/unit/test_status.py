@@ -141,12 +141,12 @@ def _expected_cost(town: dict[str, Any], migrated: set[str], hosts: int, standby
 
 def test_cost_now_counts_the_allocated_hosts_and_the_unmigrated_systems_at_their_old_cost(town: dict[str, Any]) -> None:
     plan, inv, cat = town["plan"], town["loaded"].inventory, town["loaded"].catalogue
-    hosts = len({h for z in town["site"].zones for h in z.host_names})
+    hosts = sum(z.hosts for z in plan.zones)  # the packed hosts; the VDI pools' are priced apart (next test)
     for moving in ({}, {"lgmail": planned(town, "lgmail"), "mail": planned(town, "mail")}):
         snap = snapshot(town, moving)
         rows = systems(town, snap)
         alloc = costnow.allocated(snap, "onprem")
-        assert alloc.hosts == hosts and alloc.standby_hosts == 0
+        assert (alloc.hosts, alloc.vdi_hosts, alloc.standby_hosts) == (hosts, plan.cost.thin_client.vdi_hosts, 0)
         assert alloc.servers_active == sum(moving.values()) and alloc.volume_gb == 50.0 * sum(moving.values())
         now = costnow.cost_now(plan, inv, cat, alloc, rows)
         want = _expected_cost(town, set(moving), hosts, 0)
@@ -160,6 +160,33 @@ def test_cost_now_counts_the_allocated_hosts_and_the_unmigrated_systems_at_their
     with_dr = costnow.cost_now(plan, inv, cat, alloc, rows)
     assert alloc.standby_hosts == len({h for z in town["dr"].zones for h in z.host_names}) > 0
     assert any(x.key == "dr_hosts" and x.annual_yen > 0 for x in with_dr.lines)
+
+
+def test_each_host_is_priced_once_the_vdi_pools_in_the_thin_client_line_not_in_the_ratio(town: dict[str, Any]) -> None:
+    """The VDI pools' hosts sit in the layer aggregates beside the packed hosts; the plan prices them once, in the
+    thin-client line. Counted as platform hosts too, a cloud built and migrated exactly as planned would cost more
+    than the plan says it costs."""
+    plan, inv, cat = town["plan"], town["loaded"].inventory, town["loaded"].catalogue
+    everything = {t.system_id: planned(town, t.system_id) for t in town["site"].tenants}
+    snap = snapshot(town, everything, dr_hosts=True)
+    in_aggregates = {h for a in snap.aggregates if a.metadata.get("shuyaku_site") == "onprem" for h in a.hosts}
+    vdi = plan.cost.thin_client.vdi_hosts
+    assert vdi > 0 and len(in_aggregates) == sum(z.hosts for z in plan.zones) + vdi
+    rows = systems(town, snap)
+    assert all(r.migrated for r in rows)
+    cost = costnow.cost_now(plan, inv, cat, costnow.allocated(snap, "onprem"), rows)
+    assert (cost.now_yen, cost.ratio_pct) == (plan.cost.consolidated_annual_yen, plan.cost.ratio_pct)
+    assert (cost.allocated.vdi_hosts, cost.plan_vdi_hosts) == (vdi, vdi)
+    # beside the ratio: the hosts' part of the plan's thin-client line (what is left without the terminals)
+    v, tc = cat.vdi, plan.cost.thin_client
+    terminals = tc.terminals * (v.thin_client_price.yen / v.thin_client_life_years.value
+                                + v.thin_client_support_per_year.yen + v.vdi_licence_per_user_year.yen)
+    assert cost.vdi_yen == round(tc.thin_client_annual_yen - terminals)
+    # a host that is in two aggregates, or a VDI host numbered past the plan's pools, is still counted once, apart
+    snap.aggregates.append(NS(name="spare", metadata={"shuyaku_site": "onprem"},
+                              hosts=[snap.aggregates[0].hosts[0], "onprem-internet-vdi-100"]))
+    again = costnow.allocated(snap, "onprem")
+    assert (again.hosts, again.vdi_hosts) == (cost.allocated.hosts, vdi + 1)
 
 
 def run_of(town: dict[str, Any], moving: dict[str, int], period: str, when: datetime, *,
