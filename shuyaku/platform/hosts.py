@@ -1,13 +1,16 @@
 """Fixed-address hosts the platform itself runs (shared services, VDI): a port at a planned address, and a
-server on it when the stack deploys servers. Both components use this, and both feed the Ansible inventory.
+server on it when the stack deploys servers. Both components use this, and both feed the Ansible inventory,
+each server with the public half of the SSH host key it is given at first boot (hostkeys.py).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_openstack as openstack
 
-from shuyaku.platform import naming
+from shuyaku.platform import hostkeys, naming
 from shuyaku.platform.config import PlatformConfig
 from shuyaku.platform.zone import Zone
 
@@ -27,12 +30,12 @@ def place_hosts(
     ips: list[str],
     security_group: openstack.networking.SecGroup,
     opts: pulumi.ResourceOptions,
-) -> dict[str, dict[str, str]]:
+) -> dict[str, dict[str, Any]]:
     """Ports for every planned host; servers only when the stack deploys them. Returns inventory entries."""
     site = cfg.site.site
     tags = naming.layer_tags(zone.layer, site, role)
     limit = len(ips) if cfg.instance_limit is None else min(len(ips), cfg.instance_limit)
-    hosts: dict[str, dict[str, str]] = {}
+    hosts: dict[str, dict[str, Any]] = {}
     for i, ip in enumerate(ips):
         host = f"{site}-{role.replace('_', '-')}-{i + 1:02d}"
         port = openstack.networking.Port(
@@ -47,6 +50,7 @@ def place_hosts(
         )
         if not cfg.instances or i >= limit:
             continue
+        key = hostkeys.HostKey(f"{prefix}-{i + 1:02d}-host-key", host=host, opts=opts)
         openstack.compute.Instance(
             f"{prefix}-{i + 1:02d}",
             name=host,
@@ -56,6 +60,7 @@ def place_hosts(
             networks=[{"port": port.id}],
             tags=tags,
             metadata={"shuyaku_role": role, "shuyaku_layer": zone.layer},
+            user_data=hostkeys.user_data(key),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(zone.flavors.values()))),
         )
         hosts[host] = {
@@ -63,5 +68,6 @@ def place_hosts(
             "shuyaku_layer": zone.layer,
             "shuyaku_role": role,
             "shuyaku_site": site,
+            "shuyaku_ssh_host_keys": [key.public_key],
         }
     return hosts

@@ -88,7 +88,7 @@ def build(cfg: PlatformConfig) -> Platform:
             projects["platform"] = scope.project_id
         zone.isolate(projects)
 
-    inventory: dict[str, dict[str, dict[str, str]]] = {}
+    inventory: dict[str, dict[str, dict[str, Any]]] = {}
     for part in (p.shared, p.vdi):
         if part is not None:
             for group, hosts in part.inventory.items():

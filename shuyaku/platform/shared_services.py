@@ -5,6 +5,8 @@ systems of different layers exchange data. Each service is one address block and
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 
 from shuyaku.platform import naming
@@ -30,7 +32,7 @@ class SharedServices(pulumi.ComponentResource):
         lay = cfg.layout
         self.security_groups: dict[str, pulumi.Output[str]] = {}
         self.addresses: dict[str, dict[str, object]] = {}
-        self.inventory: dict[str, dict[str, dict[str, str]]] = {}
+        self.inventory: dict[str, dict[str, dict[str, Any]]] = {}
         for svc in cfg.site.shared_services:
             block = lay.services[svc.name]
             rules = lay.service_rules[svc.name]

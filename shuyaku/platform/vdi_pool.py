@@ -5,6 +5,8 @@ separation model puts terminals in the internet layer (β, β'), a desktop pool 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 
 from shuyaku.platform import naming
@@ -30,7 +32,7 @@ class VdiPool(pulumi.ComponentResource):
         site = cfg.site.site
         lay = cfg.layout
         vdi = cfg.site.vdi
-        self.inventory: dict[str, dict[str, dict[str, str]]] = {}
+        self.inventory: dict[str, dict[str, dict[str, Any]]] = {}
         self.security_groups: dict[str, pulumi.Output[str]] = {}
         # One pool per screen-transfer path: its own deny-by-default gateway group, then its hosts.
         pools = [
