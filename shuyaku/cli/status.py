@@ -72,7 +72,6 @@ def _stored_runs(store: Any, stack: str) -> list[Any]:
 
 
 def _inputs(w: Where, opts: dict[str, Any]) -> Any:
-    from shuyaku.deploy import backend as backends
     from shuyaku.deploy.engine import Stack
     from shuyaku.status.collect import Inputs, load_inputs
 
@@ -96,16 +95,36 @@ def _inputs(w: Where, opts: dict[str, Any]) -> Any:
         raise _bad(t(f"--vdi-hosts: インベントリがありません: {hosts}", f"--vdi-hosts: no such inventory: {hosts}"))
     if hosts is None and (opts["artefacts"] / f"inventory-{w.stack}.yml").is_file():
         hosts = opts["artefacts"] / f"inventory-{w.stack}.yml"  # what provision/verify --stack last used
-    team = backends.resolve(opts["vendor_state"] or w.backend, w.state)
     return Inputs(stack=w.stack, exp=exp, plan=plan, inventory=inv, catalogue=cat, stacks=stacks, junit=opts["junit"],
                   artefacts=opts["artefacts"], certs=list(opts["cert"]), hosts=hosts, warn_days=opts["warn_days"],
-                  period=opts["period"], vendors=None if opts["no_drift"] or team.is_file or team.kind not in
-                  ("postgres", "postgresql") else team, vendor_passphrases=_passphrases(opts["vendor_passphrase"]))
+                  period=opts["period"], vendors=None if opts["no_drift"] else _vendor_spaces(opts["vendor_state"], w),
+                  vendor_passphrases=opts["vendor_passphrases"])
 
 
-def _passphrases(given: list[str]) -> dict[str, Path]:
-    """`V=FILE` or `V/project/stack=FILE`: the passphrase a vendor handed over for its own stacks."""
+def _vendor_spaces(given: str | None, w: Any) -> Any:
+    """Where the vendors' spaces are: the team database (a postgres URL, by default the state's own), or on the file
+    backend the folder given (the parent of the vendors' folders, as `vendor publish --vendor-state` takes it)."""
+    from shuyaku.deploy import backend as backends
+
+    if given and "://" not in given:
+        if not Path(given).is_dir():
+            raise _bad(t(f"--vendor-state: フォルダがありません: {given}", f"--vendor-state: no such folder: {given}"))
+        return backends.Backend(f"file://{Path(given).resolve()}")
+    team = backends.resolve(given or w.backend, w.state)
+    return team if team.kind in ("postgres", "postgresql") else None
+
+
+def _passphrases(given: list[str], folder: Path | None = None) -> dict[str, Path]:
+    """`V=FILE` or `V/project/stack=FILE`: the passphrase a vendor handed over for its own stacks; and from `folder`
+    (the credentials systemd hands the monthly unit, `LoadCredential=vendor:DIR`) each file `vendor_<V>` as V's.
+    Other files there are other credentials, not ours; a V=FILE given on the command line wins."""
     out: dict[str, Path] = {}
+    if folder is not None:
+        if not folder.is_dir():
+            raise _bad(t(f"--vendor-passphrases: フォルダがありません: {folder}",
+                         f"--vendor-passphrases: no such folder: {folder}"))
+        out |= {f.name.removeprefix("vendor_"): f for f in sorted(folder.iterdir())
+                if re.fullmatch(r"vendor_[a-z0-9_]{1,40}", f.name) and f.is_file()}
     for item in given:
         key, sep, file = item.partition("=")
         if not sep or not re.match(r"^[a-z0-9_]{1,40}(/[^/=]+/[^/=]+)?$", key) or not Path(file).is_file():
@@ -213,9 +232,12 @@ def status_cmd(
     vdi_hosts: Annotated[Path | None, Opt("--vdi-hosts", help="VDI ホストの証明書を読む Ansible インベントリ（verify と同じ。"
                                                            "既定: 成果物の inventory-<stack>.yml）")] = None,
     vendor_state: Annotated[str | None, Opt("--vendor-state", help="ベンダーの状態があるチームの PostgreSQL の URL"
-                                                                "（既定: 状態の URL が PostgreSQL ならそれ）")] = None,
+                                                                "（既定: 状態の URL が PostgreSQL ならそれ）、またはファイル方式"
+                                                                "のベンダー領域の親フォルダ")] = None,
     vendor_passphrase: Annotated[list[str] | None, Opt("--vendor-passphrase", help="ベンダーのスタックのパスフレーズ "
                                                                                 "V=FILE（複数可）")] = None,
+    vendor_passphrases: Annotated[Path | None, Opt("--vendor-passphrases", help=(
+        "ベンダーごとのパスフレーズのフォルダ（ファイル名 vendor_<V>。LoadCredential=vendor:DIR の資格情報）"))] = None,
     warn_days: Annotated[int, Opt("--warn-days", min=0, help="期限切れ間近とみなす日数")] = 30,
     period: Annotated[str | None, Opt("--period", help="この記録の対象月 YYYY-MM（既定: 今月）")] = None,
     history_opt: Annotated[str | None, Opt("--history", help="履歴の SQLite ファイル（既定: 状態の隣、"
@@ -239,6 +261,7 @@ def status_cmd(
         raise _bad(t(f"--period は YYYY-MM で指定してください（{period[:20]}）", f"--period takes YYYY-MM (got {period[:20]})"))
     if pdf and publish is None:
         raise _bad(t("--pdf は --publish と一緒に指定してください", "--pdf goes with --publish"))
+    handed = _passphrases(vendor_passphrase or [], vendor_passphrases)  # named before anything is read
     w = Where(stack, root, config_file, state or cache_dir() / "state", backend, history_opt)
     store = _store(w)
     runs = _stored_runs(store, stack)
@@ -250,7 +273,7 @@ def status_cmd(
         opts = {"plan": plan, "inventory": inventory, "catalogue": catalogue, "no_drift": no_drift,
                 "drift_stack": drift_stack or [], "junit": junit, "artefacts": artefacts or artifacts_root(),
                 "cert": cert or [], "warn_days": warn_days, "period": period, "vdi_hosts": vdi_hosts,
-                "vendor_passphrase": vendor_passphrase or [], "vendor_state": vendor_state}
+                "vendor_passphrases": handed, "vendor_state": vendor_state}
         run = _measure(_inputs(w, opts), cloud)
         if not no_record:
             _record(store, run)

@@ -37,7 +37,8 @@ class DriftItem(Strict):
     urn: str
     type: str
     name: str
-    op: str = Field(description="what a refresh would do to the state: update (changed outside Pulumi) or delete (gone)")
+    op: str = Field(description="what a refresh would do to the state: update (changed outside Pulumi) or delete (gone); "
+                                "for a vendor hand-off, stale (the cloud no longer bears out the fields in keys)")
     keys: list[str] = Field(default_factory=list, description="properties that differ from the state")
 
 

@@ -28,7 +28,7 @@ from shuyaku.contracts.source import file_problem
 from shuyaku.contracts.status import RuleFinding, Said, StackDrift, StatusRun
 from shuyaku.deploy.backend import Backend
 from shuyaku.deploy.engine import Stack
-from shuyaku.status import costnow, drift, operations, progress, risks, rules, vendorstacks
+from shuyaku.status import costnow, drift, handoffs, operations, progress, risks, rules, vendorstacks
 
 
 @dataclass
@@ -93,8 +93,8 @@ def _pack(stack: Stack | None, exp: expmod.Expected) -> tuple[list[RuleFinding],
         return [], False
 
 
-def _all_drift(inp: Inputs) -> list[StackDrift]:
-    out = drift.all_drift(inp.stacks)
+def _all_drift(inp: Inputs) -> list[vendorstacks.Checked]:
+    out = [vendorstacks.Checked(d) for d in drift.all_drift(inp.stacks)]
     if inp.vendors is not None and inp.work is not None:
         out += vendorstacks.all_checked(inp.vendors, inp.work, inp.vendor_passphrases)
     return out
@@ -120,7 +120,8 @@ def measure(inp: Inputs, conn: Any, *, now: datetime | None = None) -> StatusRun
         snap = snapmod.read(conn, exp.site, exp.vendor_groups.values())
         ctx = checks.Context(exp, snap)
         found = rules.from_live(checks.run(ctx), ctx.by_project)
-        drifts = pending.result()
+        # A hand-off holds no resource to refresh: what it states is held against the snapshot instead.
+        drifts = [handoffs.judge(c.drift, c.handoff, snap) if c.handoff else c.drift for c in pending.result()]
     pack, packed = _pack(inp.stacks[0] if inp.stacks else None, exp)
     found += pack
     done = progress.systems(inp.plan, inp.inventory, exp.cfg.site, snap, progress.read_junit(inp.junit),

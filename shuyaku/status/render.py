@@ -18,6 +18,12 @@ def L(lang: str, ja: str, en: str) -> str:
     return en if lang == "en" else ja
 
 
+def _stale_hint(lang: str) -> str:
+    return L(lang, " — 引き渡しの内容がクラウドと一致しません（shuyaku deploy で戻すか、意図した変更なら shuyaku vendor publish "
+                   "で公開し直してください）", " — the hand-off no longer matches the cloud (set the cloud back with shuyaku "
+                   "deploy, or publish again with shuyaku vendor publish after a deliberate change)")
+
+
 def _drift_lines(run: StatusRun, lang: str) -> list[str]:
     out = []
     for d in run.drift:
@@ -29,7 +35,8 @@ def _drift_lines(run: StatusRun, lang: str) -> list[str]:
             continue
         out.append(L(lang, f"  {d.stack}: {d.resources} リソース中 {len(d.changed)} 件が Pulumi 外で変更",
                      f"  {d.stack}: {len(d.changed)} of {d.resources} resources changed outside Pulumi"))
-        out += [f"    {i.op} {i.type} {i.name}" + (f" [{', '.join(i.keys)}]" if i.keys else "") for i in d.changed]
+        out += [f"    {i.op} {i.type} {i.name}" + (f" [{', '.join(i.keys)}]" if i.keys else "")
+                + (_stale_hint(lang) if i.op == "stale" else "") for i in d.changed]
     return out or [L(lang, "  （確認していません: --no-drift）", "  (not checked: --no-drift)")]
 
 

@@ -1,4 +1,5 @@
-"""The vendor stacks the operator can see: every stack in each vendor's space of the team state database.
+"""The vendor stacks the operator can see: every stack in each vendor's space of the team state database (or, on the
+file backend, in each vendor's folder under `--vendor-state DIR`, where `shuyaku vendor publish` puts hand-offs).
 
 With the PostgreSQL team backend (docs/team-state.md) each vendor V has its own table, `vendor_V.pulumi_state`,
 owned by the operator's role: the operator publishes the vendor's hand-off there, and the vendor keeps its own
@@ -21,7 +22,7 @@ from typing import Any
 from shuyaku.contracts.status import StackDrift
 from shuyaku.deploy import backend as backends
 from shuyaku.deploy.engine import Stack
-from shuyaku.status import drift
+from shuyaku.status import drift, handoffs
 from shuyaku.status.history import pg_target
 
 SCHEMA = re.compile(r"^vendor_[a-z0-9_]{1,40}$")
@@ -56,6 +57,8 @@ def _connect(backend: backends.Backend) -> Any:
 
 def listed(backend: backends.Backend) -> list[VendorStack]:
     """Every stack in every vendor space the backend's login can read (the operator's: all of them)."""
+    if backend.is_file:
+        return listed_folder(Path(backend.url.removeprefix("file://")))
     out: list[VendorStack] = []
     with _connect(backend) as db:
         schemas = [str(r[0]) for r in db.execute(
@@ -73,11 +76,24 @@ def listed(backend: backends.Backend) -> list[VendorStack]:
     return sorted(set(out), key=lambda v: v.label)
 
 
+def listed_folder(root: Path) -> list[VendorStack]:
+    """On the file backend, the vendor spaces are folders `<root>/<V>` (what `vendor publish --vendor-state` writes)."""
+    out: list[VendorStack] = []
+    for space in sorted(p for p in root.iterdir() if p.is_dir() and SCHEMA.match(f"vendor_{p.name}")):
+        for f in (space / ".pulumi" / "stacks").glob("*/*"):
+            m = STACK_KEY.search("/" + f.relative_to(space).as_posix())
+            if m:
+                out.append(VendorStack(space.name, m["project"], m["stack"]))
+    return sorted(set(out), key=lambda v: v.label)
+
+
 def vendor_url(backend: backends.Backend, vendor: str) -> str:
     """The operator's URL pointed at the vendor's table (same login, passfile and TLS settings), as `vendor publish`
-    reaches it."""
+    reaches it; on the file backend, the vendor's folder."""
     from shuyaku.vendor.handoff import vendor_table_url
 
+    if backend.is_file:
+        return f"{backend.url.rstrip('/')}/{vendor}"
     return vendor_table_url(backend.url, vendor)
 
 
@@ -102,8 +118,21 @@ def stack_for(v: VendorStack, backend: backends.Backend, work: Path, passphrase:
     return st
 
 
-def check(v: VendorStack, backend: backends.Backend, work: Path, passphrase: Path | None) -> StackDrift:
-    """One vendor stack's drift; a stack whose passphrase the operator lacks is `no_passphrase`, not clean."""
+@dataclass(frozen=True)
+class Checked:
+    drift: StackDrift
+    handoff: dict[str, Any] | None = None  # a hand-off's published `tenant`, judged once the cloud is read
+
+
+def check(v: VendorStack, backend: backends.Backend, work: Path, passphrase: Path | None) -> Checked:
+    """One vendor stack's drift; a stack whose passphrase the operator lacks is `no_passphrase`, not clean. A
+    hand-off is read rather than refreshed (it holds no resource; `handoffs` judges it against the cloud)."""
+    if v.project == handoffs.PROJECT:
+        return Checked(*handoffs.read(stack_for(v, backend, work, passphrase), v.label, v.vendor))
+    return Checked(_refreshed(v, backend, work, passphrase))
+
+
+def _refreshed(v: VendorStack, backend: backends.Backend, work: Path, passphrase: Path | None) -> StackDrift:
     result = drift.stack_drift(stack_for(v, backend, work, passphrase))
     result = result.model_copy(update={"stack": v.label, "vendor": v.vendor})
     if not result.checked and any(w in (result.error or "") for w in WRONG_PASSPHRASE):
@@ -114,14 +143,14 @@ def check(v: VendorStack, backend: backends.Backend, work: Path, passphrase: Pat
     return result
 
 
-def all_checked(backend: backends.Backend, work: Path, passphrases: dict[str, Path]) -> list[StackDrift]:
+def all_checked(backend: backends.Backend, work: Path, passphrases: dict[str, Path]) -> list[Checked]:
     """Every vendor stack's drift; a database that cannot be listed is one unchecked entry naming why."""
     try:
         found = listed(backend)
     except Exception as e:  # psycopg's errors (refused, permission): say so in the run rather than stop it
-        return [StackDrift(stack="vendor_*", checked=False, why="failed", resources=0, vendor=None,
-                           error=f"cannot list the vendor stacks in {backend.display}: {type(e).__name__}: "
-                                 f"{backends.mask(str(e), backend.hidden())[:300]}")]
+        return [Checked(StackDrift(stack="vendor_*", checked=False, why="failed", resources=0, vendor=None,
+                                   error=f"cannot list the vendor stacks in {backend.display}: {type(e).__name__}: "
+                                         f"{backends.mask(str(e), backend.hidden())[:300]}"))]
     return [check(v, backend, work, passphrases.get(f"{v.vendor}/{v.project}/{v.stack}") or passphrases.get(v.vendor)
                   or kept(v.vendor)) for v in found]
 

@@ -2,9 +2,11 @@
 vendor's user boots the planned servers into two tenants of wave 1, as a vendor stack would: tagged ports and
 servers); a status recorded for last month; then changes made out of band (a tenant's instance quota raised, an
 ingress rule added to a tenant's group, one migrated server deleted) and a status recorded for this month. The drift
-(the quota) and the rule findings (the quota and the rule) are named, the progress and the cost ratio moved as
-computed here from the plan and the catalogue, and the goal sheet shows both months (screenshot and PDF by headless
-Chromium under build/artefacts/). The stack is destroyed at the end; every hand-made change is undone.
+(the quota) and the rule findings (the quota and the rule) are named, and so is the vendor hand-off published for the
+tenant whose quota was raised (`shuyaku vendor publish`: clean first, then stale on `quotas.instances`), the progress
+and the cost ratio moved as computed here from the plan and the catalogue, and the goal sheet shows both months
+(screenshot and PDF by headless Chromium under build/artefacts/). The stack is destroyed at the end; every hand-made
+change is undone.
 
 "Verified" comes from a real `shuyaku verify` run (testinfra over SSH) against a real test host (scripts/test-hosts,
 --name status) that the inventory names as a migrated system's server, and the VDI certificate's expiry is read from
@@ -127,16 +129,35 @@ def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         subprocess.run([str(TEST_HOSTS), "down", "--name", HOSTS_NAME], capture_output=True, text=True, timeout=300)
 
 
-def status(town: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
-    """The command as the monthly timer runs it, with the operator's admin login."""
+def status(town: dict[str, Any], *args: str, vendor_state: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The command as the monthly timer runs it, with the operator's admin login. The vendor spaces are, by default,
+    the file backend's folders `vendor publish` writes hand-offs to (the platform's state is a file backend here)."""
     st, workdir = town["stack"], town["workdir"]
     env = {**os.environ, **CLOUD_ENV}
     env.pop("PULUMI_BACKEND_URL", None)  # this stack's state is the file backend in its own folder
     return subprocess.run([sys.executable, "-m", "shuyaku.cli", "status", "--stack", st.name, "--stack-config",
                            str(st.config_file), "--root", str(ROOT), "--cloud", "dev-admin", "--state", str(st.state_dir),
                            "--history", str(workdir / "history.sqlite"), "--junit", str(workdir / "verify" / "junit.xml"),
-                           "--artefacts", str(workdir / "artefacts"), *args],
+                           "--artefacts", str(workdir / "artefacts"), "--vendor-state",
+                           vendor_state or str(vendor_spaces(town)), *args],
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=900)
+
+
+def vendor_spaces(town: dict[str, Any]) -> Path:
+    folder = town["workdir"] / "vendor-state"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+def publish_handoff(town: dict[str, Any], tenant: str) -> str:
+    """`shuyaku vendor publish` as the operator runs it for a file-backed platform; returns the stack's label."""
+    st = town["stack"]
+    env = {k: v for k, v in os.environ.items() if k != "PULUMI_BACKEND_URL"}
+    proc = shuyaku("vendor", "publish", "--stack", st.name, "--state", str(st.state_dir), "--vendor-state",
+                   str(vendor_spaces(town)), "--tenant", tenant, "--lang", "en", env=env)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert f"shuyaku-handoff/onprem-{tenant}" in proc.stdout, proc.stdout
+    return f"vendor_{tenant}:shuyaku-handoff/onprem-{tenant}"
 
 
 def _vendor(admin: Any, tenant: dict[str, Any]) -> tuple[Any, Any]:
@@ -231,10 +252,12 @@ def test_status_names_drift_and_findings_and_moves_progress_and_cost_as_computed
                          "--junit", str(town["workdir"] / "verify" / "junit.xml"), "--html",
                          str(town["workdir"] / "verify" / "summary.html"), "--workers", "0", "--lang", "en")
         assert verify.returncode == 0, verify.stdout[-2000:] + verify.stderr[-2000:]
+        handoff = publish_handoff(town, "zaimu")  # the tenant whose quota is raised below
         rc1, first = record_status(town, LAST_MONTH, "clean, part of wave 1 migrated", "--vdi-hosts", str(hosts))
         assert rc1 == 0, json.dumps({"rules": first["rules"], "drift": first["drift"]}, indent=1)[:4000]
-        assert [d["stack"] for d in first["drift"]] == ["status"] and first["drift"][0]["checked"]
-        assert first["drift"][0]["changed"] == [] and first["rules"] == []
+        assert [(d["stack"], d["vendor"], d["checked"], d["changed"]) for d in first["drift"]] == [
+            ("status", None, True, []), (handoff, "zaimu", True, [])], first["drift"]
+        assert first["rules"] == []
         assert first["rules_checked"] == ["live", "pack"]
         assert {s["system_id"] for s in first["systems"] if s["migrated"]} == set(MOVING)
         w1 = next(w for w in first["waves"] if w["number"] == 1)
@@ -264,10 +287,15 @@ def test_status_names_drift_and_findings_and_moves_progress_and_cost_as_computed
 
         rc2, second = record_status(town, THIS_MONTH, "after out-of-band changes", "--vdi-hosts", str(hosts))
         assert rc2 == 1
+        assert second["drift"][0]["stack"] == "status"
         drifted = second["drift"][0]["changed"]
         print("[status] drift:", json.dumps(drifted, indent=1))
         assert any(d["type"] == "openstack:compute/quotaSetV2:QuotaSetV2" and "zaimu" in d["name"]
                    and "instances" in d["keys"] for d in drifted), drifted
+        # the hand-off still tells zaimu's vendor the planned quota: named as stale, with the field
+        [stale] = [d for d in second["drift"] if d["stack"] == handoff]
+        assert stale["checked"] and [(c["type"], c["name"], c["op"], c["keys"]) for c in stale["changed"]] == [
+            ("shuyaku:vendor:Handoff", "zaimu", "stale", ["quotas.instances"])], stale
         found = {(r["id"], r["system_id"]) for r in second["rules"] if r["source"] == "live"}
         assert ("live.quota", "zaimu") in found and ("live.sg_open_ingress", "jinji") in found, found
         assert {s["system_id"] for s in second["systems"] if s["migrated"]} == {"jinji"}
@@ -417,7 +445,7 @@ def test_the_operator_checks_each_vendor_stack_in_the_team_database(admin: Any, 
     operator_url = _state_db_url()
 
     def vendor_drift(*extra: str) -> dict[str, Any]:
-        proc = status(town, "--no-record", "--vendor-state", operator_url, "--format", "json", "--lang", "en", *extra)
+        proc = status(town, "--no-record", "--format", "json", "--lang", "en", *extra, vendor_state=operator_url)
         assert proc.returncode in (0, 1), proc.stderr[-2000:]
         found = [d for d in json.loads(proc.stdout)["drift"] if d["stack"] == vendor_stack["label"]]
         assert len(found) == 1, [d["stack"] for d in json.loads(proc.stdout)["drift"]]

@@ -194,6 +194,35 @@ def test_the_systemd_units_verify_and_schedule_status_monthly_and_audit_nightly(
     assert "audit --live" in (UNITS / "shuyaku-audit.service").read_text(encoding="utf-8")
 
 
+def test_the_monthly_unit_hands_the_vendors_passphrases_as_credentials_never_in_the_unit(tmp_path: Path,
+                                                                                       recorded: Path) -> None:
+    """The passphrases come from a root-only folder that systemd loads as credentials vendor_<V> (`%d`); the unit
+    and its environment file carry none. What the unit passes is what status reads: each vendor_<V> as V's."""
+    from shuyaku.cli.status import _passphrases
+
+    unit = (UNITS / "shuyaku-status.service").read_text(encoding="utf-8")
+    settings = [ln.strip() for ln in unit.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    [load] = [ln for ln in settings if ln.startswith("LoadCredential")]
+    cred_id, _, folder = load.removeprefix("LoadCredential=").partition(":")
+    assert cred_id == "vendor" and folder.startswith("/etc/shuyaku/") and Path(folder).is_absolute()
+    [start] = [ln for ln in settings if ln.startswith("ExecStart=")]
+    assert "--vendor-passphrases %d" in start
+    for line in settings:  # nothing secret in the unit: no passphrase, no file of one, no password
+        assert not any(w in line.upper() for w in ("PASSPHRASE=", "PASSPHRASE_FILE", "PASSWORD", "--VENDOR-PASSPHRASE "))
+    # %d as systemd fills it for this unit: a file per vendor named from the ID, and other services' credentials
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    for name in ("vendor_zaimu", "vendor_juki", "tls_key", "vendor_Bad-Name"):
+        (creds / name).write_text("s3cret\n", encoding="utf-8")
+    handed = tmp_path / "handed-over"
+    handed.write_text("theirs\n", encoding="utf-8")
+    assert _passphrases([], creds) == {"juki": creds / "vendor_juki", "zaimu": creds / "vendor_zaimu"}
+    assert _passphrases([f"juki={handed}"], creds)["juki"] == handed  # given on the command line: it wins
+    res = cli("--stack", "local", "--root", str(ROOT), "--history", str(recorded), "--vendor-passphrases",
+              str(tmp_path / "none"), "--lang", "en")
+    assert res.exit_code == 2 and f"--vendor-passphrases: no such folder: {tmp_path / 'none'}" in res.output
+
+
 def test_a_finding_about_a_tenants_project_is_put_on_its_system() -> None:
     from shuyaku.audit.model import Check, Finding
     from shuyaku.contracts.problems import tx

@@ -122,3 +122,33 @@ def test_each_host_shows_its_own_last_patch_when_groups_are_patched_in_separate_
     assert [(h.host, h.run, h.packages, h.health) for h in hosts] == [
         ("app-1", "patch-reports-20261108T010000000000", 3, "ok"),
         ("vdi-1", "patch-reports-20261201T010000000000", 2, "failed: xrdp")]
+
+
+def test_a_handoff_is_stale_when_the_cloud_no_longer_bears_out_what_it_tells_the_vendor(town: dict[str, Any]) -> None:  # noqa: F811
+    """A hand-off holds no resource, so a refresh would call it clean whatever happened: it is held against the
+    cloud instead. Published as `vendor publish` writes it (the contract's fields of the platform's output)."""
+    from types import SimpleNamespace as NS
+
+    from test_status import snapshot
+
+    from shuyaku.contracts.problems import tx
+    from shuyaku.status import handoffs
+    from shuyaku.vendor import handoff
+
+    published, _ = handoff.select(town["outputs"]["tenants"], "zaimu", tx("基盤", "platform"))
+    q = published["quotas"]
+    snap = snapshot(town, {})
+    m = town["mocks"]
+    snap.networks = [NS(id=r.id) for r in m.of_type("openstack:networking/network:Network")]
+    snap.subnets = [NS(id=r.id) for r in m.of_type("openstack:networking/subnet:Subnet")]
+    snap.security_groups = [NS(id=r.id) for r in m.of_type("openstack:networking/secGroup:SecGroup")]
+    pid = published["project_id"]
+    snap.compute_quotas[pid] = NS(instances=q["instances"], cores=q["cores"], ram=q["ram_mb"])
+    read = StackDrift(stack="vendor_zaimu:shuyaku-handoff/onprem-zaimu", vendor="zaimu", checked=True, resources=1)
+    assert handoffs.judge(read, published, snap) == read  # as published: clean
+    snap.compute_quotas[pid] = NS(instances=q["instances"] + 5, cores=q["cores"], ram=q["ram_mb"])  # raised by hand
+    snap.networks = [n for n in snap.networks if n.id != published["network_id"]]  # the tenant network deleted
+    stale = handoffs.judge(read, published, snap)
+    assert [(i.type, i.name, i.op, i.keys) for i in stale.changed] == [
+        ("shuyaku:vendor:Handoff", "zaimu", "stale", ["network_id", "quotas.instances"])]
+    assert exit_code([stale], [], [], False) == 1
