@@ -54,9 +54,9 @@ def _cost_lines(run: StatusRun, lang: str) -> list[str]:
                 f"（{a.vcpus} vCPU、{a.ram_gb:g} GB）、ボリューム {a.volume_gb:g} GB",
           f"  allocated: {a.hosts} hosts, {a.standby_hosts} DR standby, {a.servers_active} ACTIVE servers "
           f"({a.vcpus} vCPU, {a.ram_gb:g} GB), volumes {a.volume_gb:g} GB"),
-        L(lang, f"  VDIプールのホスト {a.vdi_hosts} 台（計画 {c.plan_vdi_hosts} 台）{fmt.yen(c.vdi_yen, lang)}: "
+        L(lang, f"  VDIプールのホスト {a.vdi_hosts} 台（計画 {c.plan_vdi_hosts} 台）、年額 {fmt.yen(c.vdi_yen, lang)}: "
                 "シンクライアントの項目で計上し、基準比には含めない（計画と同じ）",
-          f"  VDI pools' hosts: {a.vdi_hosts} (plan {c.plan_vdi_hosts}), {fmt.yen(c.vdi_yen, lang)}: priced in the "
+          f"  VDI pools' hosts: {a.vdi_hosts} (plan {c.plan_vdi_hosts}), {fmt.yen(c.vdi_yen, lang)} a year: priced in the "
           "thin-client line, not in the ratio (as in the plan)"),
     ]
 
