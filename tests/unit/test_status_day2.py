@@ -152,3 +152,17 @@ def test_a_handoff_is_stale_when_the_cloud_no_longer_bears_out_what_it_tells_the
     assert [(i.type, i.name, i.op, i.keys) for i in stale.changed] == [
         ("shuyaku:vendor:Handoff", "zaimu", "stale", ["network_id", "quotas.instances"])]
     assert exit_code([stale], [], [], False) == 1
+
+
+def test_on_the_file_backend_each_vendor_folder_is_a_space_and_its_stacks_are_listed(tmp_path: Path) -> None:
+    """What `vendor publish --vendor-state DIR` leaves (DIR/<V>/.pulumi/stacks/<project>/<stack>.json) is what
+    `status --vendor-state DIR` lists; backups, history and folders that are no vendor name are not stacks."""
+    for rel in ("zaimu/.pulumi/stacks/shuyaku-handoff/onprem-zaimu.json", "zaimu/.pulumi/stacks/app/dev.json",
+                "zaimu/.pulumi/stacks/app/dev.json.bak", "zaimu/.pulumi/history/app/dev/dev-1.history.json",
+                "Not-A-Vendor/.pulumi/stacks/app/dev.json"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("{}", encoding="utf-8")
+    spaces = Backend(f"file://{tmp_path}")
+    assert [v.label for v in vendorstacks.listed(spaces)] == [
+        "vendor_zaimu:app/dev", "vendor_zaimu:shuyaku-handoff/onprem-zaimu"]
+    assert vendorstacks.vendor_url(spaces, "zaimu") == f"file://{tmp_path}/zaimu"
