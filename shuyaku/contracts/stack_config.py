@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import shlex
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -141,16 +142,17 @@ def stack_source(config_file: Path | None, stack: str, data: dict[str, Any]) -> 
     return src, []
 
 
-def validate(src: source.Source) -> tuple[StackConfig, list[Problem]]:
+def validate(src: source.Source, stack: str | None = None) -> tuple[StackConfig, list[Problem]]:
     """The typed config and every problem in it. With problems, the config holds what was sound: the entries at
     fault are left out (defaults and stand-ins take their place) so that the checks that follow still run and
-    one report lists everything; such a config must not be deployed."""
+    one report lists everything; such a config must not be deployed. `stack` is the stack the user named, for
+    the fixes' commands (the file's own name says nothing when given with --stack-config)."""
     data: dict[str, Any] = dict(src.data)
     try:
         return StackConfig.model_validate(data), []
     except ValidationError as exc:
         errors = exc.errors()
-    problems = [_problem(src, err) for err in errors]
+    problems = [_problem(src, err, stack) for err in errors]
     kept = _without(data, [tuple(err["loc"]) for err in errors])
     try:
         typed = StackConfig.model_validate(kept)
@@ -184,14 +186,19 @@ def _without(data: dict[str, Any], locs: list[tuple[Any, ...]]) -> dict[str, Any
     return out
 
 
-def _problem(src: source.Source, err: Any) -> Problem:
+def _problem(src: source.Source, err: Any, stack: str | None = None) -> Problem:
     loc = tuple(err["loc"])
-    stack = src.path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    stack = stack or src.path.name.removeprefix("Pulumi.").removesuffix(".yaml")
     if err["type"] == "missing" and len(loc) == 1:
         k = str(loc[0])
-        return src.problem(loc, tx("必須の設定がありません", "required setting is missing"),
-                           tx(f"`pulumi config set {k} <値> -s {stack}` で設定してください",
-                              f"set it with `pulumi config set {k} <value> -s {stack}`"),
+        if src.path.name != f"Pulumi.{stack}.yaml":
+            # A file given with --stack-config: `pulumi config set -s` would write elsewhere; the file is the fix.
+            fix = tx(f"{src.path} の config: に `{k}: <値>` を追加してください（スタック {stack}）",
+                     f"add `{k}: <value>` under config: in {src.path} (stack {stack})")
+        else:
+            fix = tx(f"`pulumi config set {k} <値> -s {shlex.quote(stack)}` で設定してください",
+                     f"set it with `pulumi config set {k} <value> -s {shlex.quote(stack)}`")
+        return src.problem(loc, tx("必須の設定がありません", "required setting is missing"), fix,
                            code="stack.missing", key=True)
     found = checked.problem_from_error(StackConfig, src, err)
     if found.code == "schema.unknown_key":

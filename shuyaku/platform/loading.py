@@ -29,7 +29,7 @@ def load(values: Mapping[str, Any], *, stack: str, project_root: Path, config_fi
     sits), so the program behaves the same whatever directory the engine starts it in.
     """
     stack_src, problems = stack_config.stack_source(config_file, stack, stack_config.decode(values))
-    typed, found = stack_config.validate(stack_src)
+    typed, found = stack_config.validate(stack_src, stack)
     problems += found
     at_fault = {p.field.split(".")[0].split("[")[0] for p in found}
     problems += _values(typed, stack_src, at_fault)

@@ -5,6 +5,11 @@ through the OpenStack APIs with openstacksdk; then a second `up` must change not
 pass the real preview and block a bad change, a vendor deploys into its tenant and nowhere else, the dr
 stack reads the primary through its StackReference, an interrupted `up` converges, and `destroy` leaves
 nothing behind. Missing engine or cloud is a failure naming the script to run, never a skip.
+
+Backend: the local file backend (one person's and the main job's default). The same platform deploys with its
+state in the PostgreSQL state database in test_safe_deploy.py (`shuyaku preview`/`deploy`, a no-op deploy, the
+servers' host keys) and test_vendor_bundle.py (the vendors' side); each path runs on one backend per test command
+rather than all on both (docs/team-state.md, "Which tests run on which backend").
 """
 
 from __future__ import annotations

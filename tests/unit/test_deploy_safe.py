@@ -182,6 +182,25 @@ def test_a_stack_config_the_pack_cannot_be_made_from_is_bad_input(tmp_path, monk
     assert f"{source}:" in flat and "shuyaku:proxyCidr" in flat
 
 
+@pytest.mark.parametrize("file_name", ["my-town.yaml", "Pulumi.town.yaml"])
+def test_a_missing_setting_names_the_stack_the_user_gave(tmp_path, monkeypatch, file_name: str) -> None:
+    """The fix names `--stack town`, never the file's stem; a file not named for the stack is the one to edit
+    (`pulumi config set -s` would write stacks/Pulumi.town.yaml instead)."""
+    engine(tmp_path, monkeypatch, CREATE)
+    source = tmp_path / file_name
+    source.write_text("\n".join(line for line in (ROOT / "stacks" / "Pulumi.local.yaml").read_text().splitlines()
+                                if "shuyaku:proxyCidr" not in line))
+    result = CliRunner().invoke(app, ["preview", "--stack", "town", "--stack-config", str(source), "--state",
+                                      str(tmp_path / "state"), "--lang", "en"])
+    assert result.exit_code == 2, result.output
+    flat = " ".join(result.output.split())
+    assert "shuyaku:proxyCidr" in flat and "my-town" not in flat.replace(str(source), "")
+    if file_name == "my-town.yaml":
+        assert f"add `shuyaku:proxyCidr: <value>` under config: in {source} (stack town)" in flat, flat
+    else:
+        assert "set it with `pulumi config set shuyaku:proxyCidr <value> -s town`" in flat, flat
+
+
 def test_generated_pack_config_is_what_the_engine_gets(tmp_path, monkeypatch) -> None:
     log = engine(tmp_path, monkeypatch, SAME)
     source = tmp_path / "Pulumi.local.yaml"

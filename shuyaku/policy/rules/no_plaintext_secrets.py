@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+import yaml
 
 from shuyaku.policy.context import T_INSTANCE, T_VOLUME
 from shuyaku.policy.model import Rule, SecretValue, msg
@@ -32,8 +35,32 @@ def _scan(field: str, value: Any):
             yield where, kind
 
 
+# cloud-init user data that gives a server its own SSH host key and nothing else (shuyaku/platform/hostkeys.py):
+# the key belongs to the guest that reads it, and a host key known in advance is what lets Ansible check it.
+HOST_KEY_DOC = {"ssh_deletekeys", "ssh_genkeytypes", "ssh_keys"}
+HOST_KEY_ENTRY = re.compile(r"^(?:ed25519|ecdsa|rsa)_(?:private|public)$")
+
+
+def host_key_only(value: Any) -> bool:
+    """A readable secret holding exactly such a cloud-config. An unreadable one (preview JSON, a state export)
+    cannot be told apart from any other secret, so it is still reported."""
+    text = value.value if isinstance(value, SecretValue) else None
+    if not isinstance(text, str) or not text.startswith("#cloud-config\n"):
+        return False
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return False
+    keys = doc.get("ssh_keys") if isinstance(doc, dict) else None
+    return (set(doc) <= HOST_KEY_DOC and isinstance(keys, dict) and bool(keys)
+            and all(isinstance(k, str) and HOST_KEY_ENTRY.match(k) and isinstance(v, str) for k, v in keys.items())
+            and not any(_secrets.find(v) for k, v in keys.items() if k.endswith("_public")))
+
+
 def check(res, settings):
     for field in _FIELDS.get(res.type, ()):
+        if field == "userData" and host_key_only(res.props.get(field)):
+            continue
         for where, kind in _scan(field, res.props.get(field)):
             yield RULE.violation(res.urn, f"{where} に秘密情報（{kind}）が含まれています。",
                                  f"{where} contains a secret ({kind}).")
@@ -46,10 +73,13 @@ RULE = Rule(
     description=msg(
         "インスタンスの user_data・metadata・personality、ボリュームのメタデータ、イメージのプロパティは"
         "メタデータサービスや API から読めてしまう。パスワード代入、秘密鍵、トークンを含めない。"
-        "Pulumi のシークレットにした値も、中身を見ずに秘密情報として扱う。",
+        "Pulumi のシークレットにした値も、中身を見ずに秘密情報として扱う。ただし、中身を読める場合（エンジン内のパック）に"
+        "サーバー自身の SSH ホスト鍵だけを渡す cloud-config（ssh_keys）であれば認める。",
         "Instance user_data, metadata and personality files, volume metadata and image properties are "
         "readable through the metadata service and the API; they carry no password assignment, private "
-        "key or token. A value marked as a Pulumi secret counts as a secret without looking inside."),
+        "key or token. A value marked as a Pulumi secret counts as a secret without looking inside, except, where "
+        "it can be read (the pack in the engine), a cloud-config giving the server its own SSH host key (ssh_keys) "
+        "and nothing else."),
     severity="high",
     enforcement="mandatory",
     sources=("総務省 情報セキュリティポリシーガイドライン（認証情報の管理）", "CWE-798"),

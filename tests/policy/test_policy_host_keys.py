@@ -1,0 +1,34 @@
+"""no-plaintext-secrets and the platform's SSH host keys: a server may be given its own host key through
+cloud-init (the pack reads the secret and sees that and nothing else); anything more in the same user data, or
+a secret the audit cannot read, is still refused."""
+
+from __future__ import annotations
+
+from shuyaku.platform import hostkeys
+from shuyaku.policy import context as C
+from shuyaku.policy.model import Resource, SecretValue
+from shuyaku.policy.registry import get
+
+
+def vm(user_data: object) -> Resource:
+    return Resource(urn="urn:pulumi:s::p::openstack:compute/instance:Instance::vm", type=C.T_INSTANCE, name="vm",
+                    props={"userData": user_data})
+
+
+def messages(user_data: object) -> list[str]:
+    return [v.message.en for v in get("no-plaintext-secrets").check(vm(user_data), {})]
+
+
+def test_the_platforms_host_key_user_data_passes_when_the_pack_can_read_it() -> None:
+    text = hostkeys.cloud_config(*hostkeys.generate())
+    assert messages(SecretValue(text)) == []
+
+
+def test_more_than_a_host_key_or_an_unreadable_secret_is_still_refused() -> None:
+    text = hostkeys.cloud_config(*hostkeys.generate())
+    refused = "userData contains a secret (Pulumi secret)."
+    assert messages(SecretValue(None)) == [refused]  # preview JSON / state export: cannot look inside
+    assert messages(SecretValue(text + "chpasswd:\n  list: |\n    root:hunter22\n")) == [refused]
+    assert messages(SecretValue(text + "runcmd:\n  - echo hi\n")) == [refused]
+    assert messages(SecretValue("#cloud-config\nssh_keys: {}\n")) == [refused]
+    assert messages(text) == ["userData contains a secret (private key)."]  # in clear: never
