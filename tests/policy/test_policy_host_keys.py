@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from shuyaku.platform import hostkeys
 from shuyaku.policy import context as C
-from shuyaku.policy.model import Resource, SecretValue
+from shuyaku.policy.model import UNKNOWN, Resource, SecretValue
 from shuyaku.policy.registry import get
 
 
@@ -32,3 +32,10 @@ def test_more_than_a_host_key_or_an_unreadable_secret_is_still_refused() -> None
     assert messages(SecretValue(text + "runcmd:\n  - echo hi\n")) == [refused]
     assert messages(SecretValue("#cloud-config\nssh_keys: {}\n")) == [refused]
     assert messages(text) == ["userData contains a secret (private key)."]  # in clear: never
+
+
+def test_user_data_not_known_at_preview_is_judged_during_the_up() -> None:
+    """A new server's user data is made from a key the same `up` creates: unknown at preview (the pack sees it
+    again, known, during the up). Known, anything but a host key is refused."""
+    assert messages(SecretValue(UNKNOWN)) == []
+    assert messages(SecretValue("#cloud-config\npassword: hunter22\n")) == ["userData contains a secret (Pulumi secret)."]

@@ -18,6 +18,7 @@ from shuyaku.platform import mocks
 from shuyaku.platform import program as platform
 from shuyaku.policy.audit import audit_resources
 from shuyaku.policy.config import expand
+from shuyaku.policy.loader import engine_value  # secrets as the engine passes them (a server's user data)
 from shuyaku.policy.model import Resource
 from shuyaku.policy.registry import all_rules
 from shuyaku.policy.sitecfg import settings_for_stack
@@ -33,7 +34,7 @@ def model(records, stack: str) -> list[Resource]:
                     type="pulumi:pulumi:Stack", name=f"shuyaku-platform-{stack}", props={})]
     for r in records:
         out.append(Resource(urn=f"urn:pulumi:{stack}::shuyaku-platform::{r.typ}::{r.name}", type=r.typ, name=r.name,
-                            props=dict(r.inputs), id=r.id, provider=r.provider))
+                            props=engine_value(dict(r.inputs)), id=r.id, provider=r.provider))
     return out
 
 

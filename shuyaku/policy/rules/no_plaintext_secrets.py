@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from shuyaku.policy.context import T_INSTANCE, T_VOLUME
-from shuyaku.policy.model import Rule, SecretValue, msg
+from shuyaku.policy.model import UNKNOWN, Rule, SecretValue, msg
 from shuyaku.policy.rules import _secrets
 
 T_IMAGE = "openstack:images/image:Image"
@@ -41,6 +41,13 @@ HOST_KEY_DOC = {"ssh_deletekeys", "ssh_genkeytypes", "ssh_keys"}
 HOST_KEY_ENTRY = re.compile(r"^(?:ed25519|ecdsa|rsa)_(?:private|public)$")
 
 
+def judged_later(value: Any) -> bool:
+    """A secret the engine does not know yet (a server's user data made from a key created in the same `up`).
+    The pack is asked again during the `up`, with the value, and judges it then; a preview JSON or a state
+    export shows only `[secret]` (value None), which is still reported."""
+    return isinstance(value, SecretValue) and value.value is UNKNOWN
+
+
 def host_key_only(value: Any) -> bool:
     """A readable secret holding exactly such a cloud-config. An unreadable one (preview JSON, a state export)
     cannot be told apart from any other secret, so it is still reported."""
@@ -59,7 +66,7 @@ def host_key_only(value: Any) -> bool:
 
 def check(res, settings):
     for field in _FIELDS.get(res.type, ()):
-        if field == "userData" and host_key_only(res.props.get(field)):
+        if field == "userData" and (host_key_only(res.props.get(field)) or judged_later(res.props.get(field))):
             continue
         for where, kind in _scan(field, res.props.get(field)):
             yield RULE.violation(res.urn, f"{where} に秘密情報（{kind}）が含まれています。",
@@ -73,13 +80,14 @@ RULE = Rule(
     description=msg(
         "インスタンスの user_data・metadata・personality、ボリュームのメタデータ、イメージのプロパティは"
         "メタデータサービスや API から読めてしまう。パスワード代入、秘密鍵、トークンを含めない。"
-        "Pulumi のシークレットにした値も、中身を見ずに秘密情報として扱う。ただし、中身を読める場合（エンジン内のパック）に"
-        "サーバー自身の SSH ホスト鍵だけを渡す cloud-config（ssh_keys）であれば認める。",
+        "Pulumi のシークレットにした値も、中身を見ずに秘密情報として扱う。ただし、エンジン内のパックが中身を"
+        "読めて、サーバー自身の SSH ホスト鍵だけを渡す cloud-config（ssh_keys）であれば認める（プレビューで値が未確定の"
+        "ものは、値が確定する up のときに判定する）。",
         "Instance user_data, metadata and personality files, volume metadata and image properties are "
         "readable through the metadata service and the API; they carry no password assignment, private "
         "key or token. A value marked as a Pulumi secret counts as a secret without looking inside, except, where "
-        "it can be read (the pack in the engine), a cloud-config giving the server its own SSH host key (ssh_keys) "
-        "and nothing else."),
+        "the pack in the engine can read it, a cloud-config giving the server its own SSH host key (ssh_keys) and "
+        "nothing else (a value not known yet at preview is judged during the up, once known)."),
     severity="high",
     enforcement="mandatory",
     sources=("総務省 情報セキュリティポリシーガイドライン（認証情報の管理）", "CWE-798"),
