@@ -223,8 +223,9 @@ def cloud(tmp_path_factory: pytest.TempPathFactory):
         # The test command starts the real host and sets this: there a missing host is a broken set-up, and
         # a skip would hide it
         if os.environ.get("SHUYAKU_REQUIRE_GUESTS") == "1":
+            log = Path(os.environ.get("SHUYAKU_CACHE", "/var/cache/shuyaku"), "dev-cloud/log/nova-compute-qemu.log")
             pytest.fail(f"SHUYAKU_REQUIRE_GUESTS=1 and {why}: scripts/dev-cloud up --compute qemu did not bring "
-                        "it up (see its log under ${SHUYAKU_CACHE}/dev-cloud/log/nova-compute-qemu.log)")
+                        f"it up (its log: {log})")
         pytest.skip(f"{why}: scripts/dev-cloud up --compute qemu starts it")
     c = Cloud(admin, tmp_path_factory.mktemp("real-guests"))
     try:
