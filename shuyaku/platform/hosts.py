@@ -61,7 +61,8 @@ def place_hosts(
             tags=tags,
             metadata={"shuyaku_role": role, "shuyaku_layer": zone.layer},
             user_data=hostkeys.user_data(key),
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(zone.flavors.values()))),
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                depends_on=[*zone.flavors.values(), *zone.operator_flavor_access])),
         )
         hosts[host] = {
             "ansible_host": ip,

@@ -43,8 +43,10 @@ class Zone(pulumi.ComponentResource):
         # Private flavors pinned to this zone's aggregate (AggregateInstanceExtraSpecsFilter). Each tenant is
         # given access to the flavors its plan uses (Tenant), so another layer's flavor is not even visible to
         # it; which projects may use the aggregate's hosts is set once the tenants exist (`isolate`). The
-        # operator boots its own servers as admin, which needs no access entry.
+        # operator's own servers need an access entry too (`give_operator_flavors`): Nova would let the admin boot
+        # a private flavor, but the provider finds a flavor by name among those the project can list.
         self.flavors: dict[str, openstack.compute.Flavor] = {}
+        self.operator_flavor_access: list[openstack.compute.FlavorAccess] = []
         # Nova flavor names are unique: a flavor that must be replaced goes first.
         replace_in_place = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True))
         for f in zone.flavors:
@@ -104,6 +106,14 @@ class Zone(pulumi.ComponentResource):
             tags=naming.layer_tags(layer, site, "segment"),
             opts=child,
         )
+
+    def give_operator_flavors(self, project_id: pulumi.Input[str]) -> None:
+        """Access to this zone's flavors for the project that boots the platform's own servers (seen on the dev
+        cloud without it: "Unable to find flavor with name shared.m1.c2r4")."""
+        for fname, flavor in self.flavors.items():
+            self.operator_flavor_access.append(openstack.compute.FlavorAccess(
+                f"{self._name}-operator-flavor-{fname}", flavor_id=flavor.id, tenant_id=project_id,
+                opts=pulumi.ResourceOptions(parent=self)))
 
     def _router(self, name: str, provider_network_ids: dict[str, pulumi.Input[str]], child: pulumi.ResourceOptions) -> None:
         """The layer's router on its segment; an external gateway only for `naming.GATEWAY_LAYERS`."""

@@ -11,6 +11,7 @@ Backends: this module is the end-to-end path (preview with the pack, deploy, no-
 PostgreSQL; tests/integration/test_platform_e2e.py runs the platform end to end on the file backend (second up,
 pack, DR StackReference, vendor, interrupted up, destroy), and test_vendor_bundle.py deploys on PostgreSQL too.
 Each path runs once per test command, on one backend, rather than every test on both (docs/team-state.md).
+`SHUYAKU_SAFE_DEPLOY_BACKEND=file` runs this module on the file backend instead (to compare the two).
 """
 
 from __future__ import annotations
@@ -49,7 +50,11 @@ def cloud() -> Any:
 @pytest.fixture(scope="module")
 def team_env(workdir: Path) -> Iterator[dict[str, str]]:
     """The operator's settings for the team's database (its URL names a pgpass file, no password) and a
-    passphrase of the test's own."""
+    passphrase of the test's own. With SHUYAKU_SAFE_DEPLOY_BACKEND=file: the file backend in the test's folder."""
+    if os.environ.get("SHUYAKU_SAFE_DEPLOY_BACKEND") == "file":  # named, so `provision --stack` finds it too
+        (workdir / "state").mkdir(exist_ok=True)
+        yield {**CLOUD_ENV, "PULUMI_BACKEND_URL": f"file://{workdir / 'state'}"}
+        return
     was_running = subprocess.run([str(STATE_DB), "status"], capture_output=True).returncode == 0
     if not was_running:
         started = subprocess.run([str(STATE_DB), "--lang", "en", "up"], capture_output=True, text=True)
@@ -169,9 +174,11 @@ def test_deploy_with_yes_then_a_second_deploy_has_nothing_to_do(stack: Stack, cl
     # user's stack config file are left as they were.
     assert not (ROOT / "stacks" / f"Pulumi.{STACK}.yaml").exists()
     assert "encryptionsalt" not in stack.config_path.read_text(encoding="utf-8")
-    # The state is the team's: in the database (no file state here), its passphrase salt with it.
-    assert not (stack.state_dir / ".pulumi").exists()
-    assert stack.export()["deployment"]["secrets_providers"]["state"]["salt"]
+    if stack.backend.is_file:
+        assert "encryptionsalt" in stack.config_file.read_text(encoding="utf-8")
+    else:  # the state is the team's: in the database (no file state here), its passphrase salt with it
+        assert not (stack.state_dir / ".pulumi").exists()
+        assert stack.export()["deployment"]["secrets_providers"]["state"]["salt"]
     again = shuyaku(stack, "deploy")  # no --yes and no terminal: fine, since there is nothing to confirm
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert f"Stack {STACK}: no changes." in flat(again) and "not a terminal" not in flat(again)
