@@ -67,8 +67,8 @@ def build(cfg: PlatformConfig) -> Platform:
                 after=after,
             )
     if cfg.instances:  # the platform's own servers boot on its zones' private flavors
-        for layer in sorted(platform_layers(cfg) & set(p.zones)):
-            p.zones[layer].give_operator_flavors(scope.project_id)
+        for zone_name in sorted(platform_layers(cfg) & set(p.zones)):
+            p.zones[zone_name].give_operator_flavors(scope.project_id)
     if site.shared_services and "shared" in p.zones:
         p.shared = SharedServices("shared-services", cfg=cfg, zone=p.zones["shared"], after=after)
     if cfg.layout.vdi is not None or cfg.layout.lgwan_desktops is not None:
