@@ -20,10 +20,13 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 QEMU_HOST = "shuyaku-dev-qemu"
-PKGS = ["nova-compute-qemu", "libvirt-daemon-system", "genisoimage", "qemu-utils"]
+# neutron-l3-agent: router namespaces for guests on tenant networks (it pulls haproxy, keepalived, radvd;
+# none of them is started: no metadata proxy, no HA routers, no IPv6 RAs)
+PKGS = ["nova-compute-qemu", "libvirt-daemon-system", "genisoimage", "qemu-utils", "neutron-l3-agent"]
 TRAIT = "CUSTOM_SHUYAKU_QEMU"
 AGGREGATE = "shuyaku-qemu"
 # 1 vCPU, 256 MiB, 1 GB disk: the guest image's root is 1 GiB virtual, and it uses about 60 MiB of memory
@@ -32,6 +35,7 @@ IMAGE = "shuyaku-guest"
 LIBVIRT_SOCK = Path("/run/libvirt/libvirt-sock")
 NOVA_HOST_CONF = Path("/etc/nova/nova-host-qemu.conf")
 NEUTRON_HOST_CONF = Path("/etc/neutron/neutron-host-qemu.conf")
+L3_CONF = Path("/etc/neutron/l3-agent-qemu.ini")
 PROVIDER_DIR = Path("/etc/nova/provider-qemu")  # not the default location: the fake hosts must not read it
 LIBVIRTD_CONF = Path("/etc/libvirt/libvirtd-shuyaku.conf")
 QEMU_CONF = Path("/etc/libvirt/qemu.conf")  # the system daemon reads this path only
@@ -57,6 +61,12 @@ def config_texts(virt_type: str) -> dict[Path, tuple[str, str | None]]:
              "# The only agent that filters: the fake hosts' agents run the noop driver, and would otherwise\n"
              "# write their own chains for the same taps.\n"
              "[securitygroup]\nfirewall_driver = iptables\nenable_security_group = true\n")
+    l3 = (f"{HEAD}# Routers for guests on tenant networks, on the real host only, and only those scheduled to it\n"
+          "# by name (add_router_to_agent): the agent is kept admin-down (explicit_routers_only) and\n"
+          "# neutron-server has router_auto_schedule = false, enable_services_on_agents_with_admin_state_down.\n"
+          "# Otherwise every router the fast tests and the platform make would get a namespace and real ports.\n"
+          "[DEFAULT]\ninterface_driver = linuxbridge\nagent_mode = legacy\n"
+          "# no metadata service in the dev cloud: guests read the config drive\nenable_metadata_proxy = false\n")
     provider = (f"{HEAD}meta:\n  schema_version: '1.0'\nproviders:\n  - identification:\n"
                 f"      uuid: $COMPUTE_NODE\n    traits:\n      additional:\n        - {TRAIT}\n")
     libvirtd = (f"{HEAD}# nova-compute runs as nova, in group libvirt: the socket is the group's, no other auth.\n"
@@ -67,7 +77,7 @@ def config_texts(virt_type: str) -> dict[Path, tuple[str, str | None]]:
             'security_driver = "none"\ncgroup_controllers = [ ]\nnamespaces = [ ]\nstdio_handler = "file"\n'
             "remember_owner = 0\n")
     return {NOVA_HOST_CONF: (nova, "nova"), NEUTRON_HOST_CONF: (agent, "neutron"),
-            PROVIDER_DIR / "shuyaku-qemu.yaml": (provider, "nova"), LIBVIRTD_CONF: (libvirtd, None),
+            PROVIDER_DIR / "shuyaku-qemu.yaml": (provider, "nova"), LIBVIRTD_CONF: (libvirtd, None), L3_CONF: (l3, "neutron"),
             QEMU_CONF: (qemu, None)}
 
 
@@ -84,6 +94,11 @@ def commands() -> dict[str, tuple[str, list[str], tuple[str, ...]]]:
             "/etc/neutron/plugins/ml2/linuxbridge_agent.ini", "--config-file", str(NEUTRON_HOST_CONF)],
             ("/etc/neutron/neutron.conf", "/etc/neutron/plugins/ml2/linuxbridge_agent.ini",
              str(NEUTRON_HOST_CONF))),
+        # root, like the linuxbridge agent: namespaces, veths and iptables through rootwrap/privsep
+        "neutron-l3-agent-qemu": ("root", [
+            "/usr/bin/neutron-l3-agent", "--config-file", "/etc/neutron/neutron.conf", "--config-file",
+            str(L3_CONF), "--config-file", str(NEUTRON_HOST_CONF)],
+            ("/etc/neutron/neutron.conf", str(L3_CONF), str(NEUTRON_HOST_CONF))),
     }
 
 
@@ -162,6 +177,23 @@ def _upload(conn, name: str, path: Path, sha: str, **attrs):
                                        validate_checksum=False, shuyaku_sha256=sha, **attrs)
 
 
+def explicit_routers_only(conn, timeout: float = 120) -> None:
+    """The real host's L3 agent admin-down: Neutron's schedulers then never pick it, and with
+    enable_services_on_agents_with_admin_state_down an admin may still place a router there by name. An agent
+    registers admin-up; only automatic scheduling can have bound routers to it in the seconds until this runs,
+    so those are unbound."""
+    deadline = time.monotonic() + timeout
+    while not (agents := list(conn.network.agents(binary="neutron-l3-agent", host=QEMU_HOST))):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"neutron-l3-agent@{QEMU_HOST} did not register in {timeout:.0f} s")
+        time.sleep(2)
+    agent = agents[0]
+    if agent.is_admin_state_up:
+        conn.network.update_agent(agent, is_admin_state_up=False)
+        for router in conn.network.agent_hosted_routers(agent):
+            conn.network.remove_router_from_agent(agent, router)
+
+
 def content(conn, root: Path) -> None:
     """Aggregate, flavor and the guest image in Glance (AMI style: kernel and ramdisk images). Idempotent."""
     agg = next((a for a in conn.compute.aggregates() if a.name == AGGREGATE), None)
@@ -181,6 +213,7 @@ def content(conn, root: Path) -> None:
     admin = next(iter(conn.identity.projects(name="admin", domain_id="default")))
     if admin.id not in {a["tenant_id"] for a in conn.compute.get_flavor_access(flavor)}:
         conn.compute.flavor_add_tenant_access(flavor, admin.id)
+    explicit_routers_only(conn)
     d = guest_image(root)
     files = json.loads((d / "manifest.json").read_text())["files"]
     k = _upload(conn, f"{IMAGE}-kernel", d / "vmlinuz", files["vmlinuz"]["sha256"], disk_format="aki",

@@ -14,6 +14,7 @@ Two guests at most, removed at the end.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shlex
@@ -37,6 +38,7 @@ NETWORK = "public"  # the dev cloud's flat provider network, 203.0.113.0/24 (RFC
 CIDR_BASE = "203.0.113"
 HOST_IP = f"{CIDR_BASE}.5"  # outside the allocation pool (.10-.250)
 GUEST_IPS = (f"{CIDR_BASE}.241", f"{CIDR_BASE}.242")  # fixed: the platform's fixed addresses sit lower (.80)
+TENANT_CIDR, TENANT_IP = "198.19.77.0/24", "198.19.77.10"  # the third guest's own network, behind its router
 ALLOWED, UNLISTED = 8080, 5432  # both served by the guest (metadata listen_ports); only ALLOWED has a rule
 BOOT_TIMEOUT = 600  # create to SSH; TCG on 2 shared cores: this only catches a hang
 RUN = uuid.uuid4().hex[:6]
@@ -64,25 +66,33 @@ class Cloud:
         self.admin = admin
         self.project = admin.identity.create_project(name=f"rg-{RUN}", domain_id="default",
                                                      description="test_real_guests")
-        password = secrets.token_hex(16)
-        self.user = admin.identity.create_user(name=f"rg-{RUN}", domain_id="default", password=password,
-                                               default_project_id=self.project.id)
+        self.users: list[Any] = []
         # admin on its own project: Nova lets only admins attach a server to an external network such as `public`
         # (ExternalNetworkAttachForbidden for a member); the project stays out of the platform's aggregates
-        role = next(iter(admin.identity.roles(name="admin")))
-        admin.identity.assign_project_role_to_user(self.project, self.user, role)
-        auth = admin.session.auth
-        self.conn = openstack.connect(auth_url=auth.auth_url, username=self.user.name, password=password,
-                                      project_id=self.project.id, user_domain_name="Default",
-                                      region_name=admin.config.region_name, identity_api_version="3",
-                                      load_envvars=False, load_yaml_config=False)
+        self.conn = self.login("op", "admin")
+        # the guest behind the router is a plain member's: a tenant network needs no admin
+        self.member = self.login("member", "member")
         self.servers: dict[str, Any] = {}
+        self.floating: dict[str, str] = {}  # guest -> the address it is reached at from outside its network
         self.ports: list[Any] = []
         self.image_ids: dict[str, str] = {}
         self.work = workdir
         self.key = workdir / "id_ed25519"
         self.boot_to_ssh: dict[str, float] = {}
         self.boot_to_active: dict[str, float] = {}
+
+    def login(self, who: str, role_name: str):
+        password = secrets.token_hex(16)
+        user = self.admin.identity.create_user(name=f"rg-{who}-{RUN}", domain_id="default", password=password,
+                                               default_project_id=self.project.id)
+        self.users.append(user)
+        role = next(iter(self.admin.identity.roles(name=role_name)))
+        self.admin.identity.assign_project_role_to_user(self.project, user, role)
+        auth = self.admin.session.auth
+        return openstack.connect(auth_url=auth.auth_url, username=user.name, password=password,
+                                 project_id=self.project.id, user_domain_name="Default",
+                                 region_name=self.admin.config.region_name, identity_api_version="3",
+                                 load_envvars=False, load_yaml_config=False)
 
     def grant(self) -> None:
         admin = self.admin
@@ -115,10 +125,30 @@ class Cloud:
         for dev in (BRIDGE, f"rgh-{RUN}"):
             sh("ip", "link", "set", dev, "up")
 
+    def tenant_network(self) -> None:
+        """The project's network behind a router with its gateway on `public`. Networks, subnets, routers and floating
+        IPs are the operator's (roles/openstack_policy): the operator makes them in the project, as the platform's
+        Tenant does, and places the router on the real host's L3 agent by name (nothing goes there by itself)."""
+        op = self.admin.network
+        self.tnet = op.create_network(name=f"rg-net-{RUN}", project_id=self.project.id)
+        # no DHCP agent in the dev cloud: the config drive's network_data.json gives the address and the route
+        self.tsubnet = op.create_subnet(network_id=self.tnet.id, ip_version=4, cidr=TENANT_CIDR,
+                                        is_dhcp_enabled=False, name=f"rg-subnet-{RUN}", project_id=self.project.id)
+        self.router = op.create_router(name=f"rg-router-{RUN}", project_id=self.project.id,
+                                       external_gateway_info={"network_id": self.net.id})
+        op.add_interface_to_router(self.router, subnet_id=self.tsubnet.id)
+        # made like every router the fast tests and the platform make, and left to the schedulers
+        self.idle_router = op.create_router(name=f"rg-idle-{RUN}", project_id=self.project.id,
+                                            external_gateway_info={"network_id": self.net.id})
+        self.l3 = next(iter(self.admin.network.agents(binary="neutron-l3-agent", host=QEMU_HOST)))
+        self.admin.network.add_router_to_agent(self.l3, self.router)
+
     def access(self) -> None:
         sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "shuyaku-real-guests", "-f", str(self.key))
-        self.keypair = self.conn.compute.create_keypair(
-            name=f"rg-key-{RUN}", public_key=(self.work / "id_ed25519.pub").read_text().strip())
+        public_key = (self.work / "id_ed25519.pub").read_text().strip()
+        # keypairs are the user's: each user that boots a guest uploads the same key
+        self.keypairs = [conn.compute.create_keypair(name=f"rg-key-{RUN}", public_key=public_key)
+                         for conn in (self.conn, self.member)]
         self.sg = self.conn.network.create_security_group(name=f"rg-sg-{RUN}",
                                                            description="real guests: ssh and one port")
         for port in (22, ALLOWED):
@@ -126,19 +156,32 @@ class Cloud:
                 security_group_id=self.sg.id, direction="ingress", ethertype="IPv4", protocol="tcp",
                 port_range_min=port, port_range_max=port, remote_ip_prefix=f"{CIDR_BASE}.0/24")
 
-    def boot(self, names: list[str]) -> None:
+    def ports_for(self, public: list[str], behind: str) -> dict[str, tuple[Any, Any]]:
+        """name -> (who boots it, its port): on `public` the operator makes the port, in the project, with the
+        project's group; behind the router the member makes its own, and the operator a floating IP for it."""
+        out = {}
+        for name, ip in zip(public, GUEST_IPS, strict=True):
+            out[name] = (self.conn, self.admin.network.create_port(
+                network_id=self.net.id, name=f"{name}-port", security_group_ids=[self.sg.id],
+                project_id=self.project.id, fixed_ips=[{"subnet_id": self.subnet.id, "ip_address": ip}]))
+        port = self.member.network.create_port(
+            network_id=self.tnet.id, name=f"{behind}-port", security_group_ids=[self.sg.id],
+            fixed_ips=[{"subnet_id": self.tsubnet.id, "ip_address": TENANT_IP}])
+        out[behind] = (self.member, port)
+        self.fip = self.admin.network.create_ip(floating_network_id=self.net.id, port_id=port.id,
+                                                project_id=self.project.id)
+        self.floating[behind] = self.fip.floating_ip_address
+        self.ports.extend(p for _, p in out.values())
+        return out
+
+    def boot(self, guests: dict[str, tuple[Any, Any]]) -> None:
+        names = list(guests)
         flavor = self.admin.compute.find_flavor(FLAVOR, ignore_missing=False)
         started = {}
-        for name, ip in zip(names, GUEST_IPS, strict=True):
-            # the operator makes the port on its provider network, in the project, with the project's group
-            port = self.admin.network.create_port(
-                network_id=self.net.id, name=f"{name}-port", security_group_ids=[self.sg.id],
-                project_id=self.project.id,
-                fixed_ips=[{"subnet_id": self.subnet.id, "ip_address": ip}])
-            self.ports.append(port)
+        for name, (conn, port) in guests.items():
             started[name] = time.monotonic()
-            self.servers[name] = self.conn.compute.create_server(
-                name=name, image_id=self.image_ids[IMAGE], flavor_id=flavor.id, key_name=self.keypair.name,
+            self.servers[name] = conn.compute.create_server(
+                name=name, image_id=self.image_ids[IMAGE], flavor_id=flavor.id, key_name=f"rg-key-{RUN}",
                 networks=[{"port": port.id}], metadata={"listen_ports": f"{UNLISTED},{ALLOWED}"})
         for name in names:
             deadline = time.monotonic() + BOOT_TIMEOUT
@@ -156,6 +199,8 @@ class Cloud:
             self.boot_to_ssh[name] = time.monotonic() - started[name]
 
     def ip(self, name: str) -> str:
+        if name in self.floating:
+            return self.floating[name]
         server = self.admin.compute.get_server(self.servers[name])
         return next(a["addr"] for addrs in server.addresses.values() for a in addrs if a["version"] == 4)
 
@@ -181,22 +226,41 @@ class Cloud:
             self.admin.compute.delete_server(server, ignore_missing=True)
         for server in self.servers.values():
             self.admin.compute.wait_for_delete(server, wait=180)
+        self.remove_tenant_network()
         for port in self.ports:
             self.admin.network.delete_port(port, ignore_missing=True)
-        if getattr(self, "keypair", None) is not None:
-            self.conn.compute.delete_keypair(self.keypair, ignore_missing=True)
+        for conn, keypair in zip((self.conn, self.member), getattr(self, "keypairs", []), strict=False):
+            conn.compute.delete_keypair(keypair, ignore_missing=True)
         if getattr(self, "sg", None) is not None:
             self.admin.network.delete_security_group(self.sg, ignore_missing=True)
         for image in self.admin.image.images():
             if image.name in (IMAGE, f"{IMAGE}-kernel", f"{IMAGE}-ramdisk"):
                 self.admin.image.remove_member(self.project.id, image, ignore_missing=True)
-        self.admin.identity.delete_user(self.user, ignore_missing=True)
+        for user in self.users:
+            self.admin.identity.delete_user(user, ignore_missing=True)
         self.admin.identity.delete_project(self.project, ignore_missing=True)
         # osphys1 back out of the test's bridge first: deleting the bridge would leave it there otherwise
         sh("ip", "link", "set", "osphys1", "nomaster", check=False)
         sh("ip", "link", "del", f"rgh-{RUN}", check=False)
         sh("ip", "link", "del", BRIDGE, check=False)
         sh("ip", "netns", "del", NS, check=False)
+
+
+    def remove_tenant_network(self) -> None:
+        net = self.admin.network
+        if getattr(self, "fip", None) is not None:
+            net.delete_ip(self.fip, ignore_missing=True)
+        for router in (getattr(self, "router", None), getattr(self, "idle_router", None)):
+            if router is None:
+                continue
+            if router is self.router and getattr(self, "tsubnet", None) is not None:
+                with contextlib.suppress(openstack.exceptions.SDKException):  # never added: setup failed
+                    net.remove_interface_from_router(router, subnet_id=self.tsubnet.id)
+            net.delete_router(router, ignore_missing=True)
+        for port in self.ports:  # the guest's port on the tenant network goes before its network
+            net.delete_port(port, ignore_missing=True)
+        if getattr(self, "tnet", None) is not None:
+            net.delete_network(self.tnet, ignore_missing=True)
 
 
 def connect_from(cloud: Cloud, source: str | None, target: str, port: int) -> str:
@@ -231,17 +295,20 @@ def cloud(tmp_path_factory: pytest.TempPathFactory):
     try:
         c.grant()
         c.network()
+        c.tenant_network()
         c.access()
+        guests = c.ports_for([f"rg-a-{RUN}", f"rg-b-{RUN}"], f"rg-c-{RUN}")
         t0 = time.monotonic()
-        c.boot([f"rg-a-{RUN}", f"rg-b-{RUN}"])
-        record_phase("real guests", "two guests: create to SSH", time.monotonic() - t0)
+        c.boot(guests)
+        record_phase("real guests", "three guests: create to SSH", time.monotonic() - t0)
         yield c
     finally:
         c.remove()
 
 
 def names(cloud: Cloud) -> tuple[str, str]:
-    a, b = cloud.servers
+    """The two guests on `public` (the third is behind its router)."""
+    a, b, _ = cloud.servers
     return a, b
 
 
@@ -284,7 +351,8 @@ def test_ports_are_real_taps_bound_and_active(cloud: Cloud) -> None:
         assert port.security_group_ids == [cloud.sg.id]
         tap = f"tap{port.id[:11]}"
         master = Path(f"/sys/class/net/{tap}/master").resolve().name
-        assert master == f"brq{cloud.net.id[:11]}", f"{tap} is in {master}"
+        assert port.network_id in (cloud.net.id, cloud.tnet.id)
+        assert master == f"brq{port.network_id[:11]}", f"{tap} is in {master}"
 
 
 def test_ssh_with_the_keypair_only(cloud: Cloud) -> None:
@@ -345,3 +413,37 @@ def test_nothing_but_the_namespace_holds_the_guest_range() -> None:
     addrs = sh("ip", "-4", "-o", "addr").stdout + sh("ip", "-4", "route").stdout
     assert CIDR_BASE not in addrs
     assert socket.gethostname()  # the host is still itself (no namespace leaked into the test process)
+
+
+def test_only_the_router_placed_by_name_gets_a_namespace(cloud: Cloud) -> None:
+    """The L3 agent on the real host is admin-down: it hosts the router the operator placed there and no other,
+    so the routers the fast tests and the platform make stay API-only."""
+    agent = cloud.admin.network.get_agent(cloud.l3)
+    assert agent.is_alive and not agent.is_admin_state_up
+    hosted = {r.id for r in cloud.admin.network.agent_hosted_routers(agent)}
+    assert cloud.router.id in hosted and cloud.idle_router.id not in hosted
+    assert not list(cloud.admin.network.routers_hosting_l3_agents(cloud.idle_router))
+    netns = sh("ip", "netns", "list").stdout
+    assert f"qrouter-{cloud.router.id}" in netns and f"qrouter-{cloud.idle_router.id}" not in netns
+
+
+def test_guest_behind_the_router_is_reached_at_its_floating_ip(cloud: Cloud) -> None:
+    """From the public network, only the floating IP leads in (through the router namespace's NAT), and the
+    guest's security group still filters behind it."""
+    c = list(cloud.servers)[2]
+    server = cloud.admin.compute.get_server(cloud.servers[c])
+    assert server.compute_host == QEMU_HOST
+    fixed = [a["addr"] for addrs in server.addresses.values() for a in addrs]
+    assert TENANT_IP in fixed, fixed
+    assert cloud.ssh(c, "hostname").stdout.strip() == c
+    assert connect_from(cloud, None, c, ALLOWED) == f"shuyaku-listener {c} {ALLOWED}"
+    assert connect_from(cloud, None, c, UNLISTED) == "timeout"
+    route = cloud.ssh(c, "ip", "-4", "route", "show", "default").stdout
+    assert "via 198.19.77.1" in route, route
+
+
+def test_guest_behind_the_router_reaches_out_through_it(cloud: Cloud) -> None:
+    """Outbound, the router takes the guest's packets to the public network (the guest on `public` answers)."""
+    a, _ = names(cloud)
+    c = list(cloud.servers)[2]
+    assert connect_from(cloud, c, a, ALLOWED) == f"shuyaku-listener {a} {ALLOWED}"
