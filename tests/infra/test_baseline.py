@@ -128,6 +128,15 @@ def test_nftables_default_drop(node, hostvars):
     assert node.service("nftables").is_enabled
 
 
+def test_metadata_service_is_refused_to_users_other_than_root(node):
+    # The user data holds the host's SSH host key (docs/threat-model.md): a local user must not fetch it.
+    probe = ("import socket,sys\ns=socket.socket();s.settimeout(3)\n"
+             "try:\n    s.connect(('169.254.169.254',80))\nexcept OSError as e:\n    print(type(e).__name__)")
+    out = node.check_output(f"runuser -u nobody -- python3 -c {shlex.quote(probe)}")
+    # reject answers at once (refused / not permitted); a timeout would mean the packet left the host
+    assert out.strip() in {"ConnectionRefusedError", "PermissionError"}, out
+
+
 def test_unlisted_port_is_dropped_from_outside(node, hostvars):
     # A service that listens but is not in the zone's flows must be unreachable from the network.
     port = 18080
