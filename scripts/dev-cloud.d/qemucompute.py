@@ -77,8 +77,8 @@ def config_texts(virt_type: str) -> dict[Path, tuple[str, str | None]]:
             'security_driver = "none"\ncgroup_controllers = [ ]\nnamespaces = [ ]\nstdio_handler = "file"\n'
             "remember_owner = 0\n")
     return {NOVA_HOST_CONF: (nova, "nova"), NEUTRON_HOST_CONF: (agent, "neutron"),
-            PROVIDER_DIR / "shuyaku-qemu.yaml": (provider, "nova"), LIBVIRTD_CONF: (libvirtd, None), L3_CONF: (l3, "neutron"),
-            QEMU_CONF: (qemu, None)}
+            PROVIDER_DIR / "shuyaku-qemu.yaml": (provider, "nova"), LIBVIRTD_CONF: (libvirtd, None),
+            L3_CONF: (l3, "neutron"), QEMU_CONF: (qemu, None)}
 
 
 def commands() -> dict[str, tuple[str, list[str], tuple[str, ...]]]:
@@ -195,7 +195,8 @@ def explicit_routers_only(conn, timeout: float = 120) -> None:
 
 
 def content(conn, root: Path) -> None:
-    """Aggregate, flavor and the guest image in Glance (AMI style: kernel and ramdisk images). Idempotent."""
+    """Aggregate, flavor, the L3 agent kept out of automatic scheduling, and the guest image in Glance (AMI
+    style: kernel and ramdisk images). Idempotent."""
     agg = next((a for a in conn.compute.aggregates() if a.name == AGGREGATE), None)
     if agg is None:
         agg = conn.compute.create_aggregate(name=AGGREGATE)

@@ -74,6 +74,7 @@ class Cloud:
         self.member = self.login("member", "member")
         self.servers: dict[str, Any] = {}
         self.floating: dict[str, str] = {}  # guest -> the address it is reached at from outside its network
+        self.bastion: dict[str, str] = {}  # guest -> the guest SSH goes through to reach it
         self.ports: list[Any] = []
         self.image_ids: dict[str, str] = {}
         self.work = workdir
@@ -149,12 +150,20 @@ class Cloud:
         # keypairs are the user's: each user that boots a guest uploads the same key
         self.keypairs = [conn.compute.create_keypair(name=f"rg-key-{RUN}", public_key=public_key)
                          for conn in (self.conn, self.member)]
-        self.sg = self.conn.network.create_security_group(name=f"rg-sg-{RUN}",
-                                                           description="real guests: ssh and one port")
-        for port in (22, ALLOWED):
+        self.sg = self.group("open", "ssh and one port", {22: f"{CIDR_BASE}.0/24", ALLOWED: f"{CIDR_BASE}.0/24"})
+        # the guest behind the router admits SSH only from the bastion, guest a (the way `verify --migrated`
+        # reaches the migrated guests); its service port stays open to the public network
+        self.sg_behind = self.group("behind", "ssh from the bastion only",
+                                    {22: f"{GUEST_IPS[0]}/32", ALLOWED: f"{CIDR_BASE}.0/24"})
+
+    def group(self, name: str, description: str, rules: dict[int, str]):
+        sg = self.conn.network.create_security_group(name=f"rg-sg-{name}-{RUN}",
+                                                      description=f"real guests: {description}")
+        for port, prefix in rules.items():
             self.conn.network.create_security_group_rule(
-                security_group_id=self.sg.id, direction="ingress", ethertype="IPv4", protocol="tcp",
-                port_range_min=port, port_range_max=port, remote_ip_prefix=f"{CIDR_BASE}.0/24")
+                security_group_id=sg.id, direction="ingress", ethertype="IPv4", protocol="tcp",
+                port_range_min=port, port_range_max=port, remote_ip_prefix=prefix)
+        return sg
 
     def ports_for(self, public: list[str], behind: str) -> dict[str, tuple[Any, Any]]:
         """name -> (who boots it, its port): on `public` the operator makes the port, in the project, with the
@@ -165,12 +174,13 @@ class Cloud:
                 network_id=self.net.id, name=f"{name}-port", security_group_ids=[self.sg.id],
                 project_id=self.project.id, fixed_ips=[{"subnet_id": self.subnet.id, "ip_address": ip}]))
         port = self.member.network.create_port(
-            network_id=self.tnet.id, name=f"{behind}-port", security_group_ids=[self.sg.id],
+            network_id=self.tnet.id, name=f"{behind}-port", security_group_ids=[self.sg_behind.id],
             fixed_ips=[{"subnet_id": self.tsubnet.id, "ip_address": TENANT_IP}])
         out[behind] = (self.member, port)
         self.fip = self.admin.network.create_ip(floating_network_id=self.net.id, port_id=port.id,
                                                 project_id=self.project.id)
         self.floating[behind] = self.fip.floating_ip_address
+        self.bastion[behind] = public[0]
         self.ports.extend(p for _, p in out.values())
         return out
 
@@ -204,10 +214,15 @@ class Cloud:
         server = self.admin.compute.get_server(self.servers[name])
         return next(a["addr"] for addrs in server.addresses.values() for a in addrs if a["version"] == 4)
 
-    def ssh_cmd(self, name: str, *command: str, key: Path | None = None) -> list[str]:
-        return in_ns("ssh", "-i", str(key or self.key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-                     "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
-                     f"ansible@{self.ip(name)}", shlex.join(command))
+    def ssh_cmd(self, name: str, *command: str, key: Path | None = None, direct: bool = False) -> list[str]:
+        """SSH from the host's namespace; to a guest with a bastion, through it (unless direct), with the same key:
+        ProxyJump (-J) would not pass -i on to the jump."""
+        opts = ["-i", str(key or self.key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR"]
+        if name in self.bastion and not direct:
+            jump = shlex.join(["ssh", *opts, "-W", "%h:%p", f"ansible@{self.ip(self.bastion[name])}"])
+            opts += ["-o", f"ProxyCommand={jump}"]
+        return in_ns("ssh", *opts, f"ansible@{self.ip(name)}", shlex.join(command))
 
     def ssh(self, name: str, *command: str, timeout: float = 60, check: bool = True):
         p = subprocess.run(self.ssh_cmd(name, *command), capture_output=True, text=True, timeout=timeout)
@@ -231,8 +246,9 @@ class Cloud:
             self.admin.network.delete_port(port, ignore_missing=True)
         for conn, keypair in zip((self.conn, self.member), getattr(self, "keypairs", []), strict=False):
             conn.compute.delete_keypair(keypair, ignore_missing=True)
-        if getattr(self, "sg", None) is not None:
-            self.admin.network.delete_security_group(self.sg, ignore_missing=True)
+        for sg in (getattr(self, "sg", None), getattr(self, "sg_behind", None)):
+            if sg is not None:
+                self.admin.network.delete_security_group(sg, ignore_missing=True)
         for image in self.admin.image.images():
             if image.name in (IMAGE, f"{IMAGE}-kernel", f"{IMAGE}-ramdisk"):
                 self.admin.image.remove_member(self.project.id, image, ignore_missing=True)
@@ -348,7 +364,7 @@ def test_ports_are_real_taps_bound_and_active(cloud: Cloud) -> None:
         (port,) = list(cloud.admin.network.ports(device_id=server.id))
         assert port.binding_host_id == QEMU_HOST and port.binding_vif_type == "bridge"
         assert port.status == "ACTIVE", "the agent reports the tap plugged"
-        assert port.security_group_ids == [cloud.sg.id]
+        assert port.security_group_ids in ([cloud.sg.id], [cloud.sg_behind.id])
         tap = f"tap{port.id[:11]}"
         master = Path(f"/sys/class/net/{tap}/master").resolve().name
         assert port.network_id in (cloud.net.id, cloud.tnet.id)
@@ -435,7 +451,6 @@ def test_guest_behind_the_router_is_reached_at_its_floating_ip(cloud: Cloud) -> 
     assert server.compute_host == QEMU_HOST
     fixed = [a["addr"] for addrs in server.addresses.values() for a in addrs]
     assert TENANT_IP in fixed, fixed
-    assert cloud.ssh(c, "hostname").stdout.strip() == c
     assert connect_from(cloud, None, c, ALLOWED) == f"shuyaku-listener {c} {ALLOWED}"
     assert connect_from(cloud, None, c, UNLISTED) == "timeout"
     route = cloud.ssh(c, "ip", "-4", "route", "show", "default").stdout
@@ -447,3 +462,14 @@ def test_guest_behind_the_router_reaches_out_through_it(cloud: Cloud) -> None:
     a, _ = names(cloud)
     c = list(cloud.servers)[2]
     assert connect_from(cloud, c, a, ALLOWED) == f"shuyaku-listener {a} {ALLOWED}"
+
+
+def test_guest_behind_the_router_admits_ssh_only_through_the_bastion(cloud: Cloud) -> None:
+    """SSH to c's floating IP straight from the public network times out (its group admits SSH from guest a
+    only); through guest a as the jump host it logs in, with the same key."""
+    c = list(cloud.servers)[2]
+    direct = subprocess.run(cloud.ssh_cmd(c, "true", direct=True), capture_output=True, text=True, timeout=60)
+    assert direct.returncode == 255 and "timed out" in direct.stderr, direct.stderr
+    assert cloud.ssh(c, "hostname").stdout.strip() == c
+    seen = cloud.ssh(c, "sh", "-c", "echo $SSH_CONNECTION").stdout.split()
+    assert seen[0] == GUEST_IPS[0], f"the guest saw the login come from {seen[0]}, not the bastion"
