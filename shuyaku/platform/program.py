@@ -91,11 +91,7 @@ def build(cfg: PlatformConfig) -> Platform:
             projects["platform"] = scope.project_id
         zone.isolate(projects)
 
-    inventory: dict[str, dict[str, dict[str, Any]]] = {}
-    for part in (p.shared, p.vdi):
-        if part is not None:
-            for group, hosts in part.inventory.items():
-                inventory.setdefault(group, {}).update(hosts)
+    inventory = merged_inventory(p)
     p.outputs = {
         "site": site.site,
         "municipality": site.municipality,
@@ -118,6 +114,16 @@ def build(cfg: PlatformConfig) -> Platform:
         p.outputs["backup_targets"] = p.dr.backup_targets
         p.outputs["primary_stack"] = cfg.primary_stack
     return p
+
+
+def merged_inventory(p: Platform) -> dict[str, dict[str, dict[str, Any]]]:
+    """The `ansible_inventory` output: every group of the shared services and the VDI pool."""
+    inventory: dict[str, dict[str, dict[str, Any]]] = {}
+    for part in (p.shared, p.vdi):
+        if part is not None:
+            for group, hosts in part.inventory.items():
+                inventory.setdefault(group, {}).update(hosts)
+    return inventory
 
 
 def platform_layers(cfg: PlatformConfig) -> set[str]:
