@@ -48,9 +48,28 @@ def judged_later(value: Any) -> bool:
     return isinstance(value, SecretValue) and value.value is UNKNOWN
 
 
+# The type the engine gives shuyaku.platform.hostkeys.HostKey (a Python dynamic resource).
+T_HOST_KEY = "pulumi-python:dynamic/shuyaku:HostKey"
+
+
+def urn_type(urn: str) -> str:
+    """The resource type inside a URN (urn:pulumi:STACK::PROJECT::PARENT$TYPE::NAME)."""
+    parts = urn.split("::", 3)
+    return parts[2].rsplit("$", 1)[-1] if len(parts) == 4 else ""
+
+
+def made_of_host_key(res: Any) -> bool:
+    """An unreadable secret user data (a preview JSON, a state export) that the engine recorded as made from a
+    HostKey and nothing else: the platform's host-key cloud-config. The pack in the engine reads the value
+    itself; offline the audit trusts the dependency, the one fact the document keeps about the secret."""
+    value = res.props.get("userData")
+    deps = res.deps.get("userData") or []
+    return (isinstance(value, SecretValue) and value.value is None and bool(deps)
+            and all(urn_type(u) == T_HOST_KEY for u in deps))
+
+
 def host_key_only(value: Any) -> bool:
-    """A readable secret holding exactly such a cloud-config. An unreadable one (preview JSON, a state export)
-    cannot be told apart from any other secret, so it is still reported."""
+    """A readable secret holding exactly such a cloud-config (an unreadable one: `made_of_host_key`)."""
     text = value.value if isinstance(value, SecretValue) else None
     if not isinstance(text, str) or not text.startswith("#cloud-config\n"):
         return False
@@ -66,7 +85,8 @@ def host_key_only(value: Any) -> bool:
 
 def check(res, settings):
     for field in _FIELDS.get(res.type, ()):
-        if field == "userData" and (host_key_only(res.props.get(field)) or judged_later(res.props.get(field))):
+        if field == "userData" and (host_key_only(res.props.get(field)) or judged_later(res.props.get(field))
+                                    or made_of_host_key(res)):
             continue
         for where, kind in _scan(field, res.props.get(field)):
             yield RULE.violation(res.urn, f"{where} に秘密情報（{kind}）が含まれています。",
@@ -82,12 +102,15 @@ RULE = Rule(
         "メタデータサービスや API から読めてしまう。パスワード代入、秘密鍵、トークンを含めない。"
         "Pulumi のシークレットにした値も、中身を見ずに秘密情報として扱う。ただし、エンジン内のパックが中身を"
         "読めて、サーバー自身の SSH ホスト鍵だけを渡す cloud-config（ssh_keys）であれば認める（プレビューで値が未確定の"
-        "ものは、値が確定する up のときに判定する）。",
+        "ものは、値が確定する up のときに判定する）。中身を読めないプレビュー JSON やエクスポートの監査では、"
+        "エンジンが記録した依存がホスト鍵（HostKey）だけのユーザーデータを認める。",
         "Instance user_data, metadata and personality files, volume metadata and image properties are "
         "readable through the metadata service and the API; they carry no password assignment, private "
         "key or token. A value marked as a Pulumi secret counts as a secret without looking inside, except, where "
         "the pack in the engine can read it, a cloud-config giving the server its own SSH host key (ssh_keys) and "
-        "nothing else (a value not known yet at preview is judged during the up, once known)."),
+        "nothing else (a value not known yet at preview is judged during the up, once known). Auditing a preview "
+        "JSON or an export, which cannot be read inside, it accepts user data the engine records as made from "
+        "a host key (HostKey) alone."),
     severity="high",
     enforcement="mandatory",
     sources=("総務省 情報セキュリティポリシーガイドライン（認証情報の管理）", "CWE-798"),
