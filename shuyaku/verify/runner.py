@@ -29,6 +29,7 @@ class Case:
     outcome: str  # passed | failed | error | skipped
     seconds: float
     message: str = ""
+    param: str = ""  # what the brackets of the test id hold (e.g. a connection case's id)
 
 
 @dataclass
@@ -72,8 +73,10 @@ def parse_junit(path: Path, known: list[str] | None = None) -> list[Case]:
                 outcome = {"failure": "failed", "error": "error", "skipped": "skipped"}[tag]
                 message = (node.get("message") or node.text or "").strip()
                 break
+        m = PARAM_RE.search(name)
         cases.append(Case(name=name.split("[")[0], host=host, module=tc.get("classname", ""), outcome=outcome,
-                          seconds=float(tc.get("time", "0") or 0), message=message[:2000]))
+                          seconds=float(tc.get("time", "0") or 0), message=message[:2000],
+                          param=m.group("id") if m else ""))
     return cases
 
 
@@ -91,8 +94,9 @@ def render_html(result: VerifyResult, inventory: Path, out: Path) -> None:
 
 def run_verify(inventory: Path, *, hosts: list[str], group: str = "all", junit: Path, html: Path | None = None,
                workers: str = "auto", suites: list[Path] | None = None, extra: list[str] | None = None,
-               stream: bool = True) -> VerifyResult:
-    """pytest + testinfra + xdist over the inventory's hosts; returns parsed results."""
+               stream: bool = True, env: dict[str, str] | None = None) -> VerifyResult:
+    """pytest + testinfra + xdist over the inventory's hosts; returns parsed results (`env`: added variables,
+    e.g. a suite's input file)."""
     junit.parent.mkdir(parents=True, exist_ok=True)
     targets = [str(p) for p in (suites or [SUITE_DIR])]
     cmd = [str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest", *targets,
@@ -103,7 +107,7 @@ def run_verify(inventory: Path, *, hosts: list[str], group: str = "all", junit: 
         cmd += ["-n", workers]
     cmd += extra or []
     start = time.monotonic()
-    proc = subprocess.run(cmd, cwd=ROOT, env=venv_env(), text=True,
+    proc = subprocess.run(cmd, cwd=ROOT, env={**venv_env(), **(env or {})}, text=True,
                           stdout=None if stream else subprocess.PIPE, stderr=subprocess.STDOUT)
     duration = time.monotonic() - start
     cases = parse_junit(junit, hosts) if junit.exists() else []
