@@ -159,7 +159,7 @@ def print_matrix(cases: CaseSet, path: Path) -> None:
     out.print(t(f"接続ケース {len(cases.cases)} 件（許可 {allow}、拒否 {len(cases.cases) - allow}、上限 {cases.bound}、"
                 f"シード {cases.seed}）: {path}",
                 f"{len(cases.cases)} connection cases ({allow} allow, {len(cases.cases) - allow} refuse, bound "
-                f"{cases.bound}, seed {cases.seed}): {path}"))
+                f"{cases.bound}, seed {cases.seed}): {path}"), soft_wrap=True)
     out.print(t(f"計画された連携: {cov.planned_tried} / {cov.planned_links} 件を試行。連携のない組み合わせ: "
                 f"{cov.unlinked_tried} / {cov.unlinked_possible} 件を試行。",
                 f"planned links: {cov.planned_tried} of {cov.planned_links} tried; pairs with no planned link: "
@@ -190,7 +190,8 @@ def verify_migrated(o: MigratedOptions, junit: Path, html: Path) -> int:
     path.write_text(cases.model_dump_json(indent=1), encoding="utf-8")
     print_matrix(cases, path)
     if o.no_run:
-        out.print(t(f"--no-run: 実行しません（インベントリ: {inventory}）。", f"--no-run: nothing run (inventory: {inventory})."))
+        out.print(t(f"--no-run: 実行しません（インベントリ: {inventory}）。", f"--no-run: nothing run (inventory: {inventory})."),
+                  soft_wrap=True)
         return 0
     hosts = sorted({c.source_host for c in cases.cases})
     result = run_verify(inventory, hosts=hosts, group=MIGRATED_GROUP, junit=junit, html=html, workers=o.workers,

@@ -25,7 +25,7 @@ from shuyaku.contracts.verify import CaseSet, ConnectionCase, Coverage, Expect, 
 from shuyaku.contracts.vocabulary import Layer
 
 DEFAULT_SEED = 14
-DEFAULT_BOUND = 400
+DEFAULT_BOUND = 1000
 MAX_BOUND = 5000
 LISTENER = "shuyaku-listener "
 SSH_PORT = 22  # every guest's sshd listens: a refused pair with no known service port is tried there

@@ -129,9 +129,9 @@ def _mediators(outputs: dict[str, Any], hosts: dict[str, dict[str, Any]], where:
                       if isinstance(p, str) and p.startswith("tcp/") and p[4:].isdigit())
         ips = {str(ip) for ip in svc["ips"]}
         on = sorted(h for h, v in hosts.items() if str(v["ansible_host"]) in ips)
+        host = Guest(on[0], str(hosts[on[0]]["ansible_host"])) if on else None
         if address is not None:
-            host = Guest(on[0], str(hosts[on[0]]["ansible_host"])) if on else None
-            out[name] = Mediator(name, str(hosts[on[0]]["ansible_host"]) if on else address, ports, host)
+            out[name] = Mediator(name, host.address if host else address, ports, host)
     return out
 
 

@@ -292,3 +292,51 @@ def test_the_probe_on_real_sockets_tells_connected_reset_and_proxy_apart() -> No
     assert "SSH-2.0" in (verdicts["wrong-banner"] or "")
     assert judge(case("x", 1, "refuse"), "timeout", "") is None
     assert judge(case("x", 1, "refuse"), "connected", "hello") is not None
+
+
+def test_the_suite_end_to_end_on_this_machine_names_each_case_and_catches_the_unexpected(tmp_path) -> None:
+    """The real suite through run_verify (pytest, xdist, testinfra's ansible backend) from a local-connection
+    host standing in for a guest: the allowed case passes, a refused case that the host answers with an RST
+    fails; the JUnit names each case and the tally counts them. (A refused case that times out cannot be made on
+    loopback without a filter; judge() is tried with one above.)"""
+    listener, closed = socket.socket(), socket.socket()
+    for s in (listener, closed):
+        s.bind(("127.0.0.1", 0))
+    listener.listen()
+    lport, cport = listener.getsockname()[1], closed.getsockname()[1]
+    closed.close()
+
+    def banner(conn: socket.socket) -> None:
+        conn.sendall(f"shuyaku-listener here {lport}\n".encode())
+        conn.close()
+
+    _serve(listener, banner)
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"shuyaku_migrated": {"hosts": {"here-01": {
+        "ansible_connection": "local", "ansible_host": "127.0.0.1",
+        "ansible_python_interpreter": sys.executable}}}}}}))
+
+    def case(cid: str, address: str, port: int, expect: str, **kw: Any) -> ConnectionCase:
+        return ConnectionCase(id=f"here-01-to-{cid}", source="a", source_host="here-01", source_address="127.0.0.1",
+                              source_layer="lgwan", target=cid, target_layer="lgwan", address=address, port=port,
+                              expect=expect, why="unlinked_pair", **kw)
+
+    cs = CaseSet(stack="local", municipality="m", seed=1, bound=2, cases=[
+        case("open-tcp", "127.0.0.1", lport, "allow", banner="shuyaku-listener "),
+        case("closed-tcp", "127.0.0.1", cport, "refuse")],
+        coverage={"planned_links": 0, "planned_tried": 0, "unlinked_tried": 1, "unlinked_possible": 1,
+                  "unlinked_by_layer": [], "untried": []})
+    cases = tmp_path / "cases.json"
+    cases.write_text(cs.model_dump_json())
+    from shuyaku.verify.runner import run_verify
+
+    result = run_verify(inventory, hosts=["here-01"], group="shuyaku_migrated", junit=tmp_path / "junit.xml",
+                        workers="2", suites=[SUITE_DIR / "test_migrated.py"], extra=["--dist", "loadgroup"],
+                        stream=False, env={"SHUYAKU_MIGRATED_CASES": str(cases), "SHUYAKU_PROBE_TIMEOUT": "1"})
+    outcomes = {c.param: c.outcome for c in result.cases}
+    assert outcomes == {"here-01-to-open-tcp": "passed", "here-01-to-closed-tcp": "failed"}, result.output_tail
+    assert {c.host for c in result.cases} == {"here-01"}
+    got = tally(cs, result.cases)
+    assert (got.tried, got.allowed, got.refused, [u[0] for u in got.unexpected]) == (
+        2, 1, 0, ["here-01-to-closed-tcp"])
+    assert "RST" in got.unexpected[0][1]
