@@ -55,6 +55,10 @@ def verify_cmd(
     """testinfra でホストを検証します / verify hosts with the testinfra suites (exit 0 pass, 1 fail, 2 bad input)."""
     set_lang(lang)
     if migrated:
+        if inventory is not None:  # the guests come from the stack's outputs, never from a hand-given file
+            raise typer.Exit(_bad([t("--migrated と --inventory は一緒に使えません（ゲストはスタックの出力から作ります）。",
+                                     "--migrated and --inventory do not go together (the guests come from the "
+                                     "stack's outputs).")]))
         opts = MigratedOptions(stack, plan, outputs, internet_host, private_key, max_cases, seed, no_run, workers)
         raise typer.Exit(verify_migrated(opts, junit.resolve(), html.resolve()))
     try:

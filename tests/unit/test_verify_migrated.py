@@ -172,6 +172,19 @@ def test_cli_bad_inputs_exit_2_with_the_field_named(town, tmp_path, change, need
     assert needle in r.output
 
 
+def test_cli_speaks_japanese_by_default_and_refuses_an_inventory_beside_migrated(town, tmp_path) -> None:
+    outputs = outputs_of(town)
+    outputs["ansible_inventory"].pop("bastion")
+    f = tmp_path / "outputs.json"
+    f.write_text(json.dumps(outputs), encoding="utf-8")
+    args = ["verify", "--migrated", "--stack", "onprem", "--plan", str(town["plan_file"]), "--outputs", str(f),
+            "--junit", str(tmp_path / "out" / "junit.xml"), "--no-run"]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 2 and "踏み台（bastion）のホストがありません" in r.output
+    r = CliRunner().invoke(app, [*args, "--inventory", str(f), "--lang", "en"])
+    assert r.exit_code == 2 and "--inventory" in r.output
+
+
 def test_cli_a_plan_that_is_not_a_plan_exits_2_naming_the_file(town, tmp_path) -> None:
     bad = tmp_path / "plan.json"
     bad.write_text('{"municipality": 3}\n')
@@ -331,7 +344,7 @@ def test_the_suite_end_to_end_on_this_machine_names_each_case_and_catches_the_un
     from shuyaku.verify.runner import run_verify
 
     result = run_verify(inventory, hosts=["here-01"], group="shuyaku_migrated", junit=tmp_path / "junit.xml",
-                        workers="2", suites=[SUITE_DIR / "test_migrated.py"], extra=["--dist", "loadgroup"],
+                        html=tmp_path / "summary.html", workers="2", suites=[SUITE_DIR / "test_migrated.py"], extra=["--dist", "loadgroup"],
                         stream=False, env={"SHUYAKU_MIGRATED_CASES": str(cases), "SHUYAKU_PROBE_TIMEOUT": "1"})
     outcomes = {c.param: c.outcome for c in result.cases}
     assert outcomes == {"here-01-to-open-tcp": "passed", "here-01-to-closed-tcp": "failed"}, result.output_tail
@@ -340,3 +353,5 @@ def test_the_suite_end_to_end_on_this_machine_names_each_case_and_catches_the_un
     assert (got.tried, got.allowed, got.refused, [u[0] for u in got.unexpected]) == (
         2, 1, 0, ["here-01-to-closed-tcp"])
     assert "RST" in got.unexpected[0][1]
+    page = (tmp_path / "summary.html").read_text()
+    assert "test_connection[here-01-to-closed-tcp]" in page and "test_connection[here-01-to-open-tcp]" in page
