@@ -344,7 +344,8 @@ def test_the_suite_end_to_end_on_this_machine_names_each_case_and_catches_the_un
     from shuyaku.verify.runner import run_verify
 
     result = run_verify(inventory, hosts=["here-01"], group="shuyaku_migrated", junit=tmp_path / "junit.xml",
-                        html=tmp_path / "summary.html", workers="2", suites=[SUITE_DIR / "test_migrated.py"], extra=["--dist", "loadgroup"],
+                        html=tmp_path / "summary.html", workers="2", suites=[SUITE_DIR / "test_migrated.py"],
+                        extra=["--dist", "loadgroup"],
                         stream=False, env={"SHUYAKU_MIGRATED_CASES": str(cases), "SHUYAKU_PROBE_TIMEOUT": "1"})
     outcomes = {c.param: c.outcome for c in result.cases}
     assert outcomes == {"here-01-to-open-tcp": "passed", "here-01-to-closed-tcp": "failed"}, result.output_tail
