@@ -91,10 +91,20 @@ class _Builder:
             address: str, port: int, expect: Expect, why: Why, *, link: str | None = None, via: Proxy | None = None,
             banner: str | None = None) -> None:
         cid = f"{src_guest.host}-to-{target}-tcp{port}" + ("-via-proxy" if via else "")
-        self.cases.setdefault(cid, ConnectionCase(
+        known = self.cases.get(cid)
+        if known is not None:
+            # The same connection asked twice (two links through the hub on one port) is one case; the same id
+            # for another address or verdict (a system named like a service, e.g. `hub`) must not hide either.
+            if (known.address, known.expect) != (address, expect):
+                raise MatrixError(t(f"接続ケース {cid} が二通りに定義されます（{known.address} {known.expect} と "
+                                    f"{address} {expect}）。システムID と共通サービス名の重なりを解消してください。",
+                                    f"case {cid} would mean two things ({known.address} {known.expect} and {address} "
+                                    f"{expect}); a system id is probably named like a shared service."))
+            return
+        self.cases[cid] = ConnectionCase(
             id=cid, source=src, source_host=src_guest.host, source_address=src_guest.address, source_layer=src_layer,
             target=target, target_layer=target_layer, address=address, port=port, via=via, expect=expect,
-            why=why, link=link, banner=banner))
+            why=why, link=link, banner=banner)
 
     def skip(self, what: str, ja: str, en: str) -> None:
         self.untried.append(Untried(what=what, ja=ja, en=en))

@@ -156,3 +156,16 @@ def test_refused_pairs_are_tried_on_a_port_the_target_serves() -> None:
     served = {ln.target: ln.port for ln in m.plan.links}
     for c in unlinked(build_cases(m)):
         assert c.port == served.get(c.target, 22)
+
+
+def test_a_system_named_like_a_shared_service_cannot_hide_a_case() -> None:
+    m = city(12)
+    # s001 renamed `hub`: "s000-01-to-hub-tcp443" would be both the hub leg (allowed) and a refused pair.
+    m.layers["hub"] = m.layers.pop("s001")
+    m.guests["hub"] = m.guests.pop("s001")
+    m.plan = Plan.model_construct(municipality="試験市", links=[
+        ln if ln.target != "s001" else ln.model_copy(update={"target": "hub"}) for ln in m.plan.links])
+    served = {ln.target for ln in m.plan.links}
+    assert "hub" in served
+    with pytest.raises(MatrixError, match="hub"):
+        build_cases(m)
