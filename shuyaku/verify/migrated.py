@@ -144,6 +144,10 @@ def from_outputs(stack: str, outputs: dict[str, Any], plan: Plan, *, internet: P
                           f"{clip(plan.municipality)} です。同じ自治体の計画を --plan で指定してください。",
                           f"{where}.municipality: the stack is for {clip(outputs.get('municipality'))}, the plan "
                           f"for {clip(plan.municipality)}; pass that municipality's plan with --plan."))
+    model = outputs.get("separation_model")
+    if model is not None and model != plan.separation_model:
+        problems.append(t(f"{where}.separation_model: スタックは {clip(model)}、計画は {plan.separation_model} です。",
+                          f"{where}.separation_model: {clip(model)} in the stack, {plan.separation_model} in the plan."))
     tenants = _tenants(outputs, plan, where, problems)
     raw_inventory = outputs.get("ansible_inventory")
     if not raw_inventory:

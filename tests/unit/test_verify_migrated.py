@@ -163,6 +163,8 @@ def test_cli_no_run_writes_the_cases_and_prints_the_coverage(town, tmp_path) -> 
     (lambda o: o["ansible_inventory"].pop("bastion"), "no bastion host"),
     (lambda o: o.update(municipality="別の町"), "pass that municipality's plan"),
     (lambda o: o["tenants"]["juki"].update(layer="lgwan"), "lgwan in the stack, mynumber in the plan"),
+    (lambda o: o.update(separation_model="alpha"), "separation_model: 'alpha' in the stack, beta in the plan"),
+    (lambda o: o["tenants"].update(extra=dict(o["tenants"]["juki"], system_id="extra")), "not a system of the plan"),
 ])
 def test_cli_bad_inputs_exit_2_with_the_field_named(town, tmp_path, change, needle) -> None:
     outputs = outputs_of(town)
