@@ -1,5 +1,8 @@
 """Converge a playbook on 1, 4 and 8 fresh test hosts; print wall time, second-run time, CPU used and the
-slowest tasks, so the scaling figure comes with where the time went.
+slowest tasks, so the scaling figure comes with where the time went: beside every run it prints the CPU other
+jobs used meanwhile, the idle core-seconds (what no process used: our waits that nothing else filled), each
+host's time without a task (waits at the linear strategy's per-task barrier, for the controller or ssh), the
+load average, and how long a fixed Python loop takes (this shared machine's cores do not always run at one speed).
 
     .venv/bin/python bench/provision_scale.py [--sizes 1 4 8] [--playbook baseline] [--name bench]
                                               [--strategy mitogen_linear|mitogen_free|linear|free] [--forks N]
@@ -24,6 +27,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -68,6 +72,23 @@ def containers_cpu(name: str) -> float:
     return total
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, idle) CPU-seconds of the whole machine so far, all cores, from /proc/stat; iowait counts as idle
+    (a core waiting for the disk could run other work)."""
+    fields = [int(x) / TICK for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, idle
+
+
+def reference_loop() -> float:
+    """CPU-seconds a fixed pure-Python loop takes right now: how fast a core of this shared machine runs (its
+    speed varies with what the neighbours do to caches and shared cores), printed beside every CPU figure."""
+    t0, s = time.process_time(), 0
+    for i in range(3_000_000):
+        s += i * i
+    return time.process_time() - t0
+
+
 def controller_cpu() -> float:
     """CPU-seconds of this process (ansible-runner's event threads) and its reaped children (ansible-playbook,
     its workers, ssh)."""
@@ -98,22 +119,87 @@ def task_times(run: RunResult) -> list[tuple[str, float, float, float]]:
     return sorted(rows, key=lambda r: -r[1])
 
 
-def converge(name: str, inv: Path, book: Path, artifacts: Path, forks: int,
-             env: dict[str, str]) -> tuple[RunResult, float, float]:
-    """One run; returns it with the CPU-seconds the containers and the controller used meanwhile."""
-    quiet = Console(file=io.StringIO())
-    c0, k0 = containers_cpu(name), controller_cpu()
+def host_gaps(run: RunResult) -> dict[str, float]:
+    """Per host: seconds of the run in which the host ran no task (waiting for the other hosts at a linear
+    barrier, for the controller, or for ssh), i.e. run wall time minus the union of its tasks' spans."""
+    spans: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for path in (run.artifacts / "artifacts").glob("*/job_events/*.json"):
+        data = json.loads(path.read_text()).get("event_data") or {}
+        if data.get("host") and data.get("start") and data.get("end"):
+            spans[data["host"]].append((datetime.fromisoformat(data["start"]), datetime.fromisoformat(data["end"])))
+    gaps = {}
+    for host, s in spans.items():
+        busy, cur_b, cur_e = 0.0, None, None
+        for b, e in sorted(s):
+            if cur_e is None or b > cur_e:
+                busy += (cur_e - cur_b).total_seconds() if cur_e is not None and cur_b is not None else 0.0
+                cur_b, cur_e = b, e
+            else:
+                cur_e = max(cur_e, e)
+        if cur_b is not None and cur_e is not None:
+            busy += (cur_e - cur_b).total_seconds()
+        gaps[host] = run.duration - busy
+    return gaps
+
+
+@dataclass
+class Run:
+    """One converge and what the machine did meanwhile: our CPU (the set's containers and the controller), other
+    jobs' CPU, idle core-seconds, the 1-minute load average at the end."""
+    result: RunResult
+    hosts_cpu: float
+    ctl_cpu: float
+    others_cpu: float
+    idle: float
+    load: float
+    ref: float
+
+    @property
+    def ours(self) -> float:
+        return self.hosts_cpu + self.ctl_cpu
+
+
+def converge(name: str, inv: Path, book: Path, artifacts: Path, forks: int, env: dict[str, str]) -> Run:
+    quiet, ref = Console(file=io.StringIO()), reference_loop()
+    c0, k0, (m0, i0) = containers_cpu(name), controller_cpu(), machine_cpu()
     r = run_playbook(book, inv, console=quiet, live=False, artifacts_dir=artifacts, forks=forks, ansible_env=env)
     hosts_cpu, ctl_cpu = containers_cpu(name) - c0, controller_cpu() - k0
+    m1, i1 = machine_cpu()
+    run = Run(r, hosts_cpu, ctl_cpu, m1 - m0 - hosts_cpu - ctl_cpu, i1 - i0, os.getloadavg()[0], ref)
+    gaps = sorted(host_gaps(r).values()) or [0.0]
+    print(f"    run {r.duration:.1f} s: ours {run.ours:.1f} CPU-s (hosts {hosts_cpu:.1f} + controller {ctl_cpu:.1f}),"
+          f" other jobs {run.others_cpu:.1f} CPU-s, idle {run.idle:.1f} core-s, load {run.load:.1f}, "
+          f"{r.changed_total} changes, reference loop {ref * 1000:.0f} ms; per-host time without a task "
+          f"{gaps[0]:.1f}-{gaps[-1]:.1f} s", flush=True)
     bad = sum(h.failed + h.unreachable for h in r.hosts.values())
     if bad:
         raise SystemExit(f"converge failed: {[(f.host, f.task, f.msg) for f in r.failures]}")
-    return r, hosts_cpu, ctl_cpu
+    return run
+
+
+def table(rows: list[tuple[int, float, Run, Run]], cores: int) -> None:
+    """The floor is the issue's: hosts × one host's CPU-s (mean of the one-host runs) ÷ cores; the second ratio
+    is against the CPU the run itself used (robust to other jobs' load, which the floor's one-host figure is not)."""
+    ones = [first.ours for n, _, first, _ in rows if n == 1] or [rows[0][2].ours / rows[0][0]]
+    one_cpu, base = sum(ones) / len(ones), rows[0][2].result.duration
+    print(f"\none host's converge: {len(ones)} run(s), " + ", ".join(f"{x:.1f}" for x in ones) +
+          f" CPU-s (mean {one_cpu:.1f}); CPU floor = hosts × {one_cpu:.1f} ÷ {cores} cores")
+    print("| hosts | converge (s) | × one host | CPU hosts + controller (s) | CPU per host (s) | CPU floor (s) | "
+          "converge ÷ floor | converge ÷ (own CPU ÷ cores) | other jobs' CPU (s) | idle (core-s) | load | ref. loop (ms) | "
+          "second run (s) | second-run CPU (s) | changes (1st / 2nd) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for n, _, first, second in rows:
+        floor, d = n * one_cpu / cores, first.result.duration
+        print(f"| {n} | {d:.1f} | {d / base:.2f} | {first.hosts_cpu:.1f} + {first.ctl_cpu:.1f} | {first.ours / n:.1f} | "
+              f"{floor:.1f} | {d / floor:.2f} | {d / (first.ours / cores):.2f} | {first.others_cpu:.1f} | "
+              f"{first.idle:.1f} | {first.load:.1f} | {first.ref * 1000:.0f} | {second.result.duration:.1f} | "
+              f"{second.hosts_cpu:.1f} + {second.ctl_cpu:.1f} | {first.result.changed_total} / "
+              f"{second.result.changed_total} |")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 8])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 8], help="repeat a size to measure its spread")
     ap.add_argument("--playbook", default="baseline")
     ap.add_argument("--name", default="bench", help="test-hosts set name (default bench)")
     ap.add_argument("--strategy", choices=["linear", "free", "mitogen_linear", "mitogen_free"], default="mitogen_linear")
@@ -132,34 +218,18 @@ def main() -> None:
         for n in args.sizes:
             inv, up_s = hosts(args.name, n)
             time.sleep(5)  # let the fresh containers finish booting before counting
-            first, hcpu1, ccpu1 = converge(args.name, inv, book, args.artifacts, args.forks, env)
-            assert len(first.hosts) == n, f"expected {n} hosts in the run, saw {len(first.hosts)}"
-            second, hcpu2, ccpu2 = converge(args.name, inv, book, args.artifacts, args.forks, env)
-            rows.append((n, up_s, first, hcpu1, ccpu1, second, hcpu2, ccpu2))
-            print(f"{n} host(s): up {up_s:.1f} s, converge {first.duration:.1f} s (CPU hosts {hcpu1:.1f} s + "
-                  f"controller {ccpu1:.1f} s, {first.changed_total} changes), second run {second.duration:.1f} s "
-                  f"(CPU hosts {hcpu2:.1f} s + controller {ccpu2:.1f} s, {second.changed_total} changes), "
-                  f"load {os.getloadavg()[0]:.1f}", flush=True)
+            print(f"{n} host(s), up in {up_s:.1f} s:", flush=True)
+            first = converge(args.name, inv, book, args.artifacts, args.forks, env)
+            assert len(first.result.hosts) == n, f"expected {n} hosts in the run, saw {len(first.result.hosts)}"
+            rows.append((n, up_s, first, converge(args.name, inv, book, args.artifacts, args.forks, env)))
             print(f"  slowest tasks ({n} host(s), first run): wall / sum over hosts / slowest host, s")
-            for task, wall, total, worst in task_times(first)[:args.top]:
+            for task, wall, total, worst in task_times(first.result)[:args.top]:
                 print(f"    {wall:6.1f} {total:7.1f} {worst:6.1f}  {task}")
     finally:
         subprocess.run([str(SCRIPT), "down", "--name", args.name], capture_output=True, check=False)
-    if not rows:
-        return
-    base = rows[0][2].duration
-    one_cpu = (rows[0][3] + rows[0][4]) / rows[0][0]  # CPU-s of one host's converge (the first size, per host)
-    print()
-    print(f"strategy {args.strategy}, forks {args.forks}, {cores} cores, playbook {book.name}; CPU floor = hosts × "
-          f"{one_cpu:.1f} CPU-s ÷ {cores} cores (the shortest wall time the work allows on idle cores)")
-    print("| hosts | up (s) | converge (s) | × one host | CPU hosts + controller (s) | CPU per host (s) | "
-          "CPU floor (s) | converge ÷ floor | second run (s) | second-run CPU (s) | changes (1st / 2nd) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    for n, up_s, first, h1, c1, second, h2, c2 in rows:
-        floor = n * one_cpu / cores
-        print(f"| {n} | {up_s:.1f} | {first.duration:.1f} | {first.duration / base:.2f} | {h1:.1f} + {c1:.1f} | "
-              f"{(h1 + c1) / n:.1f} | {floor:.1f} | {first.duration / floor:.2f} | {second.duration:.1f} | "
-              f"{h2:.1f} + {c2:.1f} | {first.changed_total} / {second.changed_total} |")
+    if rows:
+        print(f"\nstrategy {args.strategy}, forks {args.forks}, {cores} cores, playbook {book.name}")
+        table(rows, cores)
 
 
 if __name__ == "__main__":
