@@ -703,14 +703,15 @@ def prepare_host() -> None:
     os.chown(rd, my.pw_uid, my.pw_gid)
     if not Path("/var/lib/mysql/mysql").is_dir():
         run(["mariadb-install-db", "--user=mysql", "--datadir=/var/lib/mysql", "--skip-test-db"])
-    # physnet1 needs an interface; 'dummy' links are not in this kernel, so one end of a veth pair with
-    # no address and no IPv6 stands in. Provider networks exist for the API only; nothing is plugged.
-    if run(["ip", "link", "show", "osphys0"], check=False).returncode != 0:
-        run(["ip", "link", "add", "osphys0", "type", "veth", "peer", "name", "osphys1"])
-        for dev in ("osphys0", "osphys1"):
-            run(["sysctl", "-q", "-w", f"net.ipv6.conf.{dev}.disable_ipv6=1"], check=False)
-            run(["ip", "link", "set", dev, "up"])
-        (RUN / "veth.created").touch()
+    # Each physical network needs an interface; 'dummy' links are not in this kernel, so one end of a veth
+    # pair with no address and no IPv6 stands in (the other end is where a test joins the "wire").
+    for near, far in WIRES.values():
+        if run(["ip", "link", "show", near], check=False).returncode != 0:
+            run(["ip", "link", "add", near, "type", "veth", "peer", "name", far])
+            for dev in (near, far):
+                run(["sysctl", "-q", "-w", f"net.ipv6.conf.{dev}.disable_ipv6=1"], check=False)
+                run(["ip", "link", "set", dev, "up"])
+            (RUN / "veth.created").touch()
 
 
 # --------------------------------------------------------------------------------------------- policy
@@ -878,10 +879,14 @@ VENDORS = {"vendor-a": "vendor-a-sandbox", "vendor-b": "vendor-b-sandbox"}
 FLAVORS = [("m1.nano", 1, 128, 1), ("m1.tiny", 1, 512, 1), ("m1.small", 1, 2048, 10), ("m1.medium", 2, 4096, 20)]
 IMAGE = "debian-12-tiny"
 NETWORKS = [
-    # name, type, segment, shared, cidr (RFC 5737 documentation ranges: never routed anywhere)
-    ("public", "flat", None, False, "203.0.113.0/24"),
-    ("lgwan", "vlan", 100, True, "198.51.100.0/24"),
+    # name, type, physical network, shared, cidr (RFC 5737 documentation ranges: never routed anywhere).
+    # Each on its own wire: LGWAN and the internet never share one, and a VLAN could not carry packets here
+    # (this kernel has no 8021q links: "Error: Unknown device type.").
+    ("public", "flat", "physnet1", False, "203.0.113.0/24"),
+    ("lgwan", "flat", "physnet2", True, "198.51.100.0/24"),
 ]
+# physical network -> (the agents' end of its veth, the far end a test joins to reach the wire)
+WIRES = {"physnet1": ("osphys0", "osphys1"), "physnet2": ("oslgwan0", "oslgwan1")}
 
 
 # Lookups list by name: the SDK's find_*() first GETs the name as an ID, and Keystone logs every such 404
@@ -969,12 +974,15 @@ def content() -> None:
                                 visibility="public", allow_duplicates=False, validate_checksum=False,
                                 shuyaku_note="not bootable: 1 MiB of zeros for the fake virt driver")
     admin_project = _one(conn.identity.projects(name="admin", domain_id="default"))
-    for name, ntype, seg, shared, cidr in NETWORKS:
+    for name, ntype, physnet, shared, cidr in NETWORKS:
         net = conn.network.find_network(name)
+        # an older dev cloud's VLAN `lgwan`: replaced while nothing uses it (else `up --reset`)
+        if (net is not None and (net.provider_network_type, net.provider_physical_network) != (ntype, physnet)
+                and not list(conn.network.ports(network_id=net.id))):
+            conn.network.delete_network(net)
+            net = None
         if net is None:
-            attrs = {"provider_network_type": ntype, "provider_physical_network": "physnet1"}
-            if seg is not None:
-                attrs["provider_segmentation_id"] = seg
+            attrs = {"provider_network_type": ntype, "provider_physical_network": physnet}
             net = conn.network.create_network(name=name, is_router_external=True, is_shared=shared,
                                               project_id=admin_project.id, **attrs)
         if not list(conn.network.subnets(network_id=net.id)):
@@ -1337,7 +1345,8 @@ def cmd_down() -> int:
     stopped += stop_many(["rabbitmq"]) + stop_many(["epmd"]) + stop_many(["mariadb"])
     marker = RUN / "veth.created"
     if marker.exists():
-        run(["ip", "link", "del", "osphys0"], check=False)
+        for near, _ in WIRES.values():
+            run(["ip", "link", "del", near], check=False)
         marker.unlink()
     if not stopped:
         say("not_running")

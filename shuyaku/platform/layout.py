@@ -203,6 +203,7 @@ def _base_rules(cfg: PlatformConfig, lay: Layout) -> dict[str, list[Rule]]:
     once per layer; each tenant gets its own copy as a second group, so its first group holds only its planned
     links and no tenant can change what another tenant may reach."""
     base = [s for s in cfg.site.shared_services if s.name in naming.BASE_SERVICES]
+    bastion = lay.services.get("bastion")
     out: dict[str, list[Rule]] = {}
     for z in cfg.site.zones:
         layer_rules: list[Rule] = []
@@ -210,6 +211,9 @@ def _base_rules(cfg: PlatformConfig, lay: Layout) -> dict[str, list[Rule]]:
             for s in base:
                 for proto, port in s.ports:
                     layer_rules.append(Rule("egress", proto, port, lay.services[s.name].cidr, "base", s.name))
+            if bastion is not None:
+                # administration (Ansible, verify) reaches a system only from the bastion, and only over SSH
+                layer_rules.append(Rule("ingress", *naming.ADMIN_SSH, bastion.cidr, "admin", "from the bastion"))
         if z.layer == Layer.internet:
             layer_rules.append(Rule("egress", "tcp", cfg.proxy_port, cfg.proxy_cidr, "proxy", "security cloud proxy"))
         if layer_rules:
@@ -231,6 +235,10 @@ def _service_rules(cfg: PlatformConfig, lay: Layout, svc_rules: dict[str, list[R
                 for proto, port in s.ports
                 for cidr in cfg.admin_cidrs
             ]
+            # onwards over SSH only, to the zones that route to the shared zone (their tenants and services)
+            out += [Rule("egress", *naming.ADMIN_SSH, cidr, "admin", "administration") for cidr in clients]
+        elif "bastion" in lay.services:
+            out.append(Rule("ingress", *naming.ADMIN_SSH, lay.services["bastion"].cidr, "admin", "from the bastion"))
         if s.name == "patch_mirror":
             out.append(Rule("egress", "tcp", cfg.proxy_port, cfg.proxy_cidr, "proxy", "upstream through the proxy"))
         svc_rules[s.name] = _dedupe(out)

@@ -21,6 +21,10 @@ GATEWAY_LAYERS = ("lgwan", "internet")
 # Shared services every tenant consumes (and so may reach); hub and relay are reached only by the
 # tenants whose flows name them, bastion only by administrators.
 BASE_SERVICES = ("ntp", "dns", "logs", "patch_mirror", "backup")
+# How the bastion reaches the hosts it administers (Ansible, `shuyaku verify`): SSH, and nothing else.
+ADMIN_SSH = ("tcp", 22)
+# The layer whose network administrators' terminals are on: the shared zone routes them back through its router.
+ADMIN_ENTRY_LAYER = "lgwan"
 
 
 def vendor_slug(vendor: str) -> str:

@@ -169,6 +169,17 @@ class Zone(pulumi.ComponentResource):
             next_hop=ip,
             opts=both_attached,
         )
+        if layer == naming.ADMIN_ENTRY_LAYER:
+            # Administrators' terminals sit on the LGWAN side (the office network): the bastion answers them
+            # through this layer's router, which reaches them over its gateway.
+            for i, cidr in enumerate(cfg.admin_cidrs):
+                openstack.networking.RouterRoute(
+                    f"{name}-admins-{i + 1}",
+                    router_id=shared.router.id,
+                    destination_cidr=cidr,
+                    next_hop=ip,
+                    opts=both_attached,
+                )
 
     def isolate(self, project_ids: dict[str, pulumi.Input[str]]) -> None:
         """The host aggregate and availability zone, open only to this layer's projects

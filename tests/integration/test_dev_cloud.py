@@ -178,7 +178,9 @@ def test_roles_flavors_image_and_provider_networks(admin, vendor_a):
     lgwan = admin.network.find_network("lgwan")
     assert (public.is_router_external, public.provider_network_type, public.provider_physical_network) == (
         True, "flat", "physnet1")
-    assert (lgwan.is_router_external, lgwan.is_shared, lgwan.provider_network_type) == (True, True, "vlan")
+    # LGWAN on a wire of its own: it never shares a physical network with the internet
+    assert (lgwan.is_router_external, lgwan.is_shared, lgwan.provider_network_type, lgwan.provider_physical_network) == (
+        True, True, "flat", "physnet2")
     # a vendor can see both: it needs them for router gateways and LGWAN ports
     seen = {n.name for n in vendor_a.network.networks()}
     assert {"public", "lgwan"} <= seen

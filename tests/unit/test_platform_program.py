@@ -181,7 +181,12 @@ def test_my_number_layer_never_reaches_outside(which: str) -> None:
     internet_groups = {r.id for r in m.of_type("openstack:networking/secGroup:SecGroup") if r.inputs["name"].endswith("-base")
                        and next(t for t in cfg.site.tenants if r.inputs["name"] == f"{t.system_id}-base").layer == "internet"}
     base = [r.inputs for r in m.of_type(SGR) if r.inputs["securityGroupId"] in internet_groups]
-    assert base and all(r["direction"] == "egress" for r in base)
+    # ... and admit only the bastion, over SSH
+    bastion = ipaddress.ip_network(out["shared_services"]["bastion"]["cidr"])
+    assert {(r["protocol"], r["portRangeMin"], ipaddress.ip_network(r["remoteIpPrefix"])) for r in base
+            if r["direction"] == "ingress"} == {("tcp", 22, bastion)}
+    base = [r for r in base if r["direction"] == "egress"]
+    assert base
     assert {ipaddress.ip_network(r["remoteIpPrefix"]) for r in base if not ipaddress.ip_network(r["remoteIpPrefix"])
             .subnet_of(shared)} == {ipaddress.ip_network(cfg.proxy_cidr)}
     for t in cfg.site.tenants:

@@ -39,6 +39,10 @@ def test_no_shared_service_opens_a_connection_except_its_declared_mediation(whic
         if service == "patch_mirror":
             # its upstream, through the proxy only (pull-only: it never fetches on a client's behalf)
             assert egress == {("egress", "tcp", cfg.proxy_port, cfg.proxy_cidr)}, egress
+        elif service == "bastion":
+            # administration: SSH onwards to the zones that route to the shared zone, nothing else
+            zones = {("egress", "tcp", 22, z.cidr) for z in site.zones if lay.reaches_shared(z.layer)}
+            assert egress == zones, (service, egress ^ zones)
         elif service in MEDIATORS:
             planned = {("egress", f.protocol, f.port, cidr_of[f.target_system])
                        for f in site.flows if f.path == service and f.target_system in cidr_of}
