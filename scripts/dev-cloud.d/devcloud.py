@@ -610,10 +610,11 @@ def cloud_checks(conn) -> dict[str, tuple[bool, str]]:
         mine = [a for a in agents if a.host == host]
         ok = bool(mine) and all(a.is_alive for a in mine)
         out[f"neutron-linuxbridge-agent{name}"] = (ok, f"network agent {host} alive={mine[0].is_alive if mine else 'absent'}")
-    if QEMU["on"]:  # the router namespaces for guests on tenant networks (admin-down on purpose: see qemucompute)
-        l3 = [a for a in conn.network.agents(binary="neutron-l3-agent") if a.host == qemucompute.QEMU_HOST]
-        out["neutron-l3-agent-qemu"] = (bool(l3) and all(a.is_alive for a in l3),
-                                        f"L3 agent {qemucompute.QEMU_HOST} alive={l3[0].is_alive if l3 else 'absent'}")
+    # the router namespaces and dnsmasq for guests on tenant networks (admin-down on purpose: see qemucompute)
+    for binary in qemucompute.PLACED_AGENTS if QEMU["on"] else ():
+        mine = [a for a in conn.network.agents(binary=binary) if a.host == qemucompute.QEMU_HOST]
+        out[f"{binary}-qemu"] = (bool(mine) and all(a.is_alive for a in mine),
+                                 f"{binary} {qemucompute.QEMU_HOST} alive={mine[0].is_alive if mine else 'absent'}")
     # the SDK from Debian (0.101) has no block_storage.services(): read /os-services directly
     r = conn.block_storage.get("/os-services")
     if r.status_code != 200:

@@ -25,8 +25,10 @@ from pathlib import Path
 
 QEMU_HOST = "shuyaku-dev-qemu"
 # neutron-l3-agent: router namespaces for guests on tenant networks (it pulls haproxy, keepalived, radvd;
-# none of them is started: no metadata proxy, no HA routers, no IPv6 RAs)
-PKGS = ["nova-compute-qemu", "libvirt-daemon-system", "genisoimage", "qemu-utils", "neutron-l3-agent"]
+# none of them is started: no metadata proxy, no HA routers, no IPv6 RAs). neutron-dhcp-agent: dnsmasq for the
+# tenant networks a test names (the platform's subnets have DHCP on, so Nova's config drive says "ipv4_dhcp").
+PKGS = ["nova-compute-qemu", "libvirt-daemon-system", "genisoimage", "qemu-utils", "neutron-l3-agent",
+        "neutron-dhcp-agent"]
 TRAIT = "CUSTOM_SHUYAKU_QEMU"
 AGGREGATE = "shuyaku-qemu"
 # 1 vCPU, 256 MiB, 1 GB disk: the guest image's root is 1 GiB virtual, and it uses about 60 MiB of memory
@@ -36,6 +38,9 @@ LIBVIRT_SOCK = Path("/run/libvirt/libvirt-sock")
 NOVA_HOST_CONF = Path("/etc/nova/nova-host-qemu.conf")
 NEUTRON_HOST_CONF = Path("/etc/neutron/neutron-host-qemu.conf")
 L3_CONF = Path("/etc/neutron/l3-agent-qemu.ini")
+DHCP_CONF = Path("/etc/neutron/dhcp-agent-qemu.ini")
+# The agents that serve only what an admin places on them by name (kept admin-down: explicit_only)
+PLACED_AGENTS = ("neutron-l3-agent", "neutron-dhcp-agent")
 PROVIDER_DIR = Path("/etc/nova/provider-qemu")  # not the default location: the fake hosts must not read it
 LIBVIRTD_CONF = Path("/etc/libvirt/libvirtd-shuyaku.conf")
 QEMU_CONF = Path("/etc/libvirt/qemu.conf")  # the system daemon reads this path only
@@ -67,6 +72,10 @@ def config_texts(virt_type: str) -> dict[Path, tuple[str, str | None]]:
           "# Otherwise every router the fast tests and the platform make would get a namespace and real ports.\n"
           "[DEFAULT]\ninterface_driver = linuxbridge\nagent_mode = legacy\n"
           "# no metadata service in the dev cloud: guests read the config drive\nenable_metadata_proxy = false\n")
+    dhcp = (f"{HEAD}# dnsmasq for the networks an admin adds to this agent by name (add_dhcp_agent_to_network); kept\n"
+            "# admin-down like the L3 agent, and neutron-server has network_auto_schedule = false.\n"
+            "[DEFAULT]\ninterface_driver = linuxbridge\nenable_isolated_metadata = false\n"
+            "enable_metadata_network = false\n")
     provider = (f"{HEAD}meta:\n  schema_version: '1.0'\nproviders:\n  - identification:\n"
                 f"      uuid: $COMPUTE_NODE\n    traits:\n      additional:\n        - {TRAIT}\n")
     libvirtd = (f"{HEAD}# nova-compute runs as nova, in group libvirt: the socket is the group's, no other auth.\n"
@@ -78,7 +87,7 @@ def config_texts(virt_type: str) -> dict[Path, tuple[str, str | None]]:
             "remember_owner = 0\n")
     return {NOVA_HOST_CONF: (nova, "nova"), NEUTRON_HOST_CONF: (agent, "neutron"),
             PROVIDER_DIR / "shuyaku-qemu.yaml": (provider, "nova"), LIBVIRTD_CONF: (libvirtd, None),
-            L3_CONF: (l3, "neutron"), QEMU_CONF: (qemu, None)}
+            L3_CONF: (l3, "neutron"), DHCP_CONF: (dhcp, "neutron"), QEMU_CONF: (qemu, None)}
 
 
 def commands() -> dict[str, tuple[str, list[str], tuple[str, ...]]]:
@@ -99,6 +108,10 @@ def commands() -> dict[str, tuple[str, list[str], tuple[str, ...]]]:
             "/usr/bin/neutron-l3-agent", "--config-file", "/etc/neutron/neutron.conf", "--config-file",
             str(L3_CONF), "--config-file", str(NEUTRON_HOST_CONF)],
             ("/etc/neutron/neutron.conf", str(L3_CONF), str(NEUTRON_HOST_CONF))),
+        "neutron-dhcp-agent-qemu": ("root", [
+            "/usr/bin/neutron-dhcp-agent", "--config-file", "/etc/neutron/neutron.conf", "--config-file",
+            str(DHCP_CONF), "--config-file", str(NEUTRON_HOST_CONF)],
+            ("/etc/neutron/neutron.conf", str(DHCP_CONF), str(NEUTRON_HOST_CONF))),
     }
 
 
@@ -177,21 +190,27 @@ def _upload(conn, name: str, path: Path, sha: str, **attrs):
                                        validate_checksum=False, shuyaku_sha256=sha, **attrs)
 
 
-def explicit_routers_only(conn, timeout: float = 120) -> None:
-    """The real host's L3 agent admin-down: Neutron's schedulers then never pick it, and with
-    enable_services_on_agents_with_admin_state_down an admin may still place a router there by name. An agent
-    registers admin-up; only automatic scheduling can have bound routers to it in the seconds until this runs,
-    so those are unbound."""
-    deadline = time.monotonic() + timeout
-    while not (agents := list(conn.network.agents(binary="neutron-l3-agent", host=QEMU_HOST))):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"neutron-l3-agent@{QEMU_HOST} did not register in {timeout:.0f} s")
-        time.sleep(2)
-    agent = agents[0]
-    if agent.is_admin_state_up:
+def explicit_only(conn, timeout: float = 120) -> None:
+    """The real host's L3 and DHCP agents admin-down: Neutron's schedulers then never pick them, and with
+    enable_services_on_agents_with_admin_state_down an admin may still place a router or a network there by
+    name. An agent registers admin-up; only automatic scheduling can have bound something to it in the seconds
+    until this runs, so that is unbound."""
+    for binary in PLACED_AGENTS:
+        deadline = time.monotonic() + timeout
+        while not (agents := list(conn.network.agents(binary=binary, host=QEMU_HOST))):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{binary}@{QEMU_HOST} did not register in {timeout:.0f} s")
+            time.sleep(2)
+        agent = agents[0]
+        if not agent.is_admin_state_up:
+            continue
         conn.network.update_agent(agent, is_admin_state_up=False)
-        for router in conn.network.agent_hosted_routers(agent):
-            conn.network.remove_router_from_agent(agent, router)
+        if binary == "neutron-l3-agent":
+            for router in conn.network.agent_hosted_routers(agent):
+                conn.network.remove_router_from_agent(agent, router)
+        else:
+            for net in conn.network.dhcp_agent_hosting_networks(agent):
+                conn.network.remove_dhcp_agent_from_network(agent, net)
 
 
 def content(conn, root: Path) -> None:
@@ -214,7 +233,7 @@ def content(conn, root: Path) -> None:
     admin = next(iter(conn.identity.projects(name="admin", domain_id="default")))
     if admin.id not in {a["tenant_id"] for a in conn.compute.get_flavor_access(flavor)}:
         conn.compute.flavor_add_tenant_access(flavor, admin.id)
-    explicit_routers_only(conn)
+    explicit_only(conn)
     d = guest_image(root)
     files = json.loads((d / "manifest.json").read_text())["files"]
     k = _upload(conn, f"{IMAGE}-kernel", d / "vmlinuz", files["vmlinuz"]["sha256"], disk_format="aki",

@@ -1,0 +1,81 @@
+"""Machines outside the cloud, on the dev cloud's physical wires, for the migrated wave's tests.
+
+`scripts/dev-cloud` gives each provider network a veth pair: the agents' end (`osphys0`, `oslgwan0`) and a far end
+(`osphys1`, `oslgwan1`). A `Wire` joins the far end to a bridge of its own; a `Machine` is a network namespace
+with a veth into that bridge: the host's own tables get no address or route in these ranges.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import uuid
+from dataclasses import dataclass, field
+
+
+def sh(*cmd: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess[str]:
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{shlex.join(cmd)} -> {p.returncode}\n{p.stdout[-1500:]}\n{p.stderr[-1500:]}")
+    return p
+
+
+@dataclass
+class Machine:
+    ns: str
+    addresses: list[str]  # CIDR notation; the first one's prefix is on-link
+    routes: list[tuple[str, str, str | None]] = field(default_factory=list)  # (destination, via, source)
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def run(self, *cmd: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return sh("ip", "netns", "exec", self.ns, *cmd, timeout=timeout, check=check)
+
+    def start(self, *cmd: str, log: str) -> None:
+        with open(log, "ab") as out:
+            self.procs.append(subprocess.Popen(["ip", "netns", "exec", self.ns, *cmd], stdout=out,
+                                               stderr=subprocess.STDOUT))
+
+
+class Wire:
+    """One provider network's wire, with the machines the test puts on it."""
+
+    def __init__(self, far_end: str) -> None:
+        self.far_end = far_end
+        self.tag = uuid.uuid4().hex[:5]
+        self.bridge = f"wb{self.tag}"
+        self.machines: list[Machine] = []
+        sh("ip", "link", "add", self.bridge, "type", "bridge")
+        sh("sysctl", "-q", "-w", f"net.ipv6.conf.{self.bridge}.disable_ipv6=1", check=False)
+        sh("ip", "link", "set", far_end, "master", self.bridge)
+        sh("ip", "link", "set", self.bridge, "up")
+
+    def machine(self, name: str, addresses: list[str], routes: list[tuple[str, str, str | None]] | None = None) -> Machine:
+        m = Machine(f"shuyaku-{name}-{self.tag}", addresses, routes or [])
+        outer, inner = f"w{self.tag}{len(self.machines)}h", f"w{self.tag}{len(self.machines)}n"
+        sh("ip", "netns", "add", m.ns)
+        sh("ip", "link", "add", outer, "type", "veth", "peer", "name", inner)
+        sh("sysctl", "-q", "-w", f"net.ipv6.conf.{outer}.disable_ipv6=1", check=False)
+        sh("ip", "link", "set", outer, "master", self.bridge)
+        sh("ip", "link", "set", outer, "up")
+        sh("ip", "link", "set", inner, "netns", m.ns)
+        m.run("sysctl", "-q", "-w", f"net.ipv6.conf.{inner}.disable_ipv6=1", check=False)
+        for addr in addresses:
+            m.run("ip", "addr", "add", addr, "dev", inner)
+        for dev in (inner, "lo"):
+            m.run("ip", "link", "set", dev, "up")
+        for dest, via, src in m.routes:
+            m.run("ip", "route", "add", dest, "via", via, *(("src", src) if src else ()))
+        self.machines.append(m)
+        return m
+
+    def remove(self) -> None:
+        for m in self.machines:
+            for p in m.procs:
+                p.terminate()
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+            sh("ip", "netns", "del", m.ns, check=False)
+        sh("ip", "link", "set", self.far_end, "nomaster", check=False)
+        sh("ip", "link", "del", self.bridge, check=False)

@@ -1,0 +1,164 @@
+"""A migrated wave on real guests: the small town's platform deployed, each system of waves 1 and 2 booted from
+its vendor's project on the real compute host, and `shuyaku verify --migrated` proving the separation with real
+connections, through the platform's bastion, from an administrator's terminal.
+
+What runs where (docs/real-guests.md, "The migrated wave"):
+- the platform stack (Pulumi, file backend), as stacks/Pulumi.local.yaml deploys it: no servers of its own
+  (`instances: false`), but its ports at the planned addresses; its four zone routers are placed on the real
+  host's L3 agent and the wave's networks (and the shared segment) on its DHCP agent, by name;
+- the bastion, the hub and the relay: the operator boots the guest image on the platform's own ports;
+- each system of the waves: a member of its vendor group boots one guest on its tenant network, with the
+  tenant's security groups, listening on the ports its planned links come in on;
+- outside the cloud, namespaces on the wires: an administrator's terminal on the LGWAN wire (198.18.0.5, one of
+  the stack's adminCidrs, behind the LGWAN upstream 198.51.100.1), the security cloud's proxy at the stack's
+  proxy address on `public`, and an "internet" web server on `public`.
+The dev cloud has one real host, so the guests of all layers share it: a test-only aggregate opens it to the
+wave's projects. Compute separation (one layer per host) is proven elsewhere, through the API; here the packets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cloudlogin import CLOUDS, operator, record_phase
+from guestwire import Wire
+from wave_rig import Rig
+
+from shuyaku.contracts.plan import Plan
+from shuyaku.deploy.engine import ROOT, Stack
+
+pytestmark = pytest.mark.integration
+
+INVENTORY = ROOT / "examples" / "small-town" / "inventory.yaml"
+CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
+WAVES = (1, 2)  # wave 2 brings the relay's link (lgmail -> mail, tcp/25)
+INTERNET = ("203.0.113.9", 80)
+ADMIN_TERMINAL, LGWAN_UPSTREAM = "198.18.0.5", "198.51.100.1"
+RUN = uuid.uuid4().hex[:6]
+
+
+def record(phase: str, seconds: float) -> None:
+    record_phase("migrated wave", phase, seconds)
+
+
+def qemu_host_up(admin: Any) -> bool:
+    return any(s.host == "shuyaku-dev-qemu" and s.state == "up" and s.status == "enabled"
+               for s in admin.compute.services(binary="nova-compute"))
+
+
+@pytest.fixture(scope="module")
+def wave(tmp_path_factory: pytest.TempPathFactory):
+    admin = operator()
+    if not qemu_host_up(admin):
+        if os.environ.get("SHUYAKU_REQUIRE_GUESTS") == "1":
+            pytest.fail("the real compute host is not up: run `scripts/dev-cloud up --compute qemu`", pytrace=False)
+        pytest.skip("no real compute host (scripts/dev-cloud up --compute qemu)")
+    workdir = tmp_path_factory.mktemp("wave")
+    proc = subprocess.run([sys.executable, "-m", "shuyaku.cli", "plan", str(INVENTORY), "--out", str(workdir / "plan")],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    plan = Plan.model_validate_json((workdir / "plan" / "plan.json").read_text(encoding="utf-8"))
+    st = Stack(f"wave{RUN}", workdir / "state", config_source=ROOT / "stacks" / "Pulumi.local.yaml", env_extra=CLOUD_ENV)
+    st.ensure()
+    st.set_config("shuyaku:siteData", str(workdir / "plan" / "site-onprem.json"))
+    st.set_config("shuyaku:inventory", str(INVENTORY))
+    wires: list[Wire] = []
+    rig = None
+    try:
+        t0 = time.monotonic()
+        up = st.up(capture=True, check=False)
+        assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
+        record("pulumi up (small town)", time.monotonic() - t0)
+        outputs = st.outputs()
+        systems = [s for w in plan.waves if w.number in WAVES for s in w.systems]
+        rig = Rig(admin, outputs, plan, systems, workdir, RUN)
+        rig.place()
+        zones = outputs["zones"]
+        lgwan_gw, internet_gw = rig.gateway_ip("lgwan"), rig.gateway_ip("internet")
+        public, lgwan = Wire("osphys1"), Wire("oslgwan1")
+        wires += [public, lgwan]
+        # the administrator's terminal behind the LGWAN upstream: the bastion answers it through the LGWAN router
+        terminal = lgwan.machine("admin", [f"{LGWAN_UPSTREAM}/24", f"{ADMIN_TERMINAL}/32"],
+                                 [(zones["shared"]["cidr"], lgwan_gw, ADMIN_TERMINAL)])
+        proxy_ip = outputs["proxy"]["cidr"].split("/")[0]
+        proxy = public.machine("proxy", [f"{proxy_ip}/24"], [(zones["internet"]["cidr"], internet_gw, None)])
+        proxy.start(sys.executable, str(Path(__file__).with_name("connect_proxy.py")), proxy_ip,
+                    str(outputs["proxy"]["port"]), log=str(workdir / "proxy.log"))
+        internet = public.machine("internet", [f"{INTERNET[0]}/24"])
+        web = workdir / "www"
+        web.mkdir()
+        (web / "index.html").write_text("the internet\n")
+        internet.start(sys.executable, "-m", "http.server", str(INTERNET[1]), "--bind", INTERNET[0],
+                       "--directory", str(web), log=str(workdir / "internet.log"))
+        t0 = time.monotonic()
+        rig.boot()
+        record(f"{len(rig.guests)} guests: create to ACTIVE and host key on the console", time.monotonic() - t0)
+        t0 = time.monotonic()
+        rig.wait_ssh(terminal)
+        record("SSH through the bastion answered by every guest", time.monotonic() - t0)
+        yield {"rig": rig, "terminal": terminal, "proxy": proxy, "outputs": outputs, "plan": plan,
+               "workdir": workdir, "stack": st}
+    finally:
+        if rig is not None:
+            rig.remove()
+        for w in wires:
+            w.remove()
+        down = st.destroy(capture=True)
+        assert down.returncode == 0, down.stdout[-3000:]
+
+
+def test_every_guest_runs_on_the_real_host_from_its_own_project(wave: dict[str, Any]) -> None:
+    rig: Rig = wave["rig"]
+    for name, g in rig.guests.items():
+        server = rig.admin.compute.get_server(g.server_id)
+        assert (server.status, server.compute_host) == ("ACTIVE", "shuyaku-dev-qemu"), name
+        assert server.project_id == g.project_id, name
+    # systems from their vendors' projects, the services from the operator's
+    assert {g.project_id for g in rig.guests.values() if g.system} == {
+        wave["outputs"]["tenants"][g.system]["project_id"] for g in rig.guests.values() if g.system}
+
+
+def test_verify_migrated_proves_every_case_through_the_bastion(wave: dict[str, Any]) -> None:
+    rig: Rig = wave["rig"]
+    workdir: Path = wave["workdir"]
+    outputs_file = rig.write_outputs(workdir / "outputs.json")
+    cmd = [sys.executable, "-m", "shuyaku.cli", "verify", "--migrated", "--stack", wave["stack"].name,
+           "--plan", str(workdir / "plan" / "plan.json"), "--outputs", str(outputs_file),
+           "--internet-host", f"{INTERNET[0]}:{INTERNET[1]}", "--private-key", str(rig.key),
+           "--junit", str(workdir / "verify" / "junit.xml"), "--html", str(workdir / "verify" / "summary.html"),
+           "--lang", "en"]
+    t0 = time.monotonic()
+    # from the administrator's terminal: the only place outside the cloud the bastion admits SSH from
+    done = wave["terminal"].run(*cmd, timeout=1800, check=False)
+    record("verify --migrated (the whole matrix)", time.monotonic() - t0)
+    print(done.stdout[-6000:])
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    got = re.search(r"tried (\d+) of (\d+): allowed as planned (\d+), refused as planned (\d+), unexpected (\d+), "
+                    r"not run (\d+)", " ".join(done.stdout.split()))
+    assert got, done.stdout[-3000:]
+    tried, total, allowed, refused, unexpected, not_run = map(int, got.groups())
+    cases = json.loads((workdir / "verify" / "migrated-cases.json").read_text())["cases"]
+    planned = [c for c in cases if c["expect"] == "allow"]
+    print(f"\n[migrated wave] matrix: tried {tried} of {total}, allowed {allowed}, refused {refused}, "
+          f"unexpected {unexpected}, not run {not_run}; guests {len(rig.guests)}")
+    assert (tried, unexpected, not_run) == (total, 0, 0) and total == len(cases)
+    assert (allowed, refused) == (len(planned), total - len(planned))
+    # every planned link of the migrated systems was tried, and every kind of rule the issue names
+    links = {f"{lk.source}->{lk.target} tcp/{lk.port}" for lk in wave["plan"].links
+             if lk.source in rig.systems and lk.target in rig.systems and lk.protocol == "tcp"}
+    assert links and links <= {c["link"] for c in planned}
+    assert {"internet_via_proxy", "internet_direct", "lgwan_internet"} <= {c["why"] for c in cases}
+    # the proxy saw the internet-layer guests' CONNECTs and nothing from another layer
+    log = (workdir / "proxy.log").read_text()
+    internet_guests = {g.address for g in rig.guests.values() if g.layer == "internet"}
+    seen = {line.rsplit(" ", 1)[-1] for line in log.splitlines() if line.startswith("CONNECT")}
+    assert seen and seen <= internet_guests, (seen, internet_guests)

@@ -1,0 +1,219 @@
+"""The migrated wave's guests on the dev cloud (tests/integration/test_migrated_wave.py): what the operator places on
+the real host's agents, the guests it and the vendors boot, and the inventory `verify --migrated` is given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import secrets
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openstack.connection
+from guestwire import Machine
+
+QEMU_HOST = "shuyaku-dev-qemu"
+AGGREGATE = "shuyaku-qemu"
+FLAVOR = "shuyaku.guest.tiny"
+IMAGE = "shuyaku-guest"
+SERVICES = ("bastion", "hub", "relay")
+ADMIN_USER = "ansible"  # the guest image's login (scripts/guest-image.d)
+HOST_KEY = re.compile(r"shuyaku-config-drive: host key (ssh-ed25519 [A-Za-z0-9+/=]+)")
+BOOT_TIMEOUT = 900  # every guest at once under TCG on 2 shared cores: this only catches a hang
+
+
+@dataclass
+class Guest:
+    name: str
+    layer: str
+    project_id: str
+    server_id: str
+    address: str
+    system: str | None = None  # the migrated system, or None for the platform's own service guest
+    service: str | None = None
+    host_key: str = ""
+    created: float = 0.0
+
+
+class Rig:
+    def __init__(self, admin: Any, outputs: dict[str, Any], plan: Any, systems: list[str], workdir: Path,
+                 run: str) -> None:
+        self.admin, self.outputs, self.plan, self.systems, self.work, self.run = admin, outputs, plan, systems, workdir, run
+        self.undo: list[Callable[[], Any]] = []
+        self.guests: dict[str, Guest] = {}
+        self.key = workdir / "id_ed25519"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.key)], check=True)
+        self.public_key = (workdir / "id_ed25519.pub").read_text().strip()
+        self.known_hosts = workdir / "known_hosts"
+        self.l3 = next(iter(admin.network.agents(binary="neutron-l3-agent", host=QEMU_HOST)))
+        self.dhcp = next(iter(admin.network.agents(binary="neutron-dhcp-agent", host=QEMU_HOST)))
+
+    # ------------------------------------------------------------------ what the operator places
+    def gateway_ip(self, layer: str) -> str:
+        router = self.admin.network.get_router(self.outputs["zones"][layer]["router_id"])
+        return router.external_gateway_info["external_fixed_ips"][0]["ip_address"]
+
+    def place(self) -> None:
+        """The zone routers on the real host's L3 agent, the wave's networks and the shared segment on its DHCP
+        agent (nothing goes there by itself), and the real host opened to the wave's projects and the operator's."""
+        net, compute = self.admin.network, self.admin.compute
+        for z in self.outputs["zones"].values():
+            if z.get("router_id"):
+                router = net.get_router(z["router_id"])
+                net.add_router_to_agent(self.l3, router)
+                self.undo.append(lambda r=router: net.remove_router_from_agent(self.l3, r))
+        tenants = self.outputs["tenants"]
+        for net_id in [self.outputs["zones"]["shared"]["network_id"], *(tenants[s]["network_id"] for s in self.systems)]:
+            network = net.get_network(net_id)
+            net.add_dhcp_agent_to_network(self.dhcp, network)
+            self.undo.append(lambda n=network: net.remove_dhcp_agent_from_network(self.dhcp, n))
+        aggregate = next(a for a in compute.aggregates() if a.name == AGGREGATE)
+        projects = {f"filter_tenant_id_wave_{s}": tenants[s]["project_id"] for s in self.systems}
+        projects["filter_tenant_id_wave_operator"] = self.admin.current_project_id
+        compute.set_aggregate_metadata(aggregate, projects)
+        self.undo.append(lambda: compute.set_aggregate_metadata(aggregate, dict.fromkeys(projects)))
+        flavor = compute.find_flavor(FLAVOR, ignore_missing=False)
+        self.images = {n: self.admin.image.find_image(n, ignore_missing=False)
+                       for n in (IMAGE, f"{IMAGE}-kernel", f"{IMAGE}-ramdisk")}
+        for s in self.systems:
+            pid = tenants[s]["project_id"]
+            compute.flavor_add_tenant_access(flavor, pid)
+            self.undo.append(lambda p=pid: compute.flavor_remove_tenant_access(flavor, p))
+            for image in self.images.values():  # pending is enough to boot by id
+                self.admin.image.add_member(image, member_id=pid)
+                self.undo.append(lambda i=image, p=pid: self.admin.image.remove_member(p, i))
+        self.flavor = flavor
+
+    # ------------------------------------------------------------------ the guests
+    def listen_ports(self, system: str | None, service: str | None) -> str:
+        """The ports the guest's listener serves: the planned links' ports into the system; a mediator's own
+        service ports and the ports of the links it mediates."""
+        if system is not None:
+            ports = {lk.port for lk in self.plan.links if lk.target == system and lk.protocol == "tcp"}
+        else:
+            svc = self.outputs["shared_services"][service]
+            ports = {int(p[4:]) for p in svc["ports"] if p.startswith("tcp/")} if service != "bastion" else set()
+            ports |= {lk.port for lk in self.plan.links if lk.path == service and lk.protocol == "tcp"}
+        return ",".join(str(p) for p in sorted(ports - {22}))
+
+    def _server(self, conn: Any, name: str, port_id: str, keypair: str, listen: str) -> Any:
+        return conn.compute.create_server(name=name, flavor_id=self.flavor.id, image_id=self.images[IMAGE].id,
+                                          networks=[{"port": port_id}], key_name=keypair,
+                                          metadata={"listen_ports": listen} if listen else {})
+
+    def boot(self) -> None:
+        """The operator's service guests on the platform's own ports, each system's guest from its vendor's project;
+        then every guest ACTIVE and its host key read from its console (Nova's channel, not the network)."""
+        admin = self.admin
+        kp = admin.compute.create_keypair(name=f"wave-operator-{self.run}", public_key=self.public_key)
+        self.undo.append(lambda: admin.compute.delete_keypair(kp))
+        site = self.outputs["site"]
+        for svc in SERVICES:
+            name = f"{site}-{svc}-01"
+            port = next(iter(admin.network.ports(name=name)))
+            self._track(admin, Guest(name, "shared", admin.current_project_id, "", port.fixed_ips[0]["ip_address"],
+                                     service=svc), lambda n=name, p=port.id, s=svc: self._server(
+                admin, n, p, kp.name, self.listen_ports(None, s)))
+        for sid in self.systems:
+            ten = self.outputs["tenants"][sid]
+            vendor = self._vendor(ten)
+            vkp = vendor.compute.create_keypair(name=f"wave-{sid}-{self.run}", public_key=self.public_key)
+            self.undo.append(lambda v=vendor, k=vkp: v.compute.delete_keypair(k))
+            name = f"{sid}-1"
+            port = vendor.network.create_port(name=name, network_id=ten["network_id"],
+                                              security_group_ids=list(ten["security_group_ids"].values()))
+            self.undo.append(lambda p=port: admin.network.delete_port(p, ignore_missing=True))
+            self._track(vendor, Guest(name, ten["layer"], ten["project_id"], "", port.fixed_ips[0]["ip_address"],
+                                      system=sid), lambda n=name, p=port.id, v=vendor, k=vkp.name, s=sid: self._server(
+                v, n, p, k, self.listen_ports(s, None)))
+        self._wait_booted()
+
+    def _track(self, conn: Any, guest: Guest, create: Callable[[], Any]) -> None:
+        guest.created = time.monotonic()
+        server = create()
+        guest.server_id = server.id
+        self.guests[guest.name] = guest
+        self.undo.append(lambda: self.admin.compute.delete_server(server.id, ignore_missing=True))
+
+    def _vendor(self, tenant: dict[str, Any]) -> Any:
+        """A member of the tenant's vendor group, logged in to the tenant (as `shuyaku vendor grant` sets one up)."""
+        password = secrets.token_urlsafe(16)
+        user = self.admin.identity.create_user(name=f"wave-{tenant['system_id']}-{self.run}", password=password,
+                                               domain_id="default")
+        self.undo.append(lambda: self.admin.identity.delete_user(user))
+        self.admin.identity.add_user_to_group(user, self.admin.identity.find_group(tenant["vendor_group"]))
+        auth = self.admin.config.config["auth"]
+        return openstack.connection.Connection(auth_url=auth["auth_url"], username=user.name, password=password,
+                                               project_id=tenant["project_id"], user_domain_name="Default",
+                                               region_name=self.admin.config.region_name, identity_api_version="3")
+
+    def _wait_booted(self) -> None:
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        waiting = dict(self.guests)
+        while waiting:
+            for name, g in list(waiting.items()):
+                server = self.admin.compute.get_server(g.server_id)
+                assert server.status != "ERROR", f"{name}: {server.fault}"
+                if server.status != "ACTIVE":
+                    continue
+                console = self.admin.compute.get_server_console_output(g.server_id).get("output", "")
+                found = HOST_KEY.findall(console)
+                if found:
+                    g.host_key = found[0]
+                    del waiting[name]
+            assert time.monotonic() < deadline, f"not booted in {BOOT_TIMEOUT} s: {sorted(waiting)}"
+            time.sleep(5)
+        self.known_hosts.write_text("".join(f"{g.address} {g.host_key}\n" for g in self.guests.values()))
+
+    @property
+    def bastion(self) -> Guest:
+        return next(g for g in self.guests.values() if g.service == "bastion")
+
+    def ssh(self, terminal: Machine, guest: Guest, *command: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        pin = ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={self.known_hosts}", "-o",
+               "GlobalKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-i", str(self.key),
+               "-o", "IdentitiesOnly=yes"]
+        hop = ["ssh", *pin, "-W", "%h:%p", f"{ADMIN_USER}@{self.bastion.address}"]
+        via = [] if guest is self.bastion else ["-o", "ProxyCommand=" + " ".join(hop)]
+        return terminal.run("ssh", *pin, *via, f"{ADMIN_USER}@{guest.address}", *command, timeout=timeout, check=False)
+
+    def wait_ssh(self, terminal: Machine) -> None:
+        """Every guest answers SSH from the administrator's terminal, the bastion straight, the others through it."""
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        for g in [self.bastion, *(g for g in self.guests.values() if g.service != "bastion")]:
+            while (done := self.ssh(terminal, g, "true")).returncode != 0:
+                assert time.monotonic() < deadline, f"{g.name} ({g.address}): no SSH: {done.stderr[-800:]}"
+                time.sleep(5)
+
+    # ------------------------------------------------------------------ what verify is given
+    def write_outputs(self, path: Path) -> Path:
+        """The stack's outputs with the guests in `ansible_inventory`, as the operator joins them: the platform's
+        servers by service, the vendors' guests in `wave` (their own stacks hold them), each with the host key
+        read from its console."""
+        def entry(g: Guest) -> dict[str, Any]:
+            return {"ansible_host": g.address, "ansible_user": ADMIN_USER, "shuyaku_layer": g.layer,
+                    "shuyaku_ssh_host_keys": [g.host_key]}
+        inventory: dict[str, dict[str, Any]] = {}
+        for g in self.guests.values():
+            for group in ([g.service, "shared"] if g.service else ["wave"]):
+                inventory.setdefault(group, {})[g.name] = entry(g)
+        path.write_text(json.dumps({**self.outputs, "ansible_inventory": inventory}, indent=1), encoding="utf-8")
+        return path
+
+    def remove(self) -> None:
+        errors = []
+        for step in reversed(self.undo):
+            try:
+                step()
+            except Exception as e:  # every step is tried; the first failures are reported
+                errors.append(repr(e))
+        for g in self.guests.values():
+            with contextlib.suppress(Exception):
+                self.admin.compute.wait_for_delete(self.admin.compute.get_server(g.server_id), wait=180)
+        assert not errors, errors[:5]
