@@ -328,10 +328,13 @@ ALL = [*INFRA, KEYSTONE, *APIS, *WORKERS]
 BY_NAME = {s.name: s for s in ALL}
 # The real compute host (`up --compute qemu`): its services join INFRA (libvirtd, which nova-compute needs up
 # first) and WORKERS only while it is enabled; `down` stops them whatever the setting.
-# nova-compute-qemu with Debian's usual umask: QEMU runs as libvirt-qemu and must traverse the instance
-# directories nova creates (libvirt hands it the disk files themselves, not their directories).
+# nova-compute-qemu and the DHCP agent with Debian's usual umask: QEMU runs as libvirt-qemu and must traverse the
+# instance directories nova creates (libvirt hands it the disk files themselves, not their directories), and
+# dnsmasq, once it has dropped to `nobody`, must read the host files the agent writes (with 027: "cannot read
+# .../host: Permission denied", and every guest "no address available").
+UMASK_022 = ("nova-compute-qemu", "neutron-dhcp-agent-qemu")
 QEMU_SVCS = [Svc(name, user, cmd, cwd="/var/lib/nova" if user == "nova" else "/", configs=configs,
-                 umask=0o022 if name == "nova-compute-qemu" else 0o027)
+                 umask=0o022 if name in UMASK_022 else 0o027)
              for name, (user, cmd, configs) in qemucompute.commands().items()]
 QEMU = {"on": False, "virt_type": "qemu"}
 

@@ -75,7 +75,9 @@ def config_texts(virt_type: str) -> dict[Path, tuple[str, str | None]]:
     dhcp = (f"{HEAD}# dnsmasq for the networks an admin adds to this agent by name (add_dhcp_agent_to_network); kept\n"
             "# admin-down like the L3 agent, and neutron-server has network_auto_schedule = false.\n"
             "[DEFAULT]\ninterface_driver = linuxbridge\nenable_isolated_metadata = false\n"
-            "enable_metadata_network = false\n")
+            "enable_metadata_network = false\n"
+            "# dnsmasq's own log of each request and answer (--log-dhcp): the only record of why a guest got no lease\n"
+            "dnsmasq_base_log_dir = /var/log/neutron/dnsmasq\n")
     provider = (f"{HEAD}meta:\n  schema_version: '1.0'\nproviders:\n  - identification:\n"
                 f"      uuid: $COMPUTE_NODE\n    traits:\n      additional:\n        - {TRAIT}\n")
     libvirtd = (f"{HEAD}# nova-compute runs as nova, in group libvirt: the socket is the group's, no other auth.\n"
@@ -137,6 +139,11 @@ def prepare() -> None:
         d.chmod(0o755)
     for f in base.iterdir():
         f.chmod(0o644)
+    # dnsmasq reads the DHCP agent's files as `nobody`: repair what an agent started with umask 027 left
+    for d in (p for p in [Path("/var/lib/neutron/dhcp"), *Path("/var/lib/neutron/dhcp").glob("*")] if p.is_dir()):
+        d.chmod(0o755)
+        for f in (f for f in d.iterdir() if f.is_file()):
+            f.chmod(0o644)
 
 
 def destroy_domains() -> list[str]:

@@ -129,38 +129,72 @@ def test_every_guest_runs_on_the_real_host_from_its_own_project(wave: dict[str, 
         wave["outputs"]["tenants"][g.system]["project_id"] for g in rig.guests.values() if g.system}
 
 
-def test_verify_migrated_proves_every_case_through_the_bastion(wave: dict[str, Any]) -> None:
+def run_verify(wave: dict[str, Any], label: str) -> tuple[subprocess.CompletedProcess[str], dict[str, int]]:
+    """`shuyaku verify --migrated` from the administrator's terminal (the only place outside the cloud the bastion
+    admits SSH from), and its tally."""
     rig: Rig = wave["rig"]
     workdir: Path = wave["workdir"]
+    out = workdir / f"verify-{label}"
     outputs_file = rig.write_outputs(workdir / "outputs.json")
     cmd = [sys.executable, "-m", "shuyaku.cli", "verify", "--migrated", "--stack", wave["stack"].name,
            "--plan", str(workdir / "plan" / "plan.json"), "--outputs", str(outputs_file),
            "--internet-host", f"{INTERNET[0]}:{INTERNET[1]}", "--private-key", str(rig.key),
-           "--junit", str(workdir / "verify" / "junit.xml"), "--html", str(workdir / "verify" / "summary.html"),
-           "--lang", "en"]
+           "--junit", str(out / "junit.xml"), "--html", str(out / "summary.html"), "--lang", "en"]
     t0 = time.monotonic()
-    # from the administrator's terminal: the only place outside the cloud the bastion admits SSH from
     done = wave["terminal"].run(*cmd, timeout=1800, check=False)
-    record("verify --migrated (the whole matrix)", time.monotonic() - t0)
-    print(done.stdout[-6000:])
-    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    record(f"verify --migrated ({label})", time.monotonic() - t0)
+    print(done.stdout[-5000:])
     got = re.search(r"tried (\d+) of (\d+): allowed as planned (\d+), refused as planned (\d+), unexpected (\d+), "
                     r"not run (\d+)", " ".join(done.stdout.split()))
-    assert got, done.stdout[-3000:]
-    tried, total, allowed, refused, unexpected, not_run = map(int, got.groups())
-    cases = json.loads((workdir / "verify" / "migrated-cases.json").read_text())["cases"]
+    assert got, done.stdout[-3000:] + done.stderr[-3000:]
+    tally = dict(zip(("tried", "total", "allowed", "refused", "unexpected", "not_run"), map(int, got.groups()),
+                     strict=True))
+    print(f"\n[migrated wave] matrix ({label}): {tally}; guests {len(rig.guests)}")
+    return done, tally
+
+
+def test_verify_migrated_proves_every_case_through_the_bastion(wave: dict[str, Any]) -> None:
+    rig: Rig = wave["rig"]
+    done, got = run_verify(wave, "deployed")
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    cases = json.loads((wave["workdir"] / "verify-deployed" / "migrated-cases.json").read_text())["cases"]
     planned = [c for c in cases if c["expect"] == "allow"]
-    print(f"\n[migrated wave] matrix: tried {tried} of {total}, allowed {allowed}, refused {refused}, "
-          f"unexpected {unexpected}, not run {not_run}; guests {len(rig.guests)}")
-    assert (tried, unexpected, not_run) == (total, 0, 0) and total == len(cases)
-    assert (allowed, refused) == (len(planned), total - len(planned))
-    # every planned link of the migrated systems was tried, and every kind of rule the issue names
+    assert (got["tried"], got["unexpected"], got["not_run"]) == (got["total"], 0, 0) and got["total"] == len(cases)
+    assert (got["allowed"], got["refused"]) == (len(planned), len(cases) - len(planned))
+    # every planned link between the migrated systems was tried, and every kind of rule the issue names
     links = {f"{lk.source}->{lk.target} tcp/{lk.port}" for lk in wave["plan"].links
              if lk.source in rig.systems and lk.target in rig.systems and lk.protocol == "tcp"}
     assert links and links <= {c["link"] for c in planned}
-    assert {"internet_via_proxy", "internet_direct", "lgwan_internet"} <= {c["why"] for c in cases}
+    assert {"internet_via_proxy", "internet_direct", "lgwan_internet", "unlinked_pair"} <= {c["why"] for c in cases}
     # the proxy saw the internet-layer guests' CONNECTs and nothing from another layer
-    log = (workdir / "proxy.log").read_text()
+    log = (wave["workdir"] / "proxy.log").read_text()
     internet_guests = {g.address for g in rig.guests.values() if g.layer == "internet"}
     seen = {line.rsplit(" ", 1)[-1] for line in log.splitlines() if line.startswith("CONNECT")}
     assert seen and seen <= internet_guests, (seen, internet_guests)
+
+
+WIDENERS = ("atena", "jinji", "web")  # one vendor of each business layer
+
+
+def test_vendors_who_widen_their_own_groups_still_cannot_leave_their_layer(wave: dict[str, Any]) -> None:
+    """A vendor may edit its own tenant's groups (its right): three vendors, one per business layer, open theirs to
+    every TCP port of 0.0.0.0/0, both ways. The same matrix, run again, must still behave as planned: what keeps
+    each layer in is the routing (no route out of My Number, LGWAN's way out is the LGWAN wire, the internet
+    layer's router does no SNAT) and the other tenants' groups, which these vendors cannot touch."""
+    rig: Rig = wave["rig"]
+    widened = []
+    for sid in WIDENERS:
+        vendor = rig.vendors[sid]
+        group = wave["outputs"]["tenants"][sid]["security_group_ids"]["tenant"]
+        for direction in ("ingress", "egress"):
+            widened.append((vendor, vendor.network.create_security_group_rule(
+                security_group_id=group, direction=direction, ethertype="IPv4", protocol="tcp", port_range_min=1,
+                port_range_max=65535, remote_ip_prefix="0.0.0.0/0")))
+    try:
+        time.sleep(5)  # the agent applies rules on its next loop (2 s)
+        done, got = run_verify(wave, "widened")
+        assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+        assert got["unexpected"] == 0 and got["tried"] == got["total"] > 0
+    finally:
+        for vendor, rule in widened:
+            vendor.network.delete_security_group_rule(rule)

@@ -51,6 +51,7 @@ class Rig:
         self.admin, self.outputs, self.plan, self.systems, self.work, self.run = admin, outputs, plan, systems, workdir, run
         self.undo: list[Callable[[], Any]] = []
         self.guests: dict[str, Guest] = {}
+        self.vendors: dict[str, Any] = {}  # system -> its vendor's connection (a member of its vendor group)
         self.key = workdir / "id_ed25519"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.key)], check=True)
         self.public_key = (workdir / "id_ed25519.pub").read_text().strip()
@@ -127,7 +128,7 @@ class Rig:
                 admin, n, p, kp.name, self.listen_ports(None, s))))
         for sid in self.systems:
             ten = self.outputs["tenants"][sid]
-            vendor = self._vendor(ten)
+            vendor = self.vendors[sid] = self._vendor(ten)
             vkp = vendor.compute.create_keypair(name=f"wave-{sid}-{self.run}", public_key=self.public_key)
             self.undo.append(lambda v=vendor, k=vkp: v.compute.delete_keypair(k))
             name = f"{sid}-1"
