@@ -23,6 +23,7 @@ import io
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -178,12 +179,14 @@ def converge(name: str, inv: Path, book: Path, artifacts: Path, forks: int, env:
 
 
 def table(rows: list[tuple[int, float, Run, Run]], cores: int) -> None:
-    """The floor is the issue's: hosts × one host's CPU-s (mean of the one-host runs) ÷ cores; the second ratio
-    is against the CPU the run itself used (robust to other jobs' load, which the floor's one-host figure is not)."""
-    ones = [first.ours for n, _, first, _ in rows if n == 1] or [rows[0][2].ours / rows[0][0]]
-    one_cpu, base = sum(ones) / len(ones), rows[0][2].result.duration
-    print(f"\none host's converge: {len(ones)} run(s), " + ", ".join(f"{x:.1f}" for x in ones) +
-          f" CPU-s (mean {one_cpu:.1f}); CPU floor = hosts × {one_cpu:.1f} ÷ {cores} cores")
+    """The floor is the issue's: hosts × one host's CPU-s ÷ cores, with the median of the one-host runs (one run
+    beside a burst of other jobs costs far more CPU-s); the second ratio is against the CPU the run itself used
+    (robust to other jobs' load, which the floor's one-host figure is not)."""
+    ones = [first for n, _, first, _ in rows if n == 1] or [rows[0][2]]
+    one_cpu = statistics.median(r.ours / len(r.result.hosts) for r in ones)
+    base = statistics.median(r.result.duration for r in ones)
+    print(f"\none host's converge: {len(ones)} run(s), " + ", ".join(f"{r.ours:.1f}" for r in ones) +
+          f" CPU-s (median {one_cpu:.1f}); CPU floor = hosts × {one_cpu:.1f} ÷ {cores} cores")
     print("| hosts | converge (s) | × one host | CPU hosts + controller (s) | CPU per host (s) | CPU floor (s) | "
           "converge ÷ floor | converge ÷ (own CPU ÷ cores) | other jobs' CPU (s) | idle (core-s) | load | ref. loop (ms) | "
           "second run (s) | second-run CPU (s) | changes (1st / 2nd) |")
