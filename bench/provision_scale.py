@@ -4,7 +4,7 @@ jobs used meanwhile, the idle core-seconds (what no process used: our waits that
 host's time without a task (waits at the linear strategy's per-task barrier, for the controller or ssh), the
 load average, and how long a fixed Python loop takes (this shared machine's cores do not always run at one speed).
 
-    .venv/bin/python bench/provision_scale.py [--sizes 1 4 8] [--playbook baseline] [--name bench]
+    .venv/bin/python bench/provision_scale.py [--sizes 1 1 1 4 8] [--playbook baseline] [--name bench]
                                               [--strategy mitogen_linear|mitogen_free|linear|free] [--forks N]
 
 Each size starts from fresh hosts (scripts/test-hosts up N --name NAME). A warm-up converge on one host fills
