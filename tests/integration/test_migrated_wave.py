@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 from cloudlogin import CLOUDS, operator, record_phase
 from guestwire import Wire
-from wave_rig import BATCH, Rig
+from wave_rig import WINDOW, Rig
 
 from shuyaku.contracts.plan import Plan
 from shuyaku.deploy.engine import ROOT, Stack
@@ -101,7 +101,7 @@ def wave(tmp_path_factory: pytest.TempPathFactory):
                        "--directory", str(web), log=str(workdir / "internet.log"))
         t0 = time.monotonic()
         rig.boot()
-        record(f"{len(rig.guests)} guests, {BATCH} at a time: create to configured", time.monotonic() - t0)
+        record(f"{len(rig.guests)} guests, {WINDOW} at a time: create to configured", time.monotonic() - t0)
         print("[migrated wave] create -> configured (s): "
               + ", ".join(f"{n} {g.booted:.0f}" for n, g in rig.guests.items()))
         t0 = time.monotonic()
