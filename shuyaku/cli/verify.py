@@ -134,22 +134,42 @@ def _internet(spec: str | None) -> Proxy | None:
                                 f"--internet-host: expected IP[:PORT] (got {clip(spec)}).")]) from None
 
 
-def _prepare(o: MigratedOptions, workdir: Path) -> tuple[Any, Any, Path]:
-    """Cases and inventory from the plan and the stack's outputs; InventoryError / ProblemsError / MatrixError."""
+def _inputs(o: MigratedOptions) -> tuple[Any, Proxy | None, dict[str, Any]]:
+    """The plan, the internet host and the stack's outputs, every problem with the options and files at once."""
+    problems: list[str] = []
     if o.stack is None or o.plan is None:
-        raise InventoryError([t("--migrated には --stack STACK と --plan plan.json が必要です。",
-                                "--migrated needs --stack STACK and --plan plan.json.")])
+        problems.append(t("--migrated には --stack STACK と --plan plan.json が必要です。",
+                          "--migrated needs --stack STACK and --plan plan.json."))
     if o.private_key is not None and not o.private_key.is_file():
-        raise InventoryError([t(f"--private-key {o.private_key}: ファイルがありません。",
-                                f"--private-key {o.private_key}: no such file.")])
-    plan = load_model(Plan, o.plan)
-    internet = _internet(o.internet_host)
-    if o.outputs is not None:
-        if not o.outputs.is_file():
-            raise InventoryError([t(f"{o.outputs}: ファイルがありません。", f"{o.outputs}: no such file.")])
-        data = parse_outputs(o.outputs.read_text(encoding="utf-8"), str(o.outputs))
-    else:
-        data = read_outputs(o.stack)
+        problems.append(t(f"--private-key {o.private_key}: ファイルがありません。", f"--private-key {o.private_key}: no such file."))
+    plan, internet, data = None, None, None
+    if o.plan is not None:
+        try:
+            plan = load_model(Plan, o.plan)
+        except ProblemsError as exc:
+            problems += [p.render() for p in exc.problems]
+    try:
+        internet = _internet(o.internet_host)
+    except InventoryError as exc:
+        problems += exc.problems
+    try:
+        if o.outputs is not None and not o.outputs.is_file():
+            problems.append(t(f"{o.outputs}: ファイルがありません。", f"{o.outputs}: no such file."))
+        elif o.outputs is not None:
+            data = parse_outputs(o.outputs.read_text(encoding="utf-8"), str(o.outputs))
+        elif o.stack is not None and not problems:  # reading a stack runs the engine: only for sound options
+            data = read_outputs(o.stack)
+    except InventoryError as exc:
+        problems += exc.problems
+    if problems or plan is None or data is None:
+        raise InventoryError(problems)
+    return plan, internet, data
+
+
+def _prepare(o: MigratedOptions, workdir: Path) -> tuple[Any, Any, Path]:
+    """Cases and inventory from the plan and the stack's outputs; InventoryError / MatrixError."""
+    plan, internet, data = _inputs(o)
+    assert o.stack is not None  # _inputs refuses a missing --stack
     mig = from_outputs(o.stack, data, plan, internet=internet)
     cases = build_cases(mig.matrix, seed=o.seed, bound=o.max_cases)
     key = o.private_key.resolve() if o.private_key else None

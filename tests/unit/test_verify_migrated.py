@@ -363,3 +363,13 @@ def test_the_suite_end_to_end_on_this_machine_names_each_case_and_catches_the_un
     assert "RST" in got.unexpected[0][1]
     page = (tmp_path / "summary.html").read_text()
     assert "test_connection[here-01-to-closed-tcp]" in page and "test_connection[here-01-to-open-tcp]" in page
+
+
+def test_cli_reports_every_bad_option_and_file_at_once(town, tmp_path) -> None:
+    """A broken plan, a bad --internet-host and a missing --private-key: all three named in one run, exit 2."""
+    bad = tmp_path / "plan.json"
+    bad.write_text('{"municipality": 3}\n')
+    r = cli(town, tmp_path, outputs_of(town), "--no-run", "--internet-host", "not-an-address",
+            "--private-key", str(tmp_path / "missing-key"), plan=bad)
+    assert r.exit_code == 2, r.output
+    assert "plan.json:1" in r.output and "--internet-host" in r.output and "missing-key" in r.output
