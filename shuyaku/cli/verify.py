@@ -141,7 +141,8 @@ def _inputs(o: MigratedOptions) -> tuple[Any, Proxy | None, dict[str, Any]]:
         problems.append(t("--migrated には --stack STACK と --plan plan.json が必要です。",
                           "--migrated needs --stack STACK and --plan plan.json."))
     if o.private_key is not None and not o.private_key.is_file():
-        problems.append(t(f"--private-key {o.private_key}: ファイルがありません。", f"--private-key {o.private_key}: no such file."))
+        problems.append(t(f"--private-key {o.private_key}: ファイルがありません。",
+                          f"--private-key {o.private_key}: no such file."))
     plan, internet, data = None, None, None
     if o.plan is not None:
         try:
