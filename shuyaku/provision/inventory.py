@@ -6,6 +6,7 @@ turns that into Ansible's YAML inventory so every later stage reads one file, wh
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -138,6 +139,40 @@ def ssh_pin_args(known_hosts: Path) -> str:
 Runner = Callable[..., subprocess.CompletedProcess]
 
 
+BASTION_GROUP = "bastion"
+
+
+def jump_args(known_hosts: Path, bastion: dict[str, Any], key: Path | None) -> str:
+    """ssh options for a guest: its pinned host keys, and a ProxyCommand through the bastion built here from
+    the bastion's checked address, user and port, pinned to the same known_hosts."""
+    address = str(ipaddress.ip_address(str(bastion["ansible_host"])))  # checked again: it goes into a command
+    hop = ["ssh", "-W", "%h:%p", "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known_hosts}",
+           "-o", "GlobalKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]
+    if key is not None:
+        hop += ["-i", str(key), "-o", "IdentitiesOnly=yes"]
+    if bastion.get("ansible_port"):
+        hop += ["-p", str(int(bastion["ansible_port"]))]
+    if bastion.get("ansible_user"):
+        hop += ["-l", str(bastion["ansible_user"])]
+    hop.append(address)
+    return f"{ssh_pin_args(known_hosts)} -o {shlex.quote('ProxyCommand=' + shlex.join(hop))}"
+
+
+def through_bastion(data: dict[str, Any], known_hosts: Path, key: Path | None = None) -> dict[str, Any]:
+    """Every host but the bastion reached through it, when the inventory has one: inside the cloud only the
+    bastion admits SSH from the administrators' addresses (the platform's security groups)."""
+    groups = data["all"]["children"]
+    bastions = sorted(groups.get(BASTION_GROUP, {}).get("hosts", {}))
+    if not bastions:
+        return data
+    hop = jump_args(known_hosts, groups[BASTION_GROUP]["hosts"][bastions[0]], key)
+    for group in groups.values():
+        for host, hv in group["hosts"].items():
+            if host not in bastions:
+                hv["ansible_ssh_common_args"] = hop
+    return data
+
+
 def stack_outputs(stack: str, state_dir: Path | None = None, run: Runner = subprocess.run) -> Any:
     """`pulumi stack output ansible_inventory --json --stack STACK` with the project's engine settings."""
     env = venv_env()
@@ -229,7 +264,8 @@ def resolve(inventory: Path | None, stack: str | None, workdir: Path, *,
     data = outputs_to_inventory(stack_outputs(stack, state_dir, run), source=source)
     workdir.mkdir(parents=True, exist_ok=True)
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", stack)
-    data = pin_host_keys(data, workdir / f"known_hosts-{safe}", source)
+    known_hosts = (workdir / f"known_hosts-{safe}").resolve()
+    data = through_bastion(pin_host_keys(data, known_hosts, source), known_hosts)
     path = workdir / f"inventory-{safe}.yml"
     path.write_text("# Written by shuyaku from the stack's ansible_inventory output.\n"
                     + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")

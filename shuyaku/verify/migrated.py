@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -28,11 +27,18 @@ from shuyaku.contracts.source import clip
 from shuyaku.contracts.tenant_outputs import TenantOutputsError, parse
 from shuyaku.contracts.verify import MIGRATED_GROUP, CaseSet, Proxy
 from shuyaku.contracts.vocabulary import Layer
-from shuyaku.provision.inventory import ROOT, InventoryError, Runner, outputs_to_inventory, pin_host_keys, ssh_pin_args, venv_env
+from shuyaku.provision.inventory import (
+    BASTION_GROUP,
+    ROOT,
+    InventoryError,
+    Runner,
+    jump_args,
+    outputs_to_inventory,
+    pin_host_keys,
+    venv_env,
+)
 from shuyaku.verify.matrix import MEDIATORS, Guest, MatrixInput, Mediator
 from shuyaku.verify.runner import Case
-
-BASTION_GROUP = "bastion"
 
 
 @dataclass
@@ -202,22 +208,6 @@ def _no_guests(where: str) -> str:
              "tenants のどのテナントのネットワークにもありません）。移行の波のシステムを配置してから実行してください。",
              f"{where}: no guest of a migrated system (no host of ansible_inventory has an address on any "
              "network of tenants). Deploy the systems of a migration wave first.")
-
-
-def jump_args(known_hosts: Path, bastion: dict[str, Any], key: Path | None) -> str:
-    """ssh options for a guest: its pinned host keys, and a ProxyCommand through the bastion built here from
-    the bastion's checked address, user and port, pinned to the same known_hosts."""
-    address = str(ipaddress.ip_address(str(bastion["ansible_host"])))  # checked again: it goes into a command
-    hop = ["ssh", "-W", "%h:%p", "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known_hosts}",
-           "-o", "GlobalKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]
-    if key is not None:
-        hop += ["-i", str(key), "-o", "IdentitiesOnly=yes"]
-    if bastion.get("ansible_port"):
-        hop += ["-p", str(int(bastion["ansible_port"]))]
-    if bastion.get("ansible_user"):
-        hop += ["-l", str(bastion["ansible_user"])]
-    hop.append(address)
-    return f"{ssh_pin_args(known_hosts)} -o {shlex.quote('ProxyCommand=' + shlex.join(hop))}"
 
 
 def write_inventory(mig: Migrated, sources: list[str], workdir: Path, *, key: Path | None = None) -> Path:

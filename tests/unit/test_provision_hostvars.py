@@ -4,6 +4,7 @@ host keys the outputs publish."""
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 
 import pytest
@@ -164,3 +165,21 @@ def test_cli_refuses_hostile_outputs_with_exit_2_before_ansible_runs(command, mo
         assert f"stack onprem: ansible_inventory.vdi_hosts.vdi-1.ansible_ssh_common_args: {expect}" in result.output
         assert "touch /tmp/pwned" not in result.output
     assert not list(tmp_path.glob("inventory-*.yml")), "an inventory was written from refused outputs"
+
+
+def test_with_a_bastion_every_other_host_is_reached_through_it_with_the_same_pinned_keys(tmp_path):
+    """Inside the cloud only the bastion admits SSH from the administrators: provision --stack goes through it,
+    with a jump command built from its checked address and the same known_hosts for both hops."""
+    outputs = {"bastion": {"onprem-bastion-01": {"ansible_host": "10.40.0.26", "ansible_user": "ansible", **KEYS}},
+               "shared": {"onprem-bastion-01": {"ansible_host": "10.40.0.26", "ansible_user": "ansible", **KEYS},
+                          "onprem-hub-01": {"ansible_host": "10.40.0.30", **KEYS}},
+               "vdi_hosts": {"vdi-1": {"ansible_host": "10.30.8.10", **KEYS}}}
+    inv = resolve(None, "onprem", tmp_path, state_dir=tmp_path, run=pulumi_returning(outputs))
+    known = tmp_path.resolve() / "known_hosts-onprem"
+    assert "ProxyCommand" not in inv.hostvars.get("onprem-bastion-01", {}).get("ansible_ssh_common_args", "")
+    for host in ("onprem-hub-01", "vdi-1"):
+        args = shlex.split(inv.hostvars[host]["ansible_ssh_common_args"])
+        proxy = next(a for a in args if a.startswith("ProxyCommand="))
+        hop = shlex.split(proxy.removeprefix("ProxyCommand="))
+        assert hop[:3] == ["ssh", "-W", "%h:%p"] and hop[-1] == "10.40.0.26" and "ansible" in hop
+        assert f"UserKnownHostsFile={known}" in hop and f"UserKnownHostsFile={known}" in args
