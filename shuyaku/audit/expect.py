@@ -36,6 +36,9 @@ class Expected:
     tenant_flavors: dict[str, set[str]] = field(default_factory=dict)  # system id -> flavor names it may use
     service_groups: dict[str, str] = field(default_factory=dict)  # shared service group name -> service
     service_egress: dict[str, set[RuleKey]] = field(default_factory=dict)  # service -> the egress the plan gives it
+    # the shared router's routes back to the administrators' terminals: destination -> next hop (the admin entry
+    # layer's router port on the shared segment)
+    admin_routes: dict[str, str] = field(default_factory=dict)
 
     @property
     def vendor_role(self) -> str:
@@ -75,6 +78,8 @@ def from_config(cfg: pconfig.PlatformConfig) -> Expected:
     if "internet" in lay.router_layers:
         exp.gateway_network["internet"] = cfg.external_network
     exp.segments = {str(k): v for k, v in lay.segments.items()}
+    if {naming.ADMIN_ENTRY_LAYER, "shared"} <= set(lay.router_layers):
+        exp.admin_routes = dict.fromkeys(cfg.admin_cidrs, lay.router_ports[naming.ADMIN_ENTRY_LAYER])
     for service, rules in lay.service_rules.items():
         exp.service_groups[f"{site}-shared-{service}"] = service
         exp.service_egress[service] = {r.key() for r in rules if r.direction == "egress"}

@@ -47,6 +47,8 @@ def test_the_expectation_is_the_platform_programs_own_layout() -> None:
     assert exp.tenant_groups(sid) >= {f"{sid}-tenant"}
     assert all(cidr != "0.0.0.0/0" for _, _, _, cidr in exp.rules[sid])
     assert exp.layer_of_cidr(exp.tenants[sid].cidr) == str(exp.tenants[sid].layer)
+    # the one route besides the zones': the shared router back to the administrators, through the LGWAN router
+    assert exp.admin_routes == dict.fromkeys(exp.cfg.admin_cidrs, exp.cfg.layout.router_ports["lgwan"])
 
 
 def test_a_missing_stack_config_is_an_oserror_naming_the_file(tmp_path: Path) -> None:

@@ -43,8 +43,10 @@ INTERFACE = Check(
 ROUTE = Check(
     "live.router_route", "error",
     tx("ゾーンルーターに計画外の静的経路", "a static route the platform did not set"),
-    tx("ゾーンルーターの経路は共用ゾーンとの往復だけです。それ以外の経路は層の外への抜け道になります",
-       "a zone router's only routes are to and from the shared zone; any other is a way out of the layer"),
+    tx("ゾーンルーターの経路は共用ゾーンとの往復と、共用ゾーンから LGWAN ルーター経由で管理者端末へ戻る経路だけです。"
+       "それ以外の経路は層の外への抜け道になります",
+       "a zone router's only routes are to and from the shared zone, and the shared router's routes back to the "
+       "administrators' terminals through the LGWAN router; any other is a way out of the layer"),
     tx("経路を削除してください（openstack router unset --route）", "delete the route (openstack router unset --route)"))
 SNAT = Check(
     "live.router_snat", "error",
@@ -131,7 +133,7 @@ def run(ctx: Context) -> Iterator[Finding]:
                        if zone_layer == "shared" else {exp.zone_cidrs.get("shared")})
             for route in r.routes or []:
                 dest, hop = route.get("destination"), route.get("nexthop")
-                if dest not in allowed:
+                if dest not in allowed and not (zone_layer == "shared" and exp.admin_routes.get(dest) == hop):
                     yield ctx.finding(ROUTE, "router", r,
                                       tx(f"ルーター {r.name} に経路 {dest} → {hop} があります",
                                          f"router {r.name} routes {dest} via {hop}"),
