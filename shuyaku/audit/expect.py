@@ -78,8 +78,7 @@ def from_config(cfg: pconfig.PlatformConfig) -> Expected:
     if "internet" in lay.router_layers:
         exp.gateway_network["internet"] = cfg.external_network
     exp.segments = {str(k): v for k, v in lay.segments.items()}
-    if {naming.ADMIN_ENTRY_LAYER, "shared"} <= set(lay.router_layers):
-        exp.admin_routes = dict.fromkeys(cfg.admin_cidrs, lay.router_ports[naming.ADMIN_ENTRY_LAYER])
+    exp.admin_routes = dict(lay.admin_routes)
     for service, rules in lay.service_rules.items():
         exp.service_groups[f"{site}-shared-{service}"] = service
         exp.service_egress[service] = {r.key() for r in rules if r.direction == "egress"}

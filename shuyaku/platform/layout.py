@@ -50,6 +50,9 @@ class Layout:
     pools: dict[str, dict[str, str]] = field(default_factory=dict)  # layer -> allocation pool
     services: dict[str, ServiceLayout] = field(default_factory=dict)  # shared service -> block
     router_ports: dict[str, str] = field(default_factory=dict)  # layer -> its router's address on the shared segment
+    # the shared router's routes back to the administrators' terminals: destination -> next hop (the port of the
+    # layer whose network the terminals are on, naming.ADMIN_ENTRY_LAYER)
+    admin_routes: dict[str, str] = field(default_factory=dict)
     vdi: ServiceLayout | None = None
     lgwan_desktops: ServiceLayout | None = None
     tenant_rules: dict[str, list[Rule]] = field(default_factory=dict)
@@ -75,6 +78,8 @@ def build(cfg: PlatformConfig, src: source.Source, flows: list[Flow], present: s
     svc_rules: dict[str, list[Rule]] = {s.name: [] for s in cfg.site.shared_services}
     for f in flows:
         _flow_rules(lay, f, tenants, rules, svc_rules)
+    if {naming.ADMIN_ENTRY_LAYER, Layer.shared.value} <= lay.router_layers:
+        lay.admin_routes = dict.fromkeys(cfg.admin_cidrs, lay.router_ports[naming.ADMIN_ENTRY_LAYER])
     lay.base_rules = _base_rules(cfg, lay)
     lay.tenant_rules = {sid: _dedupe(rules[sid]) for sid in rules}
     lay.service_rules = _service_rules(cfg, lay, svc_rules)

@@ -172,12 +172,12 @@ class Zone(pulumi.ComponentResource):
         if layer == naming.ADMIN_ENTRY_LAYER:
             # Administrators' terminals sit on the LGWAN side (the office network): the bastion answers them
             # through this layer's router, which reaches them over its gateway.
-            for i, cidr in enumerate(cfg.admin_cidrs):
+            for i, (cidr, hop) in enumerate(sorted(cfg.layout.admin_routes.items())):
                 openstack.networking.RouterRoute(
                     f"{name}-admins-{i + 1}",
                     router_id=shared.router.id,
                     destination_cidr=cidr,
-                    next_hop=ip,
+                    next_hop=hop,
                     opts=both_attached,
                 )
 

@@ -411,3 +411,13 @@ def test_a_demand_beyond_half_the_zone_names_how_wide_the_zone_must_be() -> None
     # the same demand fits once the zone is as wide as the fix says
     wide = [z.model_copy(update={"cidr": "10.32.0.0/19"}) if z.layer == "internet" else z for z in site.zones]
     assert config.from_site(site.model_copy(update={"zones": wide})).layout.vdi is not None
+
+
+@pytest.mark.parametrize("which", ["sample"])
+def test_the_shared_router_answers_administrators_only_through_the_lgwan_router(which: str) -> None:
+    cfg = config.from_site(city(which), admin_cidrs=["198.18.0.0/24", "198.18.9.0/24"])
+    m, _ = mocks.run(lambda: program.build(cfg))
+    routes = {(r.inputs["destinationCidr"], r.inputs["nextHop"]) for r in m.of_type("openstack:networking/routerRoute:RouterRoute")
+              if r.name.endswith(tuple(f"-admins-{i + 1}" for i in range(len(cfg.admin_cidrs))))}
+    assert cfg.admin_cidrs and routes == set(cfg.layout.admin_routes.items())
+    assert set(cfg.layout.admin_routes.values()) == {cfg.layout.router_ports["lgwan"]}
