@@ -417,7 +417,8 @@ def test_a_demand_beyond_half_the_zone_names_how_wide_the_zone_must_be() -> None
 def test_the_shared_router_answers_administrators_only_through_the_lgwan_router(which: str) -> None:
     cfg = config.from_site(city(which), admin_cidrs=["198.18.0.0/24", "198.18.9.0/24"])
     m, _ = mocks.run(lambda: program.build(cfg))
-    routes = {(r.inputs["destinationCidr"], r.inputs["nextHop"]) for r in m.of_type("openstack:networking/routerRoute:RouterRoute")
+    routes = {(r.inputs["destinationCidr"], r.inputs["nextHop"])
+              for r in m.of_type("openstack:networking/routerRoute:RouterRoute")
               if r.name.endswith(tuple(f"-admins-{i + 1}" for i in range(len(cfg.admin_cidrs))))}
     assert cfg.admin_cidrs and routes == set(cfg.layout.admin_routes.items())
     assert set(cfg.layout.admin_routes.values()) == {cfg.layout.router_ports["lgwan"]}
