@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import patchmirror
+
 HERE = Path(__file__).resolve().parent
 OVERLAY = HERE / "rootfs"
 SUITE = "bookworm"
@@ -58,9 +60,9 @@ Log = Callable[[str], None]
 def inputs_hash() -> str:
     """The recipe (this file) and the files laid into the root; the QEMU helper beside them is not an input."""
     h = hashlib.sha256()
-    for p in [Path(__file__).resolve(), *sorted(OVERLAY.rglob("*"))]:
+    for p in [Path(__file__).resolve(), HERE / "patchmirror.py", patchmirror.BASELINE_PACKAGES, *sorted(OVERLAY.rglob("*"))]:
         if p.is_file() and "__pycache__" not in p.parts:
-            rel = p.relative_to(HERE).as_posix()
+            rel = p.relative_to(patchmirror.ROOT).as_posix()
             h.update(f"{rel}\0{oct(p.stat().st_mode & 0o777)}\0".encode())
             h.update(p.read_bytes())
             h.update(b"\0")
@@ -237,6 +239,9 @@ def build(out: Path, work: Path, debs: Path, log: Log) -> dict:
     with chroot_mounts(root):
         log("kernel, initramfs and security updates (apt in the root)")
         install_kernel(root, logf, mirror)
+        # before configure(), which empties resolv.conf: apt in the root still needs the host's mirror
+        log("the patch mirror: the baseline role's packages, signed; the image trusts its key")
+        patch_mirror = patchmirror.build(root, out, dict(os.environ, DEBIAN_FRONTEND="noninteractive", LC_ALL="C.UTF-8"))
         configure(root, logf)
         pkgs = packages(root)
     kernel = take_kernel(root, out)
@@ -259,6 +264,7 @@ def build(out: Path, work: Path, debs: Path, log: Log) -> dict:
         "admin_user": ADMIN_USER,
         "files": {name: file_entry(out / name) for name in ("vmlinuz", "initrd.img", "rootfs.qcow2")},
         "packages": pkgs,
+        "patch_mirror": patch_mirror,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return manifest

@@ -12,16 +12,18 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from shuyaku.cli.provision import CloudOpt, GuestUserOpt, StackExtras, VarsOpt, stack_inventory
 from shuyaku.contracts.checked import load_model
 from shuyaku.contracts.i18n import set_lang, t
 from shuyaku.contracts.plan import Plan
 from shuyaku.contracts.problems import ProblemsError
 from shuyaku.contracts.source import clip
 from shuyaku.contracts.verify import CASES_ENV, MIGRATED_GROUP, CaseSet, Proxy
-from shuyaku.provision.inventory import InventoryError, resolve
+from shuyaku.provision.guests import from_cloud
+from shuyaku.provision.inventory import InventoryError, parse_outputs, read_outputs
 from shuyaku.provision.runner import artifacts_root
 from shuyaku.verify.matrix import DEFAULT_BOUND, DEFAULT_SEED, MatrixError, build_cases
-from shuyaku.verify.migrated import from_outputs, parse_outputs, read_outputs, tally, write_inventory
+from shuyaku.verify.migrated import from_outputs, tally, write_inventory
 from shuyaku.verify.runner import SUITE_DIR, VerifyResult, run_verify
 
 app = typer.Typer()
@@ -50,6 +52,9 @@ def verify_cmd(
     max_cases: Annotated[int, typer.Option("--max-cases", help="bound on the cases")] = DEFAULT_BOUND,
     seed: Annotated[int, typer.Option("--seed", help="seed of the sampled refused pairs")] = DEFAULT_SEED,
     no_run: Annotated[bool, typer.Option("--no-run", help="write the cases and the inventory, run nothing")] = False,
+    cloud: CloudOpt = None,
+    vars_file: VarsOpt = None,
+    guest_user: GuestUserOpt = "ansible",
     lang: Annotated[str | None, typer.Option("--lang", help="ja (既定) / en")] = None,
 ) -> None:
     """testinfra でホストを検証します / verify hosts with the testinfra suites (exit 0 pass, 1 fail, 2 bad input)."""
@@ -59,14 +64,10 @@ def verify_cmd(
             raise typer.Exit(_bad([t("--migrated と --inventory は一緒に使えません（ゲストはスタックの出力から作ります）。",
                                      "--migrated and --inventory do not go together (the guests come from the "
                                      "stack's outputs).")]))
-        opts = MigratedOptions(stack, plan, outputs, internet_host, private_key, max_cases, seed, no_run, workers)
+        opts = MigratedOptions(stack, plan, outputs, internet_host, private_key, max_cases, seed, no_run, workers,
+                               cloud, guest_user)
         raise typer.Exit(verify_migrated(opts, junit.resolve(), html.resolve()))
-    try:
-        inv = resolve(inventory, stack, artifacts_root())
-    except InventoryError as exc:
-        for p in exc.problems:
-            err.print(Text(p, style="red"), soft_wrap=True)
-        raise typer.Exit(2) from None
+    inv = stack_inventory(inventory, stack, artifacts_root(), StackExtras(cloud, plan, vars_file, guest_user))
     if group not in inv.groups or not inv.groups[group]:
         err.print(Text(t(f"グループ {group} にホストがありません（あるもの: {', '.join(sorted(inv.groups))}）。",
                          f"group {group} has no hosts (groups: {', '.join(sorted(inv.groups))})."), style="red"))
@@ -113,6 +114,8 @@ class MigratedOptions:
     seed: int
     no_run: bool
     workers: str
+    cloud: str | None = None
+    guest_user: str = "ansible"
 
 
 def _bad(lines: list[str]) -> int:
@@ -160,6 +163,11 @@ def _inputs(o: MigratedOptions) -> tuple[Any, Proxy | None, dict[str, Any]]:
             data = parse_outputs(o.outputs.read_text(encoding="utf-8"), str(o.outputs))
         elif o.stack is not None and not problems:  # reading a stack runs the engine: only for sound options
             data = read_outputs(o.stack)
+        if data is not None and o.cloud is not None and plan is not None:
+            found = from_cloud(o.cloud, plan=plan, user=o.guest_user)(data)
+            data["ansible_inventory"] = found.inventory
+            for note in found.left_out:
+                err.print(Text(t(f"対象外: {note}", f"left out: {note}"), style="yellow"), soft_wrap=True)
     except InventoryError as exc:
         problems += exc.problems
     if problems or plan is None or data is None:

@@ -16,13 +16,16 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from shuyaku.contracts.i18n import t
 from shuyaku.contracts.source import clip
 from shuyaku.provision.hostvars import HOST_KEYS_VAR, HOST_RE, check_host_vars, known_hosts_lines
+
+if TYPE_CHECKING:
+    from shuyaku.provision.guests import Found
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -175,35 +178,54 @@ def through_bastion(data: dict[str, Any], known_hosts: Path, key: Path | None = 
 
 def stack_outputs(stack: str, state_dir: Path | None = None, run: Runner = subprocess.run) -> Any:
     """`pulumi stack output ansible_inventory --json --stack STACK` with the project's engine settings."""
-    env = venv_env()
-    cwd = ROOT
+    return read_outputs(stack, state_dir, run, name="ansible_inventory")
+
+
+def read_outputs(stack: str, state_dir: Path | None = None, run: Runner = subprocess.run, *,
+                 name: str | None = None) -> Any:
+    """The stack's outputs (`pulumi stack output --json`), or the one called `name`."""
+    env, cwd = venv_env(), ROOT
     try:
         from shuyaku.deploy.engine import Stack, cache_dir
 
         st = Stack(stack, state_dir or cache_dir() / "state")
         env = st.env()
-        if st.shadow_dir.exists():
-            cwd = st.shadow_dir
-    except ImportError:  # the deploy stage is optional for reading outputs
+        cwd = st.shadow_dir if st.shadow_dir.exists() else ROOT
+    except ImportError:  # pragma: no cover - the deploy stage is part of the package
         pass
     exe = shutil.which("pulumi", path=env.get("PATH")) or "pulumi"
-    cmd = [exe, "stack", "output", "ansible_inventory", "--json", "--show-secrets", "--stack", stack]
+    what = t(f"出力 {name}", f"output {name}") if name else t("出力", "the outputs")
     try:
-        proc = run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+        proc = run([exe, "stack", "output", *([name] if name else []), "--json", "--show-secrets", "--stack", stack],
+                   cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
     except FileNotFoundError:
-        raise InventoryError([t("pulumi が見つかりません。scripts/build-engine を実行するか、--inventory でホスト"
-                                "ファイルを指定してください。",
-                                "pulumi not found: run scripts/build-engine, or pass a hosts file with "
-                                "--inventory.")]) from None
+        raise InventoryError([t("pulumi が見つかりません。scripts/build-engine を実行するか、--inventory（ホストファイル）"
+                                "または --outputs（出力の JSON）を指定してください。",
+                                "pulumi not found: run scripts/build-engine, or pass a hosts file with --inventory "
+                                "or the outputs' JSON with --outputs.")]) from None
     if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout or "").strip().splitlines()[-3:]
-        raise InventoryError([t(f"スタック '{stack}' の出力 ansible_inventory を読めません: {' '.join(detail)}",
-                                f"cannot read output ansible_inventory of stack '{stack}': {' '.join(detail)}")])
+        detail = " ".join((proc.stderr or proc.stdout or "").strip().splitlines()[-3:])
+        raise InventoryError([t(f"スタック '{stack}' の{what}を読めません: {detail}",
+                                f"cannot read {what} of stack '{stack}': {detail}")])
+    if name:
+        try:
+            return json.loads(proc.stdout)
+        except json.JSONDecodeError as exc:
+            raise InventoryError([t(f"スタック '{stack}' の {name} が JSON ではありません: {exc}",
+                                    f"{name} of stack '{stack}' is not JSON: {exc}")]) from None
+    return parse_outputs(proc.stdout, f"stack {stack}")
+
+
+def parse_outputs(text: str, where: str) -> dict[str, Any]:
     try:
-        return json.loads(proc.stdout)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InventoryError([t(f"スタック '{stack}' の ansible_inventory が JSON ではありません: {exc}",
-                                f"output ansible_inventory of stack '{stack}' is not JSON: {exc}")]) from None
+        raise InventoryError([t(f"{where}: 出力が JSON ではありません（{exc.lineno} 行 {exc.colno} 列: {exc.msg}）。",
+                                f"{where}: the outputs are not JSON (line {exc.lineno}, column {exc.colno}: "
+                                f"{exc.msg}).")]) from None
+    if not isinstance(data, dict):
+        raise InventoryError([t(f"{where}: 出力名 → 値 の辞書が必要です。", f"{where}: expected a mapping name → value.")])
+    return data
 
 
 @dataclass
@@ -211,6 +233,7 @@ class ResolvedInventory:
     path: Path
     groups: dict[str, list[str]] = field(default_factory=dict)
     hostvars: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # servers found but left out, and why
 
     @property
     def hosts(self) -> list[str]:
@@ -250,8 +273,12 @@ def describe(path: Path) -> ResolvedInventory:
 
 
 def resolve(inventory: Path | None, stack: str | None, workdir: Path, *,
-            state_dir: Path | None = None, run: Runner = subprocess.run) -> ResolvedInventory:
-    """One inventory file for the run: the given hosts file, or one written from the stack's outputs."""
+            state_dir: Path | None = None, run: Runner = subprocess.run,
+            guests: Callable[[dict[str, Any]], Found] | None = None,
+            operator_vars: dict[str, Any] | None = None) -> ResolvedInventory:
+    """One inventory file for the run: the given hosts file, or one written from the stack's outputs; with
+    `guests`, also the servers it finds beside the stack's own (shuyaku.provision.guests), and `operator_vars`
+    (the operator's own file) for every host."""
     if (inventory is None) == (stack is None):
         raise InventoryError([t("--inventory FILE か --stack STACK のどちらか一方を指定してください。",
                                 "give exactly one of --inventory FILE or --stack STACK.")])
@@ -261,12 +288,23 @@ def resolve(inventory: Path | None, stack: str | None, workdir: Path, *,
         return describe(inventory.resolve())
     assert stack is not None
     source = f"stack {clip(stack)[1:-1]}: ansible_inventory"
-    data = outputs_to_inventory(stack_outputs(stack, state_dir, run), source=source)
+    notes: list[str] = []
+    if guests is None:
+        raw = stack_outputs(stack, state_dir, run)
+    else:
+        found = guests(read_outputs(stack, state_dir, run))
+        raw, notes = found.inventory, found.left_out
+    data = outputs_to_inventory(raw, source=source)
     workdir.mkdir(parents=True, exist_ok=True)
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", stack)
     known_hosts = (workdir / f"known_hosts-{safe}").resolve()
-    data = through_bastion(pin_host_keys(data, known_hosts, source), known_hosts)
+    extra = dict(operator_vars or {})
+    key = extra.get("ansible_ssh_private_key_file")
+    data = through_bastion(pin_host_keys(data, known_hosts, source), known_hosts, Path(str(key)) if key else None)
+    data["all"]["vars"] = {**extra, **data["all"]["vars"]}  # the pinned host keys are not the operator's to change
     path = workdir / f"inventory-{safe}.yml"
     path.write_text("# Written by shuyaku from the stack's ansible_inventory output.\n"
                     + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return describe(path)
+    resolved = describe(path)
+    resolved.notes = notes
+    return resolved

@@ -11,9 +11,6 @@ only the host keys the stack published (shuyaku_ssh_host_keys), for the bastion 
 from __future__ import annotations
 
 import ipaddress
-import json
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,13 +26,10 @@ from shuyaku.contracts.verify import MIGRATED_GROUP, CaseSet, Proxy
 from shuyaku.contracts.vocabulary import Layer
 from shuyaku.provision.inventory import (
     BASTION_GROUP,
-    ROOT,
     InventoryError,
-    Runner,
     jump_args,
     outputs_to_inventory,
     pin_host_keys,
-    venv_env,
 )
 from shuyaku.verify.matrix import MEDIATORS, Guest, MatrixInput, Mediator
 from shuyaku.verify.runner import Case
@@ -47,44 +41,6 @@ class Migrated:
     inventory: dict[str, Any]  # the checked ansible_inventory, as outputs_to_inventory gives it
     bastion: str  # the bastion's inventory host name
     system_of: dict[str, str]  # guest host -> system id
-
-
-def read_outputs(stack: str, run: Runner = subprocess.run) -> dict[str, Any]:
-    """All of the stack's outputs (`pulumi stack output --json`), read with the project's engine settings."""
-    env, cwd = venv_env(), ROOT
-    try:
-        from shuyaku.deploy.engine import Stack, cache_dir
-
-        st = Stack(stack, cache_dir() / "state")
-        env = st.env()
-        cwd = st.shadow_dir if st.shadow_dir.exists() else ROOT
-    except ImportError:  # pragma: no cover - the deploy stage is part of the package
-        pass
-    exe = shutil.which("pulumi", path=env.get("PATH")) or "pulumi"
-    try:
-        proc = run([exe, "stack", "output", "--json", "--show-secrets", "--stack", stack], cwd=cwd, env=env,
-                   capture_output=True, text=True, timeout=120)
-    except FileNotFoundError:
-        raise InventoryError([t("pulumi が見つかりません（scripts/build-engine）。--outputs で出力の JSON を渡すこともできます。",
-                                "pulumi not found (scripts/build-engine); or pass the outputs' JSON with --outputs.")]
-                             ) from None
-    if proc.returncode != 0:
-        detail = " ".join((proc.stderr or proc.stdout or "").strip().splitlines()[-3:])
-        raise InventoryError([t(f"スタック '{stack}' の出力を読めません: {detail}",
-                                f"cannot read the outputs of stack '{stack}': {detail}")])
-    return parse_outputs(proc.stdout, f"stack {stack}")
-
-
-def parse_outputs(text: str, where: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InventoryError([t(f"{where}: 出力が JSON ではありません（{exc.lineno} 行 {exc.colno} 列: {exc.msg}）。",
-                                f"{where}: the outputs are not JSON (line {exc.lineno}, column {exc.colno}: "
-                                f"{exc.msg}).")]) from None
-    if not isinstance(data, dict):
-        raise InventoryError([t(f"{where}: 出力名 → 値 の辞書が必要です。", f"{where}: expected a mapping name → value.")])
-    return data
 
 
 def _tenants(outputs: dict[str, Any], plan: Plan, where: str, problems: list[str]) -> dict[str, Any]:

@@ -38,12 +38,13 @@ def _ssh(hostvars: dict, user: str, *opts: str, password: str | None = None,
 
 
 def _host_key_pins(hostvars: dict) -> list[str]:
-    """The known_hosts options of the inventory's ssh arguments (the rest, e.g. LogLevel, would hide what the
-    tests read from ssh's stderr)."""
+    """The known_hosts and jump-host options of the inventory's ssh arguments: a guest behind the bastion is tried
+    through it, as the operator and an attacker at the operator's desk reach it (the rest, e.g. LogLevel, would
+    hide what the tests read from ssh's stderr)."""
     words = shlex.split(str(hostvars.get("ansible_ssh_common_args", "")))
     options = [w for prev, w in zip(["", *words], words, strict=False) if prev == "-o"]
-    return [arg for o in options if o.split("=", 1)[0].lower() in ("userknownhostsfile", "globalknownhostsfile")
-            for arg in ("-o", o)]
+    kept = ("userknownhostsfile", "globalknownhostsfile", "proxycommand")
+    return [arg for o in options if o.split("=", 1)[0].lower() in kept for arg in ("-o", o)]
 
 
 def _key(hostvars: dict) -> list[str]:

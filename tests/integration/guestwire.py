@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+import sys
+import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 
 def sh(*cmd: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -34,6 +38,22 @@ class Machine:
         with open(log, "ab") as out:
             self.procs.append(subprocess.Popen(["ip", "netns", "exec", self.ns, *cmd], stdout=out,
                                                stderr=subprocess.STDOUT))
+
+    def forward_loopback(self, ports: list[int]) -> None:
+        """This machine's 127.0.0.1:PORT reaches the controller's (the cloud's APIs), as an operator's desk does."""
+        proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("nsforward.py")), self.ns,
+                                 *map(str, ports)], stdout=subprocess.PIPE, text=True)
+        self.procs.append(proc)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready", "nsforward did not start"
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        sh("ip", "netns", "del", self.ns, check=False)
 
 
 class Wire:
@@ -70,12 +90,32 @@ class Wire:
 
     def remove(self) -> None:
         for m in self.machines:
-            for p in m.procs:
-                p.terminate()
-                try:
-                    p.wait(10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-            sh("ip", "netns", "del", m.ns, check=False)
+            m.stop()
         sh("ip", "link", "set", self.far_end, "nomaster", check=False)
         sh("ip", "link", "del", self.bridge, check=False)
+
+
+def on_port(admin: Any, port: Any, name: str, gateway: str, host: str) -> Machine:
+    """A namespace plugged into a Neutron port on the real host, as Neutron's DHCP agent plugs its own: the host end
+    of a veth is named tap<port id>, so the host's linuxbridge agent bridges it and filters it with the port's
+    security groups, exactly as it does a guest's tap. The port is bound to the host (admin) first."""
+    admin.network.update_port(port, binding_host_id=host, device_owner="compute:shuyaku-test",
+                              device_id=str(uuid.uuid4()))
+    ip, subnet = port.fixed_ips[0]["ip_address"], admin.network.get_subnet(port.fixed_ips[0]["subnet_id"])
+    m = Machine(f"shuyaku-{name}-{uuid.uuid4().hex[:5]}", [f"{ip}/{subnet.cidr.split('/')[1]}"],
+                [("default", gateway, None)])
+    tap, inner = f"tap{port.id[:11]}", f"p{port.id[:11]}"
+    sh("ip", "netns", "add", m.ns)
+    sh("ip", "link", "add", tap, "type", "veth", "peer", "name", inner)
+    sh("ip", "link", "set", inner, "netns", m.ns)
+    m.run("ip", "link", "set", inner, "address", port.mac_address)
+    m.run("ip", "addr", "add", m.addresses[0], "dev", inner)
+    for dev in (inner, "lo"):
+        m.run("ip", "link", "set", dev, "up")
+    m.run("ip", "route", "add", "default", "via", gateway)
+    sh("ip", "link", "set", tap, "up")
+    deadline = time.monotonic() + 120
+    while admin.network.get_port(port.id).status != "ACTIVE":  # the agent has bridged it and written its filters
+        assert time.monotonic() < deadline, f"{port.name}: the agent did not take {tap}"
+        time.sleep(2)
+    return m

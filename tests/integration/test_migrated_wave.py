@@ -27,11 +27,14 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from cloudlogin import CLOUDS, operator, record_phase
-from guestwire import Wire
-from wave_rig import WINDOW, Rig
+from guestwire import Machine, Wire, on_port
+from test_provision_hosts import latest_summary
+from wave_rig import QEMU_HOST, WINDOW, Rig
 
 from shuyaku.contracts.plan import Plan
 from shuyaku.deploy.engine import ROOT, Stack
@@ -72,6 +75,7 @@ def wave(tmp_path_factory: pytest.TempPathFactory):
     st.set_config("shuyaku:siteData", str(workdir / "plan" / "site-onprem.json"))
     st.set_config("shuyaku:inventory", str(INVENTORY))
     wires: list[Wire] = []
+    machines: list[Machine] = []
     rig = None
     try:
         t0 = time.monotonic()
@@ -99,6 +103,10 @@ def wave(tmp_path_factory: pytest.TempPathFactory):
         (web / "index.html").write_text("the internet\n")
         internet.start(sys.executable, "-m", "http.server", str(INTERNET[1]), "--bind", INTERNET[0],
                        "--directory", str(web), log=str(workdir / "internet.log"))
+        # the operator's desk reaches the cloud's API too (it listens on the controller's loopback here)
+        terminal.forward_loopback(api_ports(admin))
+        mirror = patch_mirror(admin, outputs, workdir)
+        machines.append(mirror)
         t0 = time.monotonic()
         rig.boot()
         record(f"{len(rig.guests)} guests, {WINDOW} at a time: create to configured", time.monotonic() - t0)
@@ -110,12 +118,40 @@ def wave(tmp_path_factory: pytest.TempPathFactory):
         yield {"rig": rig, "terminal": terminal, "proxy": proxy, "outputs": outputs, "plan": plan,
                "workdir": workdir, "stack": st}
     finally:
+        for m in machines:
+            m.stop()
         if rig is not None:
             rig.remove()
         for w in wires:
             w.remove()
         down = st.destroy(capture=True)
         assert down.returncode == 0, down.stdout[-3000:]
+
+
+def api_ports(admin: Any) -> list[int]:
+    urls = [urlsplit(e.url) for e in admin.identity.endpoints()]
+    return sorted({u.port or 80 for u in urls if u.hostname == "127.0.0.1"})
+
+
+def patch_mirror(admin: Any, outputs: dict[str, Any], workdir: Path) -> Machine:
+    """The shared services' patch mirror on its own platform port: the dev cloud's signed mirror of the baseline's
+    packages (scripts/guest-image.d/patchmirror.py), served over HTTP from a namespace plugged into that port."""
+    image = subprocess.run([str(ROOT / "scripts" / "guest-image"), "path"], capture_output=True, text=True, check=True)
+    port = next(iter(admin.network.ports(name=f"{outputs['site']}-patch-mirror-01")))
+    gateway = admin.network.get_subnet(port.fixed_ips[0]["subnet_id"]).gateway_ip
+    m = on_port(admin, port, "mirror", gateway, QEMU_HOST)
+    m.start(sys.executable, "-m", "http.server", "80", "--bind", port.fixed_ips[0]["ip_address"], "--directory",
+            str(Path(image.stdout.strip()) / "mirror"), log=str(workdir / "mirror.log"))
+    return m
+
+
+def shuyaku_at_desk(wave: dict[str, Any], *args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    """`shuyaku ARGS` from the administrator's terminal, with the operator's cloud and the stack's state."""
+    env = wave["stack"].env()
+    settings = [f"{k}={env[k]}" for k in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE_FILE") if k in env]
+    settings += [f"{k}={v}" for k, v in CLOUD_ENV.items()]
+    return wave["terminal"].run("env", *settings, sys.executable, "-m", "shuyaku.cli", *args, timeout=timeout,
+                                check=False)
 
 
 def test_every_guest_runs_on_the_real_host_from_its_own_project(wave: dict[str, Any]) -> None:
@@ -134,13 +170,13 @@ def run_verify(wave: dict[str, Any], label: str) -> tuple[subprocess.CompletedPr
     rig: Rig = wave["rig"]
     workdir: Path = wave["workdir"]
     out = workdir / f"verify-{label}"
-    outputs_file = rig.write_outputs(workdir / "outputs.json")
-    cmd = [sys.executable, "-m", "shuyaku.cli", "verify", "--migrated", "--stack", wave["stack"].name,
-           "--plan", str(workdir / "plan" / "plan.json"), "--outputs", str(outputs_file),
-           "--internet-host", f"{INTERNET[0]}:{INTERNET[1]}", "--private-key", str(rig.key),
-           "--junit", str(out / "junit.xml"), "--html", str(out / "summary.html"), "--lang", "en"]
+    # the guests are found in the cloud (the vendors' servers in their projects, the operator's on the service
+    # ports), each with the host key its console printed: nothing is joined by hand
     t0 = time.monotonic()
-    done = wave["terminal"].run(*cmd, timeout=1800, check=False)
+    done = shuyaku_at_desk(wave, "verify", "--migrated", "--stack", wave["stack"].name, "--cloud", CLOUD_ENV["OS_CLOUD"],
+                           "--plan", str(workdir / "plan" / "plan.json"),
+                           "--internet-host", f"{INTERNET[0]}:{INTERNET[1]}", "--private-key", str(rig.key),
+                           "--junit", str(out / "junit.xml"), "--html", str(out / "summary.html"), "--lang", "en")
     record(f"verify --migrated ({label})", time.monotonic() - t0)
     print(done.stdout[-5000:])
     got = re.search(r"tried (\d+) of (\d+): allowed as planned (\d+), refused as planned (\d+), unexpected (\d+), "
@@ -197,3 +233,60 @@ def test_vendors_who_widen_their_own_groups_still_cannot_leave_their_layer(wave:
     finally:
         for vendor, rule in widened:
             vendor.network.delete_security_group_rule(rule)
+
+
+def operator_vars(wave: dict[str, Any]) -> Path:
+    """What the platform's outputs do not decide, in the operator's own file: the log host's CA (a throwaway one
+    here: no log host runs) and the operator's key for the bastion and the guests."""
+    work: Path = wave["workdir"]
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ed25519", "-nodes", "-subj", "/CN=shuyaku wave log CA",
+                    "-days", "1", "-keyout", str(work / "log-ca.key"), "-out", str(work / "log-ca.pem")],
+                   check=True, capture_output=True)
+    path = work / "operator-vars.yml"
+    path.write_text(yaml.safe_dump({"baseline_log_ca_cert": (work / "log-ca.pem").read_text(),
+                                    "ansible_ssh_private_key_file": str(wave["rig"].key)}), encoding="utf-8")
+    return path
+
+
+def provision(wave: dict[str, Any], vars_file: Path, artifacts: Path) -> tuple[subprocess.CompletedProcess[str], dict]:
+    done = shuyaku_at_desk(wave, "provision", "--stack", wave["stack"].name, "--cloud", CLOUD_ENV["OS_CLOUD"],
+                           "--plan", str(wave["workdir"] / "plan" / "plan.json"), "--vars", str(vars_file),
+                           "--playbook", "baseline", "--limit", "migrated", "--artifacts", str(artifacts),
+                           "--lang", "en")
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    return done, latest_summary(artifacts, "baseline")
+
+
+def test_the_chain_baseline_through_the_bastion_then_verify(wave: dict[str, Any]) -> None:
+    """`shuyaku provision --stack S --cloud C` finds the vendors' servers, applies the baseline role to them through
+    the bastion (packages from the platform's patch mirror), changes nothing the second time; `verify` then proves
+    the same separation through the guests' own firewalls and runs the baseline's checks on them."""
+    rig: Rig = wave["rig"]
+    vars_file, artifacts = operator_vars(wave), wave["workdir"] / "artifacts"
+    migrated = {g.name for g in rig.guests.values() if g.system}
+    t0 = time.monotonic()
+    first, summary = provision(wave, vars_file, artifacts)
+    record(f"provision baseline, {len(migrated)} guests through the bastion", time.monotonic() - t0)
+    print(first.stdout[-3000:])
+    assert set(summary["hosts"]) == migrated
+    for host, s in summary["hosts"].items():
+        assert (s["failed"], s["unreachable"]) == (0, 0) and s["changed"] > 10, (host, s)
+    t0 = time.monotonic()
+    _, again = provision(wave, vars_file, artifacts)
+    record("provision baseline again (no change)", time.monotonic() - t0)
+    assert {h: s["changed"] for h, s in again["hosts"].items()} == dict.fromkeys(migrated, 0)
+    # the packages came from the patch mirror, and only the migrated guests asked it
+    asked = {line.split()[0] for line in (wave["workdir"] / "mirror.log").read_text().splitlines() if ".deb" in line}
+    assert asked and asked <= {g.address for g in rig.guests.values() if g.system}, asked
+    done, got = run_verify(wave, "provisioned")
+    assert done.returncode == 0 and got["unexpected"] == 0 and got["tried"] == got["total"] > 0, done.stdout[-4000:]
+    out = wave["workdir"] / "verify-baseline"
+    t0 = time.monotonic()
+    checked = shuyaku_at_desk(wave, "verify", "--stack", wave["stack"].name, "--cloud", CLOUD_ENV["OS_CLOUD"],
+                              "--vars", str(vars_file), "--group", "migrated", "--suite",
+                              str(ROOT / "tests" / "infra" / "test_baseline.py"), "--junit", str(out / "junit.xml"),
+                              "--html", str(out / "summary.html"), "--lang", "en")
+    record("verify: the baseline's checks on the guests", time.monotonic() - t0)
+    print(checked.stdout[-4000:])
+    assert checked.returncode == 0, checked.stdout[-6000:] + checked.stderr[-3000:]
+    assert "failed" not in (out / "junit.xml").read_text().lower().replace('failures="0"', "")

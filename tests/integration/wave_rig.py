@@ -5,8 +5,6 @@ the real host's agents, the guests it and the vendors boot, and the inventory `v
 from __future__ import annotations
 
 import contextlib
-import json
-import re
 import secrets
 import subprocess
 import time
@@ -19,13 +17,14 @@ from typing import Any
 import openstack.connection
 from guestwire import Machine
 
+from shuyaku.provision.guests import console_host_keys
+
 QEMU_HOST = "shuyaku-dev-qemu"
 AGGREGATE = "shuyaku-qemu"
 FLAVOR = "shuyaku.guest.tiny"
 IMAGE = "shuyaku-guest"
 SERVICES = ("bastion", "hub", "relay")
 ADMIN_USER = "ansible"  # the guest image's login (scripts/guest-image.d)
-HOST_KEY = re.compile(r"shuyaku-config-drive: host key (ssh-ed25519 [A-Za-z0-9+/=]+)")
 BOOT_TIMEOUT = 1500  # all the guests under TCG on 2 shared cores (about 6 min measured): this only catches a hang
 # Guests booting at once: a dozen together on 2 cores took minutes each and timed units out; a few at a time
 # finish sooner in all (each boot is CPU-bound under TCG, so the total CPU is the same either way). A rolling
@@ -176,7 +175,7 @@ class Rig:
                 if server.status != "ACTIVE":
                     continue
                 console = self.admin.compute.get_server_console_output(g.server_id).get("output", "")
-                found = HOST_KEY.findall(console)
+                found = console_host_keys(console)  # the parser `provision/verify --cloud` use
                 # the listener's ports are the first-boot script's last line: the guest is configured
                 if found and "shuyaku-config-drive: listen_ports" in console:
                     g.host_key = found[0]
@@ -209,21 +208,6 @@ class Rig:
         with ThreadPoolExecutor(max_workers=6) as pool:
             for f in [pool.submit(answered, g) for g in self.guests.values() if g.service != "bastion"]:
                 f.result()
-
-    # ------------------------------------------------------------------ what verify is given
-    def write_outputs(self, path: Path) -> Path:
-        """The stack's outputs with the guests in `ansible_inventory`, as the operator joins them: the platform's
-        servers by service, the vendors' guests in `wave` (their own stacks hold them), each with the host key
-        read from its console."""
-        def entry(g: Guest) -> dict[str, Any]:
-            return {"ansible_host": g.address, "ansible_user": ADMIN_USER, "shuyaku_layer": g.layer,
-                    "shuyaku_ssh_host_keys": [g.host_key]}
-        inventory: dict[str, dict[str, Any]] = {}
-        for g in self.guests.values():
-            for group in ([g.service, "shared"] if g.service else ["wave"]):
-                inventory.setdefault(group, {})[g.name] = entry(g)
-        path.write_text(json.dumps({**self.outputs, "ansible_inventory": inventory}, indent=1), encoding="utf-8")
-        return path
 
     def remove(self) -> None:
         errors = []
