@@ -66,6 +66,7 @@ MSG = {
     "already": ("開発クラウドは既に稼働しています (健全性確認済み, {t:.1f} 秒)",
                 "dev cloud already up and healthy (checked in {t:.1f} s)"),
     "repair": ("一部のサービスが停止しているため修復します: {names}", "repairing, not healthy: {names}"),
+    "restart": ("{name} がルータを構成しないため再起動します", "restarting {name}: it does not plug routers"),
     "phase": ("段階 {name}: {t:.1f} 秒", "phase {name}: {t:.1f} s"),
     "ready": ("開発クラウドの準備ができました (合計 {t:.1f} 秒)。clouds.yaml: {clouds}",
               "dev cloud ready (total {t:.1f} s). clouds.yaml: {clouds}"),
@@ -337,6 +338,13 @@ QEMU_SVCS = [Svc(name, user, cmd, cwd="/var/lib/nova" if user == "nova" else "/"
                  umask=0o022 if name in UMASK_022 else 0o027)
              for name, (user, cmd, configs) in qemucompute.commands().items()]
 QEMU = {"on": False, "virt_type": "qemu"}
+
+
+def restart_qemu_l3() -> None:
+    svc = next(s for s in QEMU_SVCS if s.name == "neutron-l3-agent-qemu")
+    say("restart", name=svc.name)
+    stop(svc.name)
+    start(svc)
 
 
 def enable_qemu() -> None:
@@ -1248,7 +1256,7 @@ def cmd_up(reset: bool, compute: str | None = None) -> int:
         if not bad:
             write_clouds(sec)
             if QEMU["on"]:  # the aggregate, flavor and images are gone after another session's --reset
-                qemucompute.content(admin_conn(), ROOT)
+                qemucompute.content(admin_conn(), ROOT, restart_qemu_l3)
             say("already", t=time.monotonic() - t_all)
             return 0
         say("repair", names=", ".join(bad))
@@ -1325,7 +1333,7 @@ def cmd_up(reset: bool, compute: str | None = None) -> int:
         if not (restored or populated):
             content()
         if QEMU["on"]:
-            qemucompute.content(conn, ROOT)
+            qemucompute.content(conn, ROOT, restart_qemu_l3)
         mark("content")
         (STATE / "content.done").write_text(fingerprint(sec))  # what the content was made by
         if fresh:

@@ -18,11 +18,13 @@ How the real host joins the cloud (docs/real-guests.md):
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
 
+L3_PROBE = "shuyaku-l3-probe"
 QEMU_HOST = "shuyaku-dev-qemu"
 # neutron-l3-agent: router namespaces for guests on tenant networks (it pulls haproxy, keepalived, radvd;
 # none of them is started: no metadata proxy, no HA routers, no IPv6 RAs). neutron-dhcp-agent: dnsmasq for the
@@ -137,6 +139,7 @@ def prepare() -> None:
     base.mkdir(parents=True, exist_ok=True)
     for d in (base.parent, base):
         d.chmod(0o755)
+        shutil.chown(d, "nova", "nova")  # made here as root on a fresh machine: nova fills the cache
     for f in base.iterdir():
         f.chmod(0o644)
     # dnsmasq reads the DHCP agent's files as `nobody`: repair what an agent started with umask 027 left
@@ -220,9 +223,34 @@ def explicit_only(conn, timeout: float = 120) -> None:
                 conn.network.remove_dhcp_agent_from_network(agent, net)
 
 
-def content(conn, root: Path) -> None:
-    """Aggregate, flavor, the L3 agent kept out of automatic scheduling, and the guest image in Glance (AMI
-    style: kernel and ramdisk images). Idempotent."""
+def l3_works(conn, timeout: float = 90) -> bool:
+    """A router placed on the real host's L3 agent gets its namespace and its gateway device. Seen once on a fresh
+    start: the agent's first router update spawned its two privsep daemons at once, logged "greenlet.error: cannot
+    switch to a different thread" and never finished that update or any later one (the routers' namespaces stayed
+    empty, every guest behind them unreachable)."""
+    agent = next(iter(conn.network.agents(binary="neutron-l3-agent", host=QEMU_HOST)))
+    public = conn.network.find_network("public", ignore_missing=False)
+    for old in conn.network.routers(name=L3_PROBE):
+        conn.network.delete_router(old)
+    router = conn.network.create_router(name=L3_PROBE, external_gateway_info={"network_id": public.id})
+    try:
+        conn.network.add_router_to_agent(agent, router)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            out = subprocess.run(["ip", "netns", "exec", f"qrouter-{router.id}", "ip", "-br", "link"],
+                                 capture_output=True, text=True)
+            if out.returncode == 0 and "qg-" in out.stdout:
+                return True
+            time.sleep(1)
+        return False
+    finally:
+        conn.network.delete_router(router)
+
+
+def content(conn, root: Path, restart_l3=None) -> None:
+    """Aggregate, flavor, the L3 agent kept out of automatic scheduling and proven to plug a router (restarted
+    once through `restart_l3` if it does not), and the guest image in Glance (AMI style: kernel and ramdisk
+    images). Idempotent."""
     agg = next((a for a in conn.compute.aggregates() if a.name == AGGREGATE), None)
     if agg is None:
         agg = conn.compute.create_aggregate(name=AGGREGATE)
@@ -241,6 +269,12 @@ def content(conn, root: Path) -> None:
     if admin.id not in {a["tenant_id"] for a in conn.compute.get_flavor_access(flavor)}:
         conn.compute.flavor_add_tenant_access(flavor, admin.id)
     explicit_only(conn)
+    if not l3_works(conn):
+        if restart_l3 is None:
+            raise RuntimeError(f"the L3 agent on {QEMU_HOST} does not plug routers (neutron-l3-agent-qemu.log)")
+        restart_l3()
+        if not l3_works(conn):
+            raise RuntimeError(f"the L3 agent on {QEMU_HOST} does not plug routers, even restarted")
     d = guest_image(root)
     files = json.loads((d / "manifest.json").read_text())["files"]
     k = _upload(conn, f"{IMAGE}-kernel", d / "vmlinuz", files["vmlinuz"]["sha256"], disk_format="aki",

@@ -154,8 +154,12 @@ def _service_servers(conn: Any, outputs: dict[str, Any], user: str, found: Found
         svc = names.get(re.sub(r"-\d{2}$", "", str(port.name or "")))
         if svc is None or not str(port.device_owner or "").startswith("compute:") or port.name in found.taken():
             continue
-        server = conn.compute.get_server(port.device_id)
-        label = t(f"共通サービス {svc} のサーバ {port.name}", f"shared service {svc}: server {port.name}")
+        server = conn.compute.find_server(port.device_id, ignore_missing=True)
+        label = t(f"共通サービス {svc} のポート {port.name}", f"shared service {svc}: port {port.name}")
+        if server is None:
+            found.left_out.append(t(f"{label}: 使用中ですが、サーバ（{clip(port.device_id)}）は Nova にありません。",
+                                    f"{label}: in use, but not by a server Nova knows ({clip(port.device_id)})."))
+            continue
         keys = _keys(conn, server, found, label) if server.status == "ACTIVE" else []
         if keys:
             found.inventory.setdefault(svc, {})[port.name] = {

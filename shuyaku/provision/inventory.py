@@ -143,6 +143,7 @@ Runner = Callable[..., subprocess.CompletedProcess]
 
 
 BASTION_GROUP = "bastion"
+JUMP_TIMEOUT = 60
 
 
 def jump_args(known_hosts: Path, bastion: dict[str, Any], key: Path | None) -> str:
@@ -173,6 +174,9 @@ def through_bastion(data: dict[str, Any], known_hosts: Path, key: Path | None = 
         for host, hv in group["hosts"].items():
             if host not in bastions:
                 hv["ansible_ssh_common_args"] = hop
+                # two SSH handshakes, and Ansible's interpreter starting on the far side: nine guests at once
+                # through one bastion (all under TCG on the dev cloud) timed out at Ansible's default 10 s
+                hv["ansible_timeout"] = JUMP_TIMEOUT
     return data
 
 

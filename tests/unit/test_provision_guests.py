@@ -100,3 +100,12 @@ def test_cli_names_every_bad_option_and_file_at_once(tmp_path: Path) -> None:
     assert "baseline_ssh_port" in text and "--guest-user 'Root;x'" in text
     r = CliRunner().invoke(app, ["provision", "--inventory", str(bad), "--cloud", "dev-admin", "--lang", "en"])
     assert r.exit_code == 2 and "go with --stack" in " ".join(r.output.split())
+
+
+def test_a_vendor_cannot_name_its_server_after_a_platform_host() -> None:
+    from shuyaku.provision.guests import _name
+
+    taken = {"onprem-bastion-01"}
+    assert _name(SimpleNamespace(name="onprem-bastion-01", id="0123456789ab"), "atena", taken) == "atena-01234567"
+    assert _name(SimpleNamespace(name="x; rm -rf /", id="fedcba987654"), "atena", taken) == "atena-fedcba98"
+    assert _name(SimpleNamespace(name="atena-db-1", id="fedcba987654"), "atena", taken) == "atena-db-1"
