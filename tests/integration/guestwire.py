@@ -96,9 +96,10 @@ class Wire:
 
 
 def on_port(admin: Any, port: Any, name: str, gateway: str, host: str) -> Machine:
-    """A namespace plugged into a Neutron port on the real host, as Neutron's DHCP agent plugs its own: the host end
-    of a veth is named tap<port id>, so the host's linuxbridge agent bridges it and filters it with the port's
-    security groups, exactly as it does a guest's tap. The port is bound to the host (admin) first."""
+    """A namespace plugged into a Neutron port on the real host the way Nova plugs a guest: the port bound to the
+    host (admin) as a compute port, the host end of a veth named tap<port id> and put into the network's bridge
+    (os-vif's part), so that the host's linuxbridge agent filters it with the port's security groups exactly as it
+    does a guest's tap."""
     admin.network.update_port(port, binding_host_id=host, device_owner="compute:shuyaku-test",
                               device_id=str(uuid.uuid4()))
     ip, subnet = port.fixed_ips[0]["ip_address"], admin.network.get_subnet(port.fixed_ips[0]["subnet_id"])
@@ -113,6 +114,8 @@ def on_port(admin: Any, port: Any, name: str, gateway: str, host: str) -> Machin
     for dev in (inner, "lo"):
         m.run("ip", "link", "set", dev, "up")
     m.run("ip", "route", "add", "default", "via", gateway)
+    # a compute port's tap is put into the network's bridge by the hypervisor's side (os-vif), not by the agent
+    sh("ip", "link", "set", tap, "master", f"brq{port.network_id[:11]}")
     sh("ip", "link", "set", tap, "up")
     deadline = time.monotonic() + 120
     while admin.network.get_port(port.id).status != "ACTIVE":  # the agent has bridged it and written its filters
