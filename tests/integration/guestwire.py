@@ -29,7 +29,7 @@ class Machine:
     ns: str
     addresses: list[str]  # CIDR notation; the first one's prefix is on-link
     routes: list[tuple[str, str, str | None]] = field(default_factory=list)  # (destination, via, source)
-    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    procs: list[subprocess.Popen[Any]] = field(default_factory=list)
 
     def run(self, *cmd: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess[str]:
         return sh("ip", "netns", "exec", self.ns, *cmd, timeout=timeout, check=check)
@@ -105,8 +105,17 @@ def on_port(admin: Any, port: Any, name: str, gateway: str, host: str) -> Machin
     ip, subnet = port.fixed_ips[0]["ip_address"], admin.network.get_subnet(port.fixed_ips[0]["subnet_id"])
     m = Machine(f"shuyaku-{name}-{uuid.uuid4().hex[:5]}", [f"{ip}/{subnet.cidr.split('/')[1]}"],
                 [("default", gateway, None)])
-    tap, inner = f"tap{port.id[:11]}", f"p{port.id[:11]}"
     sh("ip", "netns", "add", m.ns)
+    try:
+        _plug(admin, port, m)
+    except BaseException:
+        m.stop()
+        raise
+    return m
+
+
+def _plug(admin: Any, port: Any, m: Machine) -> None:
+    tap, inner, gateway = f"tap{port.id[:11]}", f"p{port.id[:11]}", m.routes[0][1]
     sh("ip", "link", "add", tap, "type", "veth", "peer", "name", inner)
     sh("ip", "link", "set", inner, "netns", m.ns)
     m.run("ip", "link", "set", inner, "address", port.mac_address)
@@ -114,11 +123,15 @@ def on_port(admin: Any, port: Any, name: str, gateway: str, host: str) -> Machin
     for dev in (inner, "lo"):
         m.run("ip", "link", "set", dev, "up")
     m.run("ip", "route", "add", "default", "via", gateway)
-    # a compute port's tap is put into the network's bridge by the hypervisor's side (os-vif), not by the agent
-    sh("ip", "link", "set", tap, "master", f"brq{port.network_id[:11]}")
+    # a compute port's tap is put into the network's bridge by the hypervisor's side (os-vif), not by the agent;
+    # os-vif makes the bridge when the host has no port on that network yet, and so does this
+    bridge = f"brq{port.network_id[:11]}"
+    if sh("ip", "link", "show", bridge, check=False).returncode != 0:
+        sh("ip", "link", "add", bridge, "type", "bridge", "forward_delay", "0")
+        sh("ip", "link", "set", bridge, "up")
+    sh("ip", "link", "set", tap, "master", bridge)
     sh("ip", "link", "set", tap, "up")
     deadline = time.monotonic() + 120
-    while admin.network.get_port(port.id).status != "ACTIVE":  # the agent has bridged it and written its filters
+    while admin.network.get_port(port.id).status != "ACTIVE":  # the agent has seen it and written its filters
         assert time.monotonic() < deadline, f"{port.name}: the agent did not take {tap}"
         time.sleep(2)
-    return m

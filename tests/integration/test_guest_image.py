@@ -136,6 +136,31 @@ def test_nothing_else_listens(guest) -> None:
     assert banner(guest.forwards[UNDECLARED]) == b""
 
 
+def test_the_baselines_packages_wait_for_the_role(guest) -> None:
+    # installed like a golden image's, but no daemon of theirs runs before the baseline role has configured it
+    installed = guest.ssh("dpkg-query", "-W", "-f", "${Package} ${db:Status-Status}\\n", "auditd", "chrony", "rsyslog",
+                          "nftables", "unattended-upgrades").stdout.split("\n")
+    assert sorted(line for line in installed if line) == sorted(
+        f"{p} installed" for p in ("auditd", "chrony", "rsyslog", "nftables", "unattended-upgrades")), installed
+    states = guest.ssh("systemctl", "is-enabled", "auditd", "chrony", "rsyslog", "nftables").stdout.split()
+    assert states == ["disabled"] * 4, states
+
+
+def test_the_patch_mirror_is_signed_with_the_key_the_image_trusts(guest, image: Path, tmp_path: Path) -> None:
+    key = guest.ssh("cat", "/etc/apt/trusted.gpg.d/shuyaku-patch-mirror.asc").stdout
+    assert key.startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----"), key[:80]
+    keyring = tmp_path / "mirror.gpg"
+    subprocess.run(["gpg", "--batch", "--dearmor", "-o", str(keyring)], input=key.encode(), check=True)
+    for suite in ("debian/dists/bookworm", "debian/dists/bookworm-updates", "debian-security/dists/bookworm-security"):
+        signed = image / "mirror" / suite / "InRelease"
+        done = subprocess.run(["gpgv", "--keyring", str(keyring), str(signed)], capture_output=True, text=True)
+        assert done.returncode == 0, f"{suite}: {done.stderr}"
+    pool = sorted(p.name for p in (image / "mirror" / "debian" / "pool" / "main").glob("*.deb"))
+    assert any(p.startswith("auditd_") for p in pool) and not any("%3a" in p for p in pool), pool
+    # and nothing that would sign anything again is left beside it
+    assert not (image / "mirror-gnupg").exists()
+
+
 def test_poweroff_stops_the_guest(guest) -> None:
     assert guest.poweroff(timeout=120) == 0
     assert "reboot: Power down" in guest.console.read_text(errors="replace")
