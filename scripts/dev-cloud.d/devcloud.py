@@ -1289,6 +1289,9 @@ def cmd_up(reset: bool, compute: str | None = None) -> int:
             setup_databases(sec, reset)
         if not rabbit_login_works(sec):
             setup_rabbit(sec)
+        if reset and QEMU["on"]:
+            for name in qemucompute.destroy_domains(forget=True):
+                say("stopped", name=f"guest {name}", pid="-")
     fresh = not done("dbsync-keystone")
     with timed(phases, "db sync"):
         db_syncs()

@@ -178,15 +178,20 @@ def prepare() -> None:
             f.chmod(0o644)
 
 
-def destroy_domains() -> list[str]:
-    """Power off every guest libvirt runs (only the dev cloud's nova-compute-qemu starts any)."""
+def destroy_domains(forget: bool = False) -> list[str]:
+    """Power off every guest libvirt runs (only the dev cloud's nova-compute-qemu starts any); with `forget`, also
+    remove every definition: `up --reset` empties Nova's database, whose instance ids then start again, and a
+    left-over `instance-0000002a` would refuse the new server that gets that name."""
     if not libvirt_answers():
         return []
     virsh = ["virsh", "-c", "qemu:///system"]
-    p = subprocess.run([*virsh, "list", "--name"], capture_output=True, text=True, timeout=60)
+    p = subprocess.run([*virsh, "list", "--name", *(["--all"] if forget else [])], capture_output=True, text=True,
+                       timeout=60)
     names = [n for n in p.stdout.split() if n]
     for name in names:
         subprocess.run([*virsh, "destroy", name], capture_output=True, timeout=60)
+        if forget:
+            subprocess.run([*virsh, "undefine", name], capture_output=True, timeout=60)
     return names
 
 

@@ -235,6 +235,11 @@ def test_vendors_who_widen_their_own_groups_still_cannot_leave_their_layer(wave:
             vendor.network.delete_security_group_rule(rule)
 
 
+# The chain in the test command: the My Number layer's guests. Under TCG on two cores the baseline took N_ALL on all
+# nine guests of the wave (bench/RESULTS.md); the code path is the same for every layer's guest.
+CHAIN_GROUP = "migrated_mynumber"
+
+
 def operator_vars(wave: dict[str, Any]) -> Path:
     """What the platform's outputs do not decide, in the operator's own file: the log host's CA (a throwaway one
     here: no log host runs) and the operator's key for the bastion and the guests."""
@@ -251,7 +256,7 @@ def operator_vars(wave: dict[str, Any]) -> Path:
 def provision(wave: dict[str, Any], vars_file: Path, artifacts: Path) -> tuple[subprocess.CompletedProcess[str], dict]:
     done = shuyaku_at_desk(wave, "provision", "--stack", wave["stack"].name, "--cloud", CLOUD_ENV["OS_CLOUD"],
                            "--plan", str(wave["workdir"] / "plan" / "plan.json"), "--vars", str(vars_file),
-                           "--playbook", "baseline", "--limit", "migrated", "--artifacts", str(artifacts),
+                           "--playbook", "baseline", "--limit", CHAIN_GROUP, "--artifacts", str(artifacts),
                            "--lang", "en")
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     return done, latest_summary(artifacts, "baseline")
@@ -263,10 +268,11 @@ def test_the_chain_baseline_through_the_bastion_then_verify(wave: dict[str, Any]
     the same separation through the guests' own firewalls and runs the baseline's checks on them."""
     rig: Rig = wave["rig"]
     vars_file, artifacts = operator_vars(wave), wave["workdir"] / "artifacts"
-    migrated = {g.name for g in rig.guests.values() if g.system}
+    migrated = {g.name for g in rig.guests.values() if g.system and f"migrated_{g.layer}" == CHAIN_GROUP}
+    assert migrated
     t0 = time.monotonic()
     first, summary = provision(wave, vars_file, artifacts)
-    record(f"provision baseline, {len(migrated)} guests through the bastion", time.monotonic() - t0)
+    record(f"provision baseline, {len(migrated)} guest(s) through the bastion", time.monotonic() - t0)
     print(first.stdout[-3000:])
     assert set(summary["hosts"]) == migrated
     for host, s in summary["hosts"].items():
@@ -275,15 +281,17 @@ def test_the_chain_baseline_through_the_bastion_then_verify(wave: dict[str, Any]
     _, again = provision(wave, vars_file, artifacts)
     record("provision baseline again (no change)", time.monotonic() - t0)
     assert {h: s["changed"] for h, s in again["hosts"].items()} == dict.fromkeys(migrated, 0)
-    # the packages came from the patch mirror, and only the migrated guests asked it
-    asked = {line.split()[0] for line in (wave["workdir"] / "mirror.log").read_text().splitlines() if ".deb" in line}
-    assert asked and asked <= {g.address for g in rig.guests.values() if g.system}, asked
+    # every migrated guest read the patch mirror's signed index (its packages, the mirror's very files, were in the
+    # image already: docs/guest-image.md), and nothing else asked the mirror
+    log = (wave["workdir"] / "mirror.log").read_text().splitlines()
+    asked = {line.split()[0] for line in log if "/dists/bookworm/InRelease" in line}
+    assert asked == {g.address for g in rig.guests.values() if g.name in migrated}, asked
     done, got = run_verify(wave, "provisioned")
     assert done.returncode == 0 and got["unexpected"] == 0 and got["tried"] == got["total"] > 0, done.stdout[-4000:]
     out = wave["workdir"] / "verify-baseline"
     t0 = time.monotonic()
     checked = shuyaku_at_desk(wave, "verify", "--stack", wave["stack"].name, "--cloud", CLOUD_ENV["OS_CLOUD"],
-                              "--vars", str(vars_file), "--group", "migrated", "--suite",
+                              "--vars", str(vars_file), "--group", CHAIN_GROUP, "--suite",
                               str(ROOT / "tests" / "infra" / "test_baseline.py"), "--junit", str(out / "junit.xml"),
                               "--html", str(out / "summary.html"), "--lang", "en")
     record("verify: the baseline's checks on the guests", time.monotonic() - t0)
