@@ -258,6 +258,12 @@ def provision(wave: dict[str, Any], vars_file: Path, artifacts: Path) -> tuple[s
                            "--plan", str(wave["workdir"] / "plan" / "plan.json"), "--vars", str(vars_file),
                            "--playbook", "baseline", "--limit", CHAIN_GROUP, "--artifacts", str(artifacts),
                            "--lang", "en")
+    if done.returncode != 0:  # what the guests' consoles say (an OOM, a panic) goes with the failure
+        rig: Rig = wave["rig"]
+        for g in rig.guests.values():
+            if f"migrated_{g.layer}" == CHAIN_GROUP:
+                console = rig.admin.compute.get_server_console_output(g.server_id, length=60).get("output", "")
+                print(f"\n[migrated wave] console of {g.name}:\n{console}")
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     return done, latest_summary(artifacts, "baseline")
 
