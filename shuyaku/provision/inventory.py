@@ -144,9 +144,6 @@ Runner = Callable[..., subprocess.CompletedProcess]
 
 BASTION_GROUP = "bastion"
 JUMP_TIMEOUT = 60
-# A busy guest behind the bastion (under TCG, a unit starting) may not answer keepalives for a while: five minutes
-# of silence before a connection is given up, not the 45 s of 15 s x 3.
-PATIENCE = ["-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=20"]
 
 
 def jump_args(known_hosts: Path, bastion: dict[str, Any], key: Path | None) -> str:
@@ -154,7 +151,7 @@ def jump_args(known_hosts: Path, bastion: dict[str, Any], key: Path | None) -> s
     the bastion's checked address, user and port, pinned to the same known_hosts."""
     address = str(ipaddress.ip_address(str(bastion["ansible_host"])))  # checked again: it goes into a command
     hop = ["ssh", "-W", "%h:%p", "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known_hosts}",
-           "-o", "GlobalKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", *PATIENCE]
+           "-o", "GlobalKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]
     if key is not None:
         hop += ["-i", str(key), "-o", "IdentitiesOnly=yes"]
     if bastion.get("ansible_port"):
@@ -162,7 +159,7 @@ def jump_args(known_hosts: Path, bastion: dict[str, Any], key: Path | None) -> s
     if bastion.get("ansible_user"):
         hop += ["-l", str(bastion["ansible_user"])]
     hop.append(address)
-    return f"{ssh_pin_args(known_hosts)} {shlex.join(PATIENCE)} -o {shlex.quote('ProxyCommand=' + shlex.join(hop))}"
+    return f"{ssh_pin_args(known_hosts)} -o {shlex.quote('ProxyCommand=' + shlex.join(hop))}"
 
 
 def through_bastion(data: dict[str, Any], known_hosts: Path, key: Path | None = None) -> dict[str, Any]:
