@@ -34,7 +34,9 @@ PKGS = ["nova-compute-qemu", "libvirt-daemon-system", "genisoimage", "qemu-utils
 TRAIT = "CUSTOM_SHUYAKU_QEMU"
 AGGREGATE = "shuyaku-qemu"
 # 1 vCPU, 256 MiB, 1 GB disk: the guest image's root is 1 GiB virtual, and it uses about 60 MiB of memory
-FLAVOR = ("shuyaku.guest.tiny", 1, 256, 1)
+# 512 MiB: with 256 and no swap, a guest converging the baseline (mitogen's interpreter, auditd starting, the apt
+# timers just started) stopped answering with its vCPU spinning, while the same image at 384 MiB did not.
+FLAVOR = ("shuyaku.guest.tiny", 1, 512, 1)
 IMAGE = "shuyaku-guest"
 LIBVIRT_SOCK = Path("/run/libvirt/libvirt-sock")
 NOVA_HOST_CONF = Path("/etc/nova/nova-host-qemu.conf")
@@ -295,6 +297,9 @@ def content(conn, root: Path, restart_l3=None) -> None:
                                                   "shuyaku_note": "real QEMU guests only (dev cloud)"})
     name, vcpus, ram, disk = FLAVOR
     flavor = next((f for f in conn.compute.flavors(is_public=None) if f.name == name), None)
+    if flavor is not None and (flavor.vcpus, flavor.ram, flavor.disk) != (vcpus, ram, disk):
+        conn.compute.delete_flavor(flavor)  # a flavor cannot change: made again, its specs and access with it
+        flavor = None
     if flavor is None:
         flavor = conn.compute.create_flavor(name=name, vcpus=vcpus, ram=ram, disk=disk, is_public=False)
     if flavor.extra_specs.get(f"trait:{TRAIT}") != "required":
