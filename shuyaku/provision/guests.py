@@ -29,10 +29,9 @@ from shuyaku.contracts.source import clip
 from shuyaku.provision.hostvars import HOST_KEYS_VAR, HOST_RE, parse_host_key
 from shuyaku.provision.inventory import InventoryError
 
-MIGRATED_GROUP = "migrated"
+GUESTS_GROUP = "migrated"  # not verify's internal `shuyaku_migrated` (the matrix's source hosts)
 KEYS_BLOCK = re.compile(r"-----BEGIN SSH HOST KEY KEYS-----(.*?)-----END SSH HOST KEY KEYS-----", re.S)
 KEY_WORDS = re.compile(r"([a-z0-9@.-]+) ([A-Za-z0-9+/]+={0,3})")
-CONSOLE_LINES = 400  # the first boot's block is printed early; a long-running server's console grows
 
 
 @dataclass
@@ -105,7 +104,9 @@ def _name(server: Any, prefix: str, taken: set[str]) -> str:
 
 
 def _keys(conn: Any, server: Any, found: Found, label: str) -> list[str]:
-    console = conn.compute.get_server_console_output(server.id, length=CONSOLE_LINES).get("output", "")
+    # the whole log (Nova keeps at most its last 100 KiB): cloud-init prints the block at the first boot only,
+    # so a tail would lose it on a server that has run for a while
+    console = conn.compute.get_server_console_output(server.id).get("output", "")
     keys = console_host_keys(console)
     if not keys:
         found.left_out.append(t(
@@ -140,7 +141,7 @@ def _tenant_servers(conn: Any, outputs: dict[str, Any], plan: Plan | None, user:
             hvars = {"ansible_host": address, "ansible_user": user, "shuyaku_layer": ten["layer"],
                      "shuyaku_site": ten.get("site", "onprem"), HOST_KEYS_VAR: keys, **base,
                      "baseline_allowed_flows": allowed_flows(plan, outputs, sid)}
-            for group in (MIGRATED_GROUP, f"{MIGRATED_GROUP}_{ten['layer']}"):
+            for group in (GUESTS_GROUP, f"{GUESTS_GROUP}_{ten['layer']}"):
                 found.inventory.setdefault(group, {})[host] = hvars
 
 
