@@ -5,7 +5,7 @@ host's time without a task (waits at the linear strategy's per-task barrier, for
 load average, and how long a fixed Python loop takes (this shared machine's cores do not always run at one speed).
 
     .venv/bin/python bench/provision_scale.py [--sizes 1 1 1 4 8] [--playbook baseline] [--name bench]
-                                              [--strategy mitogen_linear|mitogen_free|linear|free] [--forks N]
+                                              [--strategy mitogen_linear|mitogen_free|linear|free] [--forks N] [--golden]
 
 Each size starts from fresh hosts (scripts/test-hosts up N --name NAME). A warm-up converge on one host fills
 the set's apt-cacher-ng first, so the figures compare Ansible work, not the first download from Debian.
@@ -97,10 +97,11 @@ def controller_cpu() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def hosts(name: str, n: int) -> tuple[Path, float]:
+def hosts(name: str, n: int, golden: bool = False) -> tuple[Path, float]:
     subprocess.run([str(SCRIPT), "down", "--name", name], capture_output=True, check=False)
     t0 = time.monotonic()
-    up = subprocess.run([str(SCRIPT), "up", str(n), "--name", name], capture_output=True, text=True, check=True)
+    up = subprocess.run([str(SCRIPT), "up", str(n), "--name", name, *(["--golden"] if golden else [])],
+                        capture_output=True, text=True, check=True)
     return Path(up.stdout.strip().splitlines()[-1]), time.monotonic() - t0
 
 
@@ -209,17 +210,20 @@ def main() -> None:
     ap.add_argument("--forks", type=int, default=20, help="at least the largest size, so no host waits for a fork")
     ap.add_argument("--top", type=int, default=6, help="slowest tasks shown per size")
     ap.add_argument("--artifacts", type=Path, default=REPO / "out" / "bench-provision")
+    ap.add_argument("--golden", action="store_true",
+                    help="hosts from the golden image (the baseline's packages installed, not enabled), as the "
+                         "platform's guests boot from (scripts/test-hosts up --golden)")
     args = ap.parse_args()
     book = playbook_path(args.playbook)
     env = {"ANSIBLE_STRATEGY": args.strategy}  # the runner adds mitogen's plugin path when it is asked for
     cores = os.cpu_count() or 1
     rows = []
     try:
-        inv, _ = hosts(args.name, 1)
+        inv, _ = hosts(args.name, 1, args.golden)
         print("warm-up (fills the apt proxy cache) ...", flush=True)
         converge(args.name, inv, book, args.artifacts, args.forks, env)
         for n in args.sizes:
-            inv, up_s = hosts(args.name, n)
+            inv, up_s = hosts(args.name, n, args.golden)
             time.sleep(5)  # let the fresh containers finish booting before counting
             print(f"{n} host(s), up in {up_s:.1f} s:", flush=True)
             first = converge(args.name, inv, book, args.artifacts, args.forks, env)
@@ -231,7 +235,8 @@ def main() -> None:
     finally:
         subprocess.run([str(SCRIPT), "down", "--name", args.name], capture_output=True, check=False)
     if rows:
-        print(f"\nstrategy {args.strategy}, forks {args.forks}, {cores} cores, playbook {book.name}")
+        image = "golden image" if args.golden else "bare image"
+        print(f"\nstrategy {args.strategy}, forks {args.forks}, {cores} cores, playbook {book.name}, {image}")
         table(rows, cores)
 
 

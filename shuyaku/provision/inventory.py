@@ -305,7 +305,9 @@ def resolve(inventory: Path | None, stack: str | None, workdir: Path, *,
     extra = dict(operator_vars or {})
     key = extra.get("ansible_ssh_private_key_file")
     data = through_bastion(pin_host_keys(data, known_hosts, source), known_hosts, Path(str(key)) if key else None)
-    data["all"]["vars"] = {**extra, **data["all"]["vars"]}  # the pinned host keys are not the operator's to change
+    # The pinned host keys are not the operator's to change. Every host is reached as its login user with sudo for
+    # what needs root: the playbooks say `become` themselves, but testinfra reads it only from the inventory.
+    data["all"]["vars"] = {**extra, **data["all"]["vars"], "ansible_become": True}
     path = workdir / f"inventory-{safe}.yml"
     path.write_text("# Written by shuyaku from the stack's ansible_inventory output.\n"
                     + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")

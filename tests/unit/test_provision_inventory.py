@@ -54,6 +54,8 @@ def test_stack_outputs_become_an_ansible_inventory_ansible_accepts(tmp_path):
     assert inv.hostvars["vdi-2"]["shuyaku_layer"] == "internet"
     written = yaml.safe_load(inv.path.read_text())
     assert written["all"]["children"]["thin_clients"]["hosts"]["tc-1"]["ansible_host"] == "198.18.4.31"
+    # testinfra runs the suites' root-only commands (sshd -T, nft, auditctl) through sudo only when told so
+    assert written["all"]["vars"]["ansible_become"] is True
 
 
 def test_every_problem_is_reported_with_its_place():
