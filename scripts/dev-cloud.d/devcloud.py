@@ -291,8 +291,11 @@ INFRA = [
     Svc("rabbitmq", "rabbitmq", ["/usr/lib/rabbitmq/bin/rabbitmq-server"], port=5672, env=ERL_ENV,
         cwd="/var/lib/rabbitmq", configs=("/etc/rabbitmq/rabbitmq-env.conf", "/etc/rabbitmq/rabbitmq.conf")),
 ]
+# Processes, not threads: with 8 threads in one process, a vendor user's POST of an application credential once
+# took its roles from a concurrent request's token (the services' "service" role; keystone.log, CI of 2026-12-04,
+# "Could not find role assignment with role: <service>"). A request alone in its process cannot see another's.
 KEYSTONE = uwsgi("keystone", 5000, "keystone", "/usr/bin/keystone-wsgi-public", "/v3",
-                 ("/etc/keystone/keystone.conf",))
+                 ("/etc/keystone/keystone.conf",), processes=4, threads=1)
 GLANCE_CHUNKED = "\n".join(["http-auto-chunked = true", "http-chunked-input = true", "http-raw-body = true",
                             "wsgi-manage-chunked-input = true", "socket-timeout = 10"])
 APIS = [

@@ -24,6 +24,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE_PACKAGES = ROOT / "roles" / "baseline" / "tasks" / "packages.yml"
+BASELINE_UNITS = ROOT / "roles" / "baseline" / "files" / "enabled-units.txt"
 TRUSTED = "etc/apt/trusted.gpg.d/shuyaku-patch-mirror.asc"
 SUITES = {"debian": ["bookworm", "bookworm-updates"], "debian-security": ["bookworm-security"]}
 
@@ -36,6 +37,12 @@ def baseline_packages() -> list[str]:
         if apt.get("name"):
             return list(apt["name"])
     raise RuntimeError(f"{BASELINE_PACKAGES}: no apt task with package names")
+
+
+def baseline_units() -> list[str]:
+    """The units the role starts only once it has configured them (the role's own list)."""
+    lines = BASELINE_UNITS.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
 def gpg(home: Path, *args: str) -> None:

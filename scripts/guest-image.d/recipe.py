@@ -49,9 +49,6 @@ MODULE_DIRS_DROPPED = [
     "drivers/scsi/qla2xxx", "drivers/scsi/lpfc", "drivers/scsi/mpt3sas", "drivers/md", "sound", "net/wireless",
     "net/bluetooth", "drivers/bluetooth", "drivers/hid", "drivers/usb", "drivers/staging", "drivers/isdn",
 ]
-# What the baseline's packages enable by themselves: off until the role has configured them.
-BASELINE_UNITS = ["auditd.service", "chrony.service", "rsyslog.service", "nftables.service",
-                  "unattended-upgrades.service"]
 ROOT_LABEL = "shuyaku-root"
 # At most a 1 GiB flavor disk: Nova refuses to boot an image larger than its flavor's root disk.
 ROOT_SIZE_MIB = 1024
@@ -63,7 +60,9 @@ Log = Callable[[str], None]
 def inputs_hash() -> str:
     """The recipe (this file) and the files laid into the root; the QEMU helper beside them is not an input."""
     h = hashlib.sha256()
-    for p in [Path(__file__).resolve(), HERE / "patchmirror.py", patchmirror.BASELINE_PACKAGES, *sorted(OVERLAY.rglob("*"))]:
+    inputs = [Path(__file__).resolve(), HERE / "patchmirror.py", patchmirror.BASELINE_PACKAGES,
+              patchmirror.BASELINE_UNITS, *sorted(OVERLAY.rglob("*"))]
+    for p in inputs:
         if p.is_file() and "__pycache__" not in p.parts:
             rel = p.relative_to(patchmirror.ROOT).as_posix()
             h.update(f"{rel}\0{oct(p.stat().st_mode & 0o777)}\0".encode())
@@ -151,7 +150,7 @@ def preinstall_baseline(root: Path, names: list[str], logf: Path, env: dict[str,
     on two cores, bench/RESULTS.md)."""
     run(["chroot", str(root), "apt-get", "-y", "-q", "-o", "APT::Install-Recommends=false", "install", *names],
         logf, env=env)
-    run(["chroot", str(root), "systemctl", "disable", *BASELINE_UNITS], logf)
+    run(["chroot", str(root), "systemctl", "disable", *patchmirror.baseline_units()], logf)
 
 
 def configure(root: Path, logf: Path) -> None:

@@ -17,20 +17,19 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cloudlogin import CLOUDS, connect, operator, record_phase
+from smalltown import Town
 
 from shuyaku.contracts.sitedata import SiteData
 from shuyaku.deploy.engine import ROOT, Stack
 
 pytestmark = pytest.mark.integration
 
-INVENTORY = ROOT / "examples" / "small-town" / "inventory.yaml"
-CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
 RUN = uuid.uuid4().hex[:6]
 MYNUMBER, OTHER = "juki", "zeimu"  # two My Number tenants of the small town
 IMAGE, FLAVOR = "debian-12-tiny", "m1.nano"  # what the dev cloud offers
@@ -46,28 +45,9 @@ def admin() -> Any:
 
 
 @pytest.fixture(scope="module")
-def town(admin: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, dict[str, Any], SiteData]]:
-    """The small town's platform, planned by `shuyaku plan` and deployed by the engine; destroyed at the end."""
-    workdir = tmp_path_factory.mktemp("audit-live")
-    proc = subprocess.run([sys.executable, "-m", "shuyaku.cli", "plan", str(INVENTORY), "--out", str(workdir / "plan")],
-                          capture_output=True, text=True, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr
-    site_path = workdir / "plan" / "site-onprem.json"
-    st = Stack("audit", workdir / "state", config_source=ROOT / "stacks" / "Pulumi.local.yaml", env_extra=CLOUD_ENV)
-    st.ensure()
-    st.set_config("shuyaku:siteData", str(site_path))
-    st.set_config("shuyaku:inventory", str(INVENTORY))
-    try:
-        t0 = time.monotonic()
-        up = st.up(capture=True, check=False)
-        assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
-        record("pulumi up (small town)", time.monotonic() - t0)
-        yield st, st.outputs(), SiteData.model_validate_json(site_path.read_text(encoding="utf-8"))
-    finally:
-        t0 = time.monotonic()
-        down = st.destroy(capture=True)
-        record("pulumi destroy", time.monotonic() - t0)
-        assert down.returncode == 0, down.stdout[-3000:]
+def town(small_town: Town) -> tuple[Stack, dict[str, Any], SiteData]:
+    """The small town's platform, planned by `shuyaku plan` and deployed by the engine (shared: conftest.py)."""
+    return small_town.stack, small_town.outputs, small_town.site
 
 
 def audit(st: Stack, *args: str) -> subprocess.CompletedProcess[str]:
@@ -186,7 +166,7 @@ def test_out_of_band_changes_are_each_reported_with_the_resource_named(admin: An
         undo.append(lambda: admin.network.delete_security_group_rule(egress))
         expected.append(("egress 0.0.0.0/0 from a My Number tenant", "live.sg_egress_any", f"{MYNUMBER}-base"))
         # 9. an application credential of a vendor user (allowed within its role: listed, as info)
-        hand.identity.create_application_credential(user.id, name=f"ci-login-{RUN}")
+        hand.identity.create_application_credential(user.id, name=f"ci-login-{RUN}", roles=[{"name": "member"}])
         expected.append(("application credential of a vendor user", "live.app_credential", f"ci-login-{RUN}"))
         # 10. SNAT on the internet zone's router: the layer's servers could leave past the proxy
         inet_router = admin.network.find_router("onprem-internet-router")

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 import yaml
+from cloudlogin import record_phase
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +33,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("SHUYAKU_CACHE", "/var/cache/shuyaku"))
 CLOUDS = CACHE / "dev-cloud" / "clouds.yaml"
 LOCK = "/tmp/shuyaku-devcloud.lock"
-PHASE_TIMES = ROOT / "build" / "artefacts" / "phase-times.tsv"
 INVENTORY = "examples/small-town/inventory.yaml"
 ADMINS = "shuyaku:adminCidrs:\n    - 198.18.0.0/24\n"
 JOBS = ["shuyaku:validate", "shuyaku:plan", "shuyaku:preview", "shuyaku:policy", "shuyaku:deploy"]
@@ -69,10 +69,7 @@ def locked() -> list[str]:
 
 
 def record(phase: str, seconds: float) -> None:
-    print(f"\n[ci] {phase}: {seconds:.1f} s")
-    PHASE_TIMES.parent.mkdir(parents=True, exist_ok=True)
-    with PHASE_TIMES.open("a", encoding="utf-8") as out:
-        out.write(f"ci: {phase}\t{seconds:.1f}\n")
+    record_phase("ci", phase, seconds)
 
 
 @dataclass

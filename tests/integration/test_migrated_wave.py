@@ -34,15 +34,14 @@ import pytest
 import yaml
 from cloudlogin import CLOUDS, operator, record_phase
 from guestwire import Machine, Wire, on_port
+from smalltown import Town
 from test_provision_hosts import latest_summary
 from wave_rig import QEMU_HOST, WINDOW, Rig
 
-from shuyaku.contracts.plan import Plan
-from shuyaku.deploy.engine import ROOT, Stack
+from shuyaku.deploy.engine import ROOT
 
 pytestmark = pytest.mark.integration
 
-INVENTORY = ROOT / "examples" / "small-town" / "inventory.yaml"
 CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
 WAVES = (1, 2)  # wave 2 brings the relay's link (lgmail -> mail, tcp/25)
 INTERNET = ("203.0.113.9", 80)
@@ -60,30 +59,19 @@ def qemu_host_up(admin: Any) -> bool:
 
 
 @pytest.fixture(scope="module")
-def wave(tmp_path_factory: pytest.TempPathFactory):
+def wave(small_town: Town, tmp_path_factory: pytest.TempPathFactory):
     admin = operator()
     if not qemu_host_up(admin):
         if os.environ.get("SHUYAKU_REQUIRE_GUESTS") == "1":
             pytest.fail("the real compute host is not up: run `scripts/dev-cloud up --compute qemu`", pytrace=False)
         pytest.skip("no real compute host (scripts/dev-cloud up --compute qemu)")
     workdir = tmp_path_factory.mktemp("wave")
-    proc = subprocess.run([sys.executable, "-m", "shuyaku.cli", "plan", str(INVENTORY), "--out", str(workdir / "plan")],
-                          capture_output=True, text=True, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr
-    plan = Plan.model_validate_json((workdir / "plan" / "plan.json").read_text(encoding="utf-8"))
-    st = Stack(f"wave{RUN}", workdir / "state", config_source=ROOT / "stacks" / "Pulumi.local.yaml", env_extra=CLOUD_ENV)
-    st.ensure()
-    st.set_config("shuyaku:siteData", str(workdir / "plan" / "site-onprem.json"))
-    st.set_config("shuyaku:inventory", str(INVENTORY))
+    small_town.copy_plan(workdir)
+    st, plan, outputs = small_town.stack, small_town.plan, small_town.outputs
     wires: list[Wire] = []
     machines: list[Machine] = []
     rig = None
     try:
-        t0 = time.monotonic()
-        up = st.up(capture=True, check=False)
-        assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
-        record("pulumi up (small town)", time.monotonic() - t0)
-        outputs = st.outputs()
         systems = [s for w in plan.waves if w.number in WAVES for s in w.systems]
         rig = Rig(admin, outputs, plan, systems, workdir, RUN)
         rig.place()
@@ -125,8 +113,6 @@ def wave(tmp_path_factory: pytest.TempPathFactory):
             rig.remove()
         for w in wires:
             w.remove()
-        down = st.destroy(capture=True)
-        assert down.returncode == 0, down.stdout[-3000:]
 
 
 def api_ports(admin: Any) -> list[int]:

@@ -35,9 +35,10 @@ from typing import Any
 
 import pytest
 from cloudlogin import CLOUDS, operator, record_phase
+from smalltown import Town
 
 from shuyaku.contracts.plan import Plan
-from shuyaku.deploy.engine import ROOT, Stack
+from shuyaku.deploy.engine import ROOT
 from shuyaku.inventory.load import load
 from shuyaku.plan import cost as costmod
 from shuyaku.plan import dr as drmod
@@ -68,25 +69,11 @@ def admin() -> Any:
 
 
 @pytest.fixture(scope="module")
-def town(admin: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def town(small_town: Town, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The shared small town (conftest.py), with this module's own folder for its history, hand-offs and reports."""
     workdir = tmp_path_factory.mktemp("status")
-    proc = subprocess.run([sys.executable, "-m", "shuyaku.cli", "plan", str(INVENTORY), "--out", str(workdir / "plan")],
-                          capture_output=True, text=True, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr
-    st = Stack("status", workdir / "state", config_source=ROOT / "stacks" / "Pulumi.local.yaml", env_extra=CLOUD_ENV)
-    st.ensure()
-    st.set_config("shuyaku:siteData", str(workdir / "plan" / "site-onprem.json"))
-    st.set_config("shuyaku:inventory", str(INVENTORY))
-    try:
-        t0 = time.monotonic()
-        up = st.up(capture=True, check=False)
-        assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
-        record("pulumi up (small town)", time.monotonic() - t0)
-        plan = Plan.model_validate_json((workdir / "plan" / "plan.json").read_text(encoding="utf-8"))
-        yield {"stack": st, "outputs": st.outputs(), "plan": plan, "workdir": workdir}
-    finally:
-        down = st.destroy(capture=True)
-        assert down.returncode == 0, down.stdout[-3000:]
+    small_town.copy_plan(workdir)
+    return {"stack": small_town.stack, "outputs": small_town.outputs, "plan": small_town.plan, "workdir": workdir}
 
 
 def shuyaku(*args: str, env: dict[str, str] | None = None, timeout: float = 900) -> subprocess.CompletedProcess[str]:
@@ -256,7 +243,7 @@ def test_status_names_drift_and_findings_and_moves_progress_and_cost_as_computed
         rc1, first = record_status(town, LAST_MONTH, "clean, part of wave 1 migrated", "--vdi-hosts", str(hosts))
         assert rc1 == 0, json.dumps({"rules": first["rules"], "drift": first["drift"]}, indent=1)[:4000]
         assert [(d["stack"], d["vendor"], d["checked"], d["changed"]) for d in first["drift"]] == [
-            ("status", None, True, []), (handoff, "zaimu", True, [])], first["drift"]
+            (town["stack"].name, None, True, []), (handoff, "zaimu", True, [])], first["drift"]
         assert first["rules"] == []
         assert first["rules_checked"] == ["live", "pack"]
         assert {s["system_id"] for s in first["systems"] if s["migrated"]} == set(MOVING)
@@ -287,7 +274,7 @@ def test_status_names_drift_and_findings_and_moves_progress_and_cost_as_computed
 
         rc2, second = record_status(town, THIS_MONTH, "after out-of-band changes", "--vdi-hosts", str(hosts))
         assert rc2 == 1
-        assert second["drift"][0]["stack"] == "status"
+        assert second["drift"][0]["stack"] == town["stack"].name
         drifted = second["drift"][0]["changed"]
         print("[status] drift:", json.dumps(drifted, indent=1))
         assert any(d["type"] == "openstack:compute/quotaSetV2:QuotaSetV2" and "zaimu" in d["name"]
@@ -359,7 +346,7 @@ def test_the_team_database_keeps_each_run_in_a_table_of_its_own(town: dict[str, 
     url = shlex.split(line.split("=", 1)[1])[0]
     store = history.open_store(None, backends.resolve(url, Path("/nonexistent")), Path("/nonexistent"))
     assert isinstance(store, history.PostgresStore) and store.table == "platform.shuyaku_status_runs"
-    local = history.runs(history.SqliteStore(town["workdir"] / "history.sqlite"), "status")
+    local = history.runs(history.SqliteStore(town["workdir"] / "history.sqlite"), town["stack"].name)
     assert len(local) == 2, "the first test records two runs"
     stack = f"status-test-{RUN}"
     try:

@@ -1,0 +1,73 @@
+"""One deployed small town shared by the integration modules that only read it and undo what they change
+(audit_live, migrated_wave, status). Deploying it costs 71-137 s and destroying it 52-87 s on this machine, once
+per module before (bench/RESULTS.md, CI rehearsal of session 10); now once per run.
+
+conftest.py runs those modules one after the other, so no other module's town stands beside it (their zones use
+the same names), and destroys it when the last of them is done. `pulumi destroy` itself is tested by
+test_platform_e2e, which keeps its own town."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cloudlogin import CLOUDS, record_phase
+
+from shuyaku.contracts.plan import Plan
+from shuyaku.contracts.sitedata import SiteData
+from shuyaku.deploy.engine import ROOT, Stack
+
+INVENTORY = ROOT / "examples" / "small-town" / "inventory.yaml"
+CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
+STACK = "town"
+
+
+@dataclass
+class Town:
+    """The deployed platform: its stack (file backend), the plan it came from, the stack's outputs."""
+
+    stack: Stack
+    plan_dir: Path
+    outputs: dict[str, Any]
+    plan: Plan = field(init=False)
+    site: SiteData = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.plan = Plan.model_validate_json((self.plan_dir / "plan.json").read_text(encoding="utf-8"))
+        self.site = SiteData.model_validate_json((self.plan_dir / "site-onprem.json").read_text(encoding="utf-8"))
+
+    def copy_plan(self, workdir: Path) -> Path:
+        """The plan's files in a module's own folder, for commands that write beside them."""
+        shutil.copytree(self.plan_dir, workdir / "plan", dirs_exist_ok=True)
+        return workdir / "plan"
+
+
+def deploy(workdir: Path) -> Town:
+    proc = subprocess.run([sys.executable, "-m", "shuyaku.cli", "plan", str(INVENTORY), "--out", str(workdir / "plan")],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    st = Stack(STACK, workdir / "state", config_source=ROOT / "stacks" / "Pulumi.local.yaml", env_extra=CLOUD_ENV)
+    st.ensure()
+    st.set_config("shuyaku:siteData", str(workdir / "plan" / "site-onprem.json"))
+    st.set_config("shuyaku:inventory", str(INVENTORY))
+    t0 = time.monotonic()
+    up = st.up(capture=True, check=False)
+    if up.returncode != 0:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            st.destroy(capture=True)
+        raise AssertionError("the shared small town did not deploy:\n" + up.stdout[-4000:] + up.stderr[-2000:])
+    record_phase("town", "pulumi up (small town, shared)", time.monotonic() - t0)
+    return Town(st, workdir / "plan", st.outputs())
+
+
+def destroy(town: Town) -> None:
+    t0 = time.monotonic()
+    down = town.stack.destroy(capture=True)
+    record_phase("town", "pulumi destroy (small town, shared)", time.monotonic() - t0)
+    assert down.returncode == 0, down.stdout[-3000:]
