@@ -42,8 +42,13 @@ def _uses_town(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The town's modules first, in their own order; the rest after, in theirs (a stable partition)."""
-    items[:] = [i for i in items if _uses_town(i)] + [i for i in items if not _uses_town(i)]
+    """The town's modules first, whole and in their own order; the rest after, in theirs (a stable partition)."""
+    modules = {i.module.__name__ for i in items if _uses_town(i) and isinstance(i, pytest.Function)}
+
+    def first(i: pytest.Item) -> bool:
+        return isinstance(i, pytest.Function) and i.module.__name__ in modules
+
+    items[:] = [i for i in items if first(i)] + [i for i in items if not first(i)]
 
 
 class _Shared:
@@ -66,9 +71,9 @@ _SHARED = _Shared()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """After deselection (-k, -m): the modules that will really use the town."""
+    """After deselection (-k, -m): the modules that will really use the town, in run order."""
     _SHARED.users = list(dict.fromkeys(i.module.__name__ for i in session.items
-                                       if _uses_town(i) and isinstance(i, pytest.Function)))
+                                       if isinstance(i, pytest.Function) and _uses_town(i)))
 
 
 @pytest.fixture(scope="module")
