@@ -88,5 +88,8 @@ def small_town(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
             _SHARED.release()
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    # after pytest's own session teardown: a module stopped half-way (Ctrl-C) has removed its guests and ports by
+    # then, so the destroy does not meet ports still in use
     _SHARED.release()
