@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import qemucompute  # beside this file (sys.path[0])
+import spoofchains
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -1307,6 +1308,7 @@ def cmd_up(reset: bool, compute: str | None = None) -> int:
             register(sec)
         write_clouds(sec)
     with timed(phases, "services"):
+        spoofchains.clear()  # before any Linux bridge agent starts: else they race to delete the same chains
         for svc in [*APIS, *WORKERS]:
             ensure_started(svc)
         for svc in APIS:

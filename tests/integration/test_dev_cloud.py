@@ -143,6 +143,34 @@ def test_control_plane_services_report_up(admin):
     assert cinder == {"cinder-scheduler": "up", "cinder-volume": "up"}
 
 
+def _nat(*args: str) -> str:
+    return subprocess.run(["ebtables", "-t", "nat", "--concurrent", *args], capture_output=True, text=True,
+                          check=True, timeout=60).stdout
+
+
+def test_orphaned_spoofing_chains_are_cleared_and_live_ones_kept():
+    # Orphans left by an earlier run once made the Linux bridge agents race and one of them stop (CI of
+    # 2026-12-04); `up` clears them before the agents start, and must not touch a chain whose device exists.
+    dead, live = f"tapdead{RUN_ID}", "lo"
+    made = [("neutronARP-", dead, ["-p", "ARP"]), ("neutronMAC-", dead, []), ("neutronARP-", live, ["-p", "ARP"])]
+    for prefix, dev, match in made:
+        _nat("-N", prefix + dev, "-P", "DROP")
+        _nat("-A", "PREROUTING", *match, "-i", dev, "-j", prefix + dev)
+    try:
+        out = subprocess.run(["python3", str(ROOT / "scripts/dev-cloud.d/spoofchains.py")], capture_output=True,
+                             text=True, check=True, timeout=60).stdout.split()
+        assert {f"neutronARP-{dead}", f"neutronMAC-{dead}"} <= set(out)
+        assert f"neutronARP-{live}" not in out
+        listing = _nat("-L")
+        assert dead not in listing
+        assert f"Bridge chain: neutronARP-{live}," in listing and f"-i {live} -j neutronARP-{live}" in listing
+    finally:
+        for prefix, dev, match in made:
+            subprocess.run(["ebtables", "-t", "nat", "-D", "PREROUTING", *match, "-i", dev, "-j", prefix + dev],
+                           capture_output=True, timeout=60)
+            subprocess.run(["ebtables", "-t", "nat", "-X", prefix + dev], capture_output=True, timeout=60)
+
+
 def test_clouds_yaml_and_secrets_are_private_and_not_in_the_repo():
     import yaml
 
