@@ -1,12 +1,13 @@
 """The CI pipelines for real: the GitLab template run by gitlab-ci-local's shell executor against the dev cloud,
 and the GitHub workflows checked by actionlint (both from scripts/ci-tools).
 
-A city's repository is made from this checkout's HEAD (the small town, planned, with a stack of its own). A change
-that narrows nothing (a second administrators' range) passes every stage and deploys after the manual approval;
-the smallest realistic bad change, the administrators' range widened to 0.0.0.0/0 (the bastion's SSH opened to
-the world), passes validate, plan and preview and fails at the policy stage, with the rule in SARIF at a
-repository-relative program line and in GitLab's code quality report. The pipeline holds the dev cloud's shared
-lock while it runs; the stack is destroyed at the end. Missing tools are a failure naming the script, never a skip.
+A city's repository is made from this checkout's HEAD (the small town cut to four systems, planned, with a stack of
+its own). A change that narrows nothing (a second administrators' range) passes every stage and deploys after the
+manual approval; the smallest realistic bad change, the administrators' range widened to 0.0.0.0/0 (the bastion's
+SSH opened to the world), passes validate, plan and preview and fails at the policy stage, with the rule in SARIF
+at a repository-relative program line and in GitLab's code quality report. The pipeline holds the dev cloud's
+shared lock while it runs; the stack is destroyed at the end. Missing tools are a failure naming the script, never
+a skip.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 import pytest
 import yaml
 from cloudlogin import record_phase
+from smalltown import tiny_town
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("SHUYAKU_CACHE", "/var/cache/shuyaku"))
 CLOUDS = CACHE / "dev-cloud" / "clouds.yaml"
 LOCK = "/tmp/shuyaku-devcloud.lock"
-INVENTORY = "examples/small-town/inventory.yaml"
+INVENTORY = "examples/tiny-town/inventory.yaml"
 ADMINS = "shuyaku:adminCidrs:\n    - 198.18.0.0/24\n"
 JOBS = ["shuyaku:validate", "shuyaku:plan", "shuyaku:preview", "shuyaku:policy", "shuyaku:deploy"]
 
@@ -105,22 +107,23 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
     work = tmp_path_factory.mktemp("ci")
     repo = work / "city"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
+    tiny_town(repo / "examples" / "tiny-town")  # the city: the small town cut to four systems, committed below
     stack = f"ci-{secrets.token_hex(3)}"
     subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "shuyaku.cli", "plan", INVENTORY, "--out",
                     str(work / "plan")], cwd=repo, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(repo)})
-    platform = repo / "examples" / "small-town" / "platform"
+    platform = repo / "examples" / "tiny-town" / "platform"
     platform.mkdir(exist_ok=True)
     for name in ("site-onprem.json", "site-dr.json"):
         shutil.copyfile(work / "plan" / name, platform / name)
-    # The dev cloud's stack config (kept as written, comments and all), for the small town.
+    # The dev cloud's stack config (kept as written, comments and all), for the town.
     text = (repo / "stacks" / "Pulumi.local.yaml").read_text(encoding="utf-8")
-    text = text.replace("examples/sample-city/platform/", "examples/small-town/platform/")
+    text = text.replace("examples/sample-city/platform/", "examples/tiny-town/platform/")
     text = text.replace("examples/sample-city/inventory.yaml", INVENTORY)
     assert ADMINS in text and INVENTORY in text, text
     stack_file = repo / "stacks" / f"Pulumi.{stack}.yaml"
     stack_file.write_text(text, encoding="utf-8")
-    git(repo, "add", "examples/small-town/platform", str(stack_file))
-    git(repo, "commit", "-q", "-m", "the small town's platform stack")
+    git(repo, "add", "examples/tiny-town", str(stack_file))
+    git(repo, "commit", "-q", "-m", "the town's platform stack")
     passphrase = secrets.token_urlsafe(24)
     # The CI's secret store: project variables that no job may print (checked below in every log and artefact).
     variables = {"PULUMI_CONFIG_PASSPHRASE": passphrase, "PULUMI_BACKEND_URL": f"file://{work / 'state'}",
@@ -230,7 +233,7 @@ def test_a_good_change_passes_and_deploys_on_main_after_the_approval(city: City)
     record("GitLab pipeline, good change, approved and deployed", run.seconds)
     assert run.rc == 0 and run.passed == set(JOBS), run.output[-6000:]
     outputs = json.loads((city.repo / "out" / "ci" / "outputs.json").read_text(encoding="utf-8"))
-    site = json.loads((city.repo / "examples" / "small-town" / "platform" / "site-onprem.json").read_text())
+    site = json.loads((city.repo / "examples" / "tiny-town" / "platform" / "site-onprem.json").read_text())
     assert set(outputs["tenants"]) == {t["system_id"] for t in site["tenants"]}
     assert_no_secret(city)
 

@@ -1,6 +1,7 @@
 """The platform for real: the Pulumi engine built here deploys the program onto the dev cloud on 127.0.0.1.
 
-One module-scoped deployment of the small town (planned by `shuyaku plan`, as a user would) is checked
+One module-scoped deployment of the small town cut to four systems (smalltown.tiny_town, one per layer: the whole
+town deploys in smalltown.py; planned by `shuyaku plan`, as a user would) is checked
 through the OpenStack APIs with openstacksdk; then a second `up` must change nothing, the policy pack must
 pass the real preview and block a bad change, a vendor deploys into its tenant and nowhere else, the dr
 stack reads the primary through its StackReference, an interrupted `up` converges, and `destroy` leaves
@@ -31,6 +32,7 @@ from typing import Any
 import pytest
 import yaml
 from cloudlogin import record_phase
+from smalltown import tiny_town
 
 from shuyaku.contracts.sitedata import SiteData
 from shuyaku.deploy.engine import ROOT, Stack, engine_bin
@@ -39,7 +41,6 @@ pytestmark = pytest.mark.integration
 
 CACHE = Path(os.environ.get("SHUYAKU_CACHE", "/var/cache/shuyaku"))
 CLOUDS = CACHE / "dev-cloud" / "clouds.yaml"
-INVENTORY = ROOT / "examples" / "small-town" / "inventory.yaml"
 CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
 PROJECT = "shuyaku-platform"
 VENDOR_TENANT, OTHER_TENANT = "juki", "zeimu"
@@ -87,28 +88,34 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def site(workdir: Path) -> tuple[Path, SiteData]:
+def inventory(workdir: Path) -> Path:
+    return tiny_town(workdir / "town")
+
+
+@pytest.fixture(scope="module")
+def site(workdir: Path, inventory: Path) -> tuple[Path, SiteData]:
     out = workdir / "plan"
-    proc = subprocess.run([sys.executable, "-m", "shuyaku.cli", "plan", str(INVENTORY), "--out", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "shuyaku.cli", "plan", str(inventory), "--out", str(out)],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     path = out / "site-onprem.json"
     return path, SiteData.model_validate_json(path.read_text(encoding="utf-8"))
 
 
-def platform_stack(workdir: Path, site_path: Path, name: str = "local") -> Stack:
+def platform_stack(workdir: Path, site_path: Path, inventory: Path, name: str = "local") -> Stack:
     st = Stack(name, workdir / "state", config_source=ROOT / "stacks" / "Pulumi.local.yaml", env_extra=CLOUD_ENV)
     st.ensure()
     st.set_config("shuyaku:siteData", str(site_path))
-    st.set_config("shuyaku:inventory", str(INVENTORY))
+    st.set_config("shuyaku:inventory", str(inventory))
     return st
 
 
 @pytest.fixture(scope="module")
-def deployed(admin: Any, workdir: Path, site: tuple[Path, SiteData]) -> Iterator[tuple[Stack, dict[str, Any]]]:
-    st = platform_stack(workdir, site[0])
+def deployed(admin: Any, workdir: Path, site: tuple[Path, SiteData],
+             inventory: Path) -> Iterator[tuple[Stack, dict[str, Any]]]:
+    st = platform_stack(workdir, site[0], inventory)
     try:
-        with timed("first pulumi up (small town)"):
+        with timed("first pulumi up (tiny town)"):
             proc = st.up(capture=True, check=False)
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
         yield st, st.outputs()
@@ -220,12 +227,12 @@ def test_policy_pack_passes_the_real_preview(deployed: Any, workdir: Path) -> No
     assert "Policies:" in proc.stdout or "policies" in proc.stdout.lower()
 
 
-def test_dr_stack_reads_the_primary_and_deploys(admin: Any, deployed: Any, workdir: Path) -> None:
+def test_dr_stack_reads_the_primary_and_deploys(admin: Any, deployed: Any, workdir: Path, inventory: Path) -> None:
     st, _ = deployed
     dr = Stack("dr", st.state_dir, config_source=dr_config(workdir), env_extra=CLOUD_ENV)
     dr.ensure()
     dr.set_config("shuyaku:siteData", str(workdir / "plan" / "site-dr.json"))
-    dr.set_config("shuyaku:inventory", str(INVENTORY))
+    dr.set_config("shuyaku:inventory", str(inventory))
     dr.set_config("shuyaku:primaryStack", f"organization/{PROJECT}/{st.name}")
     try:
         with timed("dr stack pulumi up"):
@@ -477,9 +484,9 @@ def test_zz_destroy_leaves_nothing(admin: Any, deployed: Any) -> None:
     assert leftovers == []
 
 
-def test_interrupted_up_converges_without_duplicates(admin: Any, workdir: Path, site: Any) -> None:
+def test_interrupted_up_converges_without_duplicates(admin: Any, workdir: Path, site: Any, inventory: Path) -> None:
     """Ctrl-C part way through a first `up`; the next `up` finishes the job and creates nothing twice."""
-    st = platform_stack(workdir / "interrupt", site[0])
+    st = platform_stack(workdir / "interrupt", site[0], inventory)
     cmd = [str(engine_bin() / "pulumi"), "up", "--yes", "--skip-preview", "--non-interactive", "--stack", st.name,
            "--config-file", str(st.config_file)]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=st.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

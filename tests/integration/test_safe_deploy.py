@@ -1,11 +1,12 @@
 """Safe deploys for real: `shuyaku preview` and `shuyaku deploy` with the engine built here, on the dev cloud, with
 the stack's state in the team's PostgreSQL state database (scripts/state-db, the operator's role).
 
-The small town is planned as a user would, and its stack config (the dev cloud's `local` settings, plus one server
-per platform role, so that the platform's SSH host keys are made, published and kept) is a file the tests edit
-between commands, as a user edits stacks/Pulumi.<stack>.yaml. Every command runs as a user runs it, in a
-subprocess whose standard input is not a terminal. Nothing is created until a deploy is given `--yes`; what the
-state holds and what the cloud holds are both checked. Run under the dev cloud's lock (README).
+The small town cut to four systems (smalltown.tiny_town) is planned as a user would, and its stack config (the dev
+cloud's `local` settings, plus one server per platform role, so that the platform's SSH host keys are made,
+published and kept) is a file the tests edit between commands, as a user edits stacks/Pulumi.<stack>.yaml. Every
+command runs as a user runs it, in a subprocess whose standard input is not a terminal. Nothing is created until a
+deploy is given `--yes`; what the state holds and what the cloud holds are both checked. Run under the dev cloud's
+lock (README).
 
 Backends: this module is the end-to-end path (preview with the pack, deploy, no-op deploy, config edits) on
 PostgreSQL; tests/integration/test_platform_e2e.py runs the platform end to end on the file backend (second up,
@@ -29,13 +30,13 @@ from typing import Any
 import pytest
 import yaml
 from cloudlogin import CLOUDS, HOST, operator
+from smalltown import tiny_town
 
 from shuyaku.deploy.engine import ROOT, Stack
 
 pytestmark = pytest.mark.integration
 
 CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
-INVENTORY = ROOT / "examples" / "small-town" / "inventory.yaml"
 STATE_DB = ROOT / "scripts" / "state-db"
 STACK = f"safe-{secrets.token_hex(3)}"  # its own stack in the team's table, whatever an earlier run left
 WORLD_SSH = "0.0.0.0/0"
@@ -80,13 +81,13 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def config(workdir: Path) -> Path:
     """The stack config a user would write: the dev cloud's settings, the small town's freshly made plan."""
-    plan = workdir / "plan"
-    proc = subprocess.run([sys.executable, "-m", "shuyaku.cli", "plan", str(INVENTORY), "--out", str(plan)],
+    plan, inventory = workdir / "plan", tiny_town(workdir / "town")
+    proc = subprocess.run([sys.executable, "-m", "shuyaku.cli", "plan", str(inventory), "--out", str(plan)],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.local.yaml").read_text(encoding="utf-8"))
     doc["config"]["shuyaku:siteData"] = str(plan / "site-onprem.json")
-    doc["config"]["shuyaku:inventory"] = str(INVENTORY)
+    doc["config"]["shuyaku:inventory"] = str(inventory)
     # One server per platform role (the fake virt driver boots nothing real): each gets its SSH host key. The
     # shared zone borrows the dev cloud's spare fake host, which no other aggregate holds.
     doc["config"]["shuyaku:instances"] = True

@@ -1,12 +1,12 @@
 """Vendors handed only their own tenant: `shuyaku vendor grant`, the bundle, `revoke` and `update`, for real.
 
-The platform (the small town, planned by `shuyaku plan`) is deployed onto the dev cloud with its state in the
-PostgreSQL state database (scripts/state-db). The operator grants two tenants to two vendors; vendor A then
-deploys through its bundle only, from a clean environment (no variable of the operator's, a PULUMI_HOME of its
-own): its application credential, its database role's URL, its own passphrase. Its servers must land in its
-tenant, and it must fail to read the platform's state or vendor B's (psql, `pulumi stack ls`, a StackReference).
-After `revoke`, its credential gets 401 from Keystone and its database login is refused. Missing engine, cloud
-or database is a failure naming the script to run, never a skip.
+The platform (the small town cut to four systems, smalltown.tiny_town, planned by `shuyaku plan`) is deployed onto
+the dev cloud with its state in the PostgreSQL state database (scripts/state-db). The operator grants two tenants
+to two vendors; vendor A then deploys through its bundle only, from a clean environment (no variable of the
+operator's, a PULUMI_HOME of its own): its application credential, its database role's URL, its own passphrase. Its
+servers must land in its tenant, and it must fail to read the platform's state or vendor B's (psql, `pulumi stack
+ls`, a StackReference). After `revoke`, its credential gets 401 from Keystone and its database login is refused.
+Missing engine, cloud or database is a failure naming the script to run, never a skip.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 from cloudlogin import CLOUDS, operator, record_phase
+from smalltown import tiny_town
 
 from shuyaku.deploy.engine import ROOT, Stack, engine_bin
 
@@ -33,7 +34,6 @@ pytestmark = pytest.mark.integration
 CACHE = Path(os.environ.get("SHUYAKU_CACHE", "/var/cache/shuyaku"))
 STATE_DB = ROOT / "scripts" / "state-db"
 PSQL = "/usr/lib/postgresql/15/bin/psql"
-INVENTORY = ROOT / "examples" / "small-town" / "inventory.yaml"
 VENDOR_A, VENDOR_B = "juki", "zeimu"  # tenants of the small town; their state-db vendor names are the same
 RUN = secrets.token_hex(3)
 SUITE = "vendor-bundle"
@@ -95,8 +95,8 @@ def op_env(workdir: Path, state_db: None) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def platform(workdir: Path, op_env: dict[str, str]) -> Iterator[tuple[Stack, dict[str, Any], Path]]:
     admin = operator()
-    plan = workdir / "plan"
-    ok(sh([sys.executable, "-m", "shuyaku.cli", "plan", str(INVENTORY), "--out", str(plan)], cwd=ROOT))
+    plan, inventory = workdir / "plan", tiny_town(workdir / "town")
+    ok(sh([sys.executable, "-m", "shuyaku.cli", "plan", str(inventory), "--out", str(plan)], cwd=ROOT))
     site = plan / "site-onprem.json"
     env = {k: op_env[k] for k in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE_FILE", "OS_CLIENT_CONFIG_FILE",
                                   "OS_CLOUD")}
@@ -104,10 +104,10 @@ def platform(workdir: Path, op_env: dict[str, str]) -> Iterator[tuple[Stack, dic
     st.ensure()
     try:
         st.set_config("shuyaku:siteData", str(site))
-        st.set_config("shuyaku:inventory", str(INVENTORY))
+        st.set_config("shuyaku:inventory", str(inventory))
         t0 = time.monotonic()
         up = st.up(capture=True, check=False)
-        record_phase(SUITE, "platform pulumi up on PostgreSQL (small town)", time.monotonic() - t0)
+        record_phase(SUITE, "platform pulumi up on PostgreSQL (tiny town)", time.monotonic() - t0)
         assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
         yield st, admin, site
     finally:
