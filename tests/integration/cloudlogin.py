@@ -12,6 +12,8 @@ import pytest
 
 CACHE = Path(os.environ.get("SHUYAKU_CACHE", "/var/cache/shuyaku")) / "dev-cloud"
 CLOUDS = CACHE / "clouds.yaml"
+# The environment that points the engine and openstacksdk at the dev cloud as its admin (the operator).
+CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
 HOST = "shuyaku-dev"
 HOW = "run `scripts/dev-cloud up` (as root) first"
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from cloudlogin import CLOUDS, record_phase
+from cloudlogin import CLOUD_ENV, record_phase
 
 from shuyaku.contracts.plan import Plan
 from shuyaku.contracts.sitedata import SiteData
@@ -33,7 +33,6 @@ INVENTORY = ROOT / "examples" / "small-town" / "inventory.yaml"
 # database, the engine's own up/destroy) deploy these four of its systems: one per layer and the two vendors'
 # tenants those modules name. Deploying and destroying the whole town is tested here, once.
 TINY_SYSTEMS = ("juki", "zeimu", "zaimu", "web")
-CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
 STACK = "town"
 
 

@@ -374,3 +374,17 @@ def test_vendor_a_gets_nothing_of_vendor_b(vendor_a, vendor_b, tenant_a, tenant_
     assert {r.id for r in vendor_b.network.security_group_rules(security_group_id=b.sg.id)
             if r.direction == "ingress" and r.remote_ip_prefix == "0.0.0.0/0"} == set()
     assert vendor_b.block_storage.get_volume(b.volume.id).name == b.volume.name
+
+
+def test_the_dev_cloud_enforces_the_roles_policy_files() -> None:
+    """`scripts/dev-cloud up` ran roles/openstack_policy here: each service's policy.yaml holds exactly the
+    role's overrides, as on the controllers."""
+    import yaml
+
+    doc = yaml.safe_load((ROOT / "roles" / "openstack_policy" / "vars" / "main.yml").read_text(encoding="utf-8"))
+    for svc, groups in doc["openstack_policy_rules"].items():
+        want = {name: check for group in groups for name, check in group["rules"].items()}
+        path = Path("/etc") / svc / "policy.yaml"
+        assert path.exists(), f"{path} is missing: `scripts/dev-cloud up` applies roles/openstack_policy"
+        assert yaml.safe_load(path.read_text(encoding="utf-8")) == want, f"{path} differs from the role's rules"
+        assert "# Threat: " in path.read_text(encoding="utf-8")

@@ -32,7 +32,7 @@ from xml.etree import ElementTree
 
 import pytest
 import yaml
-from cloudlogin import CLOUDS, operator, record_phase
+from cloudlogin import CLOUD_ENV, operator, record_phase
 from guestwire import Machine, Wire, on_port
 from smalltown import Town
 from test_provision_hosts import latest_summary
@@ -42,7 +42,6 @@ from shuyaku.deploy.engine import ROOT
 
 pytestmark = pytest.mark.integration
 
-CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
 WAVES = (1, 2)  # wave 2 brings the relay's link (lgmail -> mail, tcp/25)
 INTERNET = ("203.0.113.9", 80)
 ADMIN_TERMINAL, LGWAN_UPSTREAM = "198.18.0.5", "198.51.100.1"

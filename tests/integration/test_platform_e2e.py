@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 import yaml
-from cloudlogin import record_phase
+from cloudlogin import CLOUD_ENV, CLOUDS, operator, record_phase
 from smalltown import tiny_town
 
 from shuyaku.contracts.sitedata import SiteData
@@ -40,8 +40,6 @@ from shuyaku.deploy.engine import ROOT, Stack, engine_bin
 pytestmark = pytest.mark.integration
 
 CACHE = Path(os.environ.get("SHUYAKU_CACHE", "/var/cache/shuyaku"))
-CLOUDS = CACHE / "dev-cloud" / "clouds.yaml"
-CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
 PROJECT = "shuyaku-platform"
 VENDOR_TENANT, OTHER_TENANT = "juki", "zeimu"
 
@@ -53,33 +51,9 @@ def timed(phase: str) -> Iterator[None]:
     record_phase("e2e", phase, time.monotonic() - t0)
 
 
-def connect(cloud: str = "dev-admin", **auth: str) -> Any:
-    import openstack.config
-    import openstack.connection
-
-    if not CLOUDS.exists():
-        pytest.fail(f"{CLOUDS} missing: run scripts/dev-cloud up", pytrace=False)
-    region = openstack.config.OpenStackConfig(config_files=[str(CLOUDS)], load_envvars=False).get_one(cloud, **auth)
-    conn = openstack.connection.Connection(config=region)
-    conn.authorize()
-    return conn
-
-
 @pytest.fixture(scope="module")
 def admin() -> Any:
-    if not (engine_bin() / "pulumi").exists():
-        pytest.fail("the Pulumi engine is not built: run scripts/build-engine", pytrace=False)
-    try:
-        conn = connect()
-    except Exception as exc:  # any failure to reach the cloud is the same instruction to the user
-        pytest.fail(f"dev cloud unreachable ({exc}): run scripts/dev-cloud up", pytrace=False)
-    # The operator's own project holds the platform's shared services; sizing it is the cloud builder's
-    # decision (scripts/dev-cloud makes the same call), not the tenants' quotas the program manages.
-    pid = conn.current_project_id
-    conn.set_network_quotas(pid, security_group=-1, security_group_rule=-1, port=-1, network=-1, subnet=-1, rbac_policy=-1,
-                            router=-1)
-    conn.set_compute_quotas(pid, instances=-1, cores=-1, ram=-1, server_groups=-1, server_group_members=-1)
-    return conn
+    return operator()
 
 
 @pytest.fixture(scope="module")

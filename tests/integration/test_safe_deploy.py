@@ -29,14 +29,13 @@ from typing import Any
 
 import pytest
 import yaml
-from cloudlogin import CLOUDS, HOST, operator
+from cloudlogin import CLOUD_ENV, HOST, operator
 from smalltown import tiny_town
 
 from shuyaku.deploy.engine import ROOT, Stack
 
 pytestmark = pytest.mark.integration
 
-CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
 STATE_DB = ROOT / "scripts" / "state-db"
 STACK = f"safe-{secrets.token_hex(3)}"  # its own stack in the team's table, whatever an earlier run left
 WORLD_SSH = "0.0.0.0/0"

@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cloudlogin import CLOUDS, operator, record_phase
-from smalltown import Town
+from cloudlogin import CLOUD_ENV, operator, record_phase
+from smalltown import INVENTORY, Town
 
 from shuyaku.contracts.plan import Plan
 from shuyaku.deploy.engine import ROOT
@@ -45,8 +45,6 @@ from shuyaku.plan import dr as drmod
 
 pytestmark = pytest.mark.integration
 
-INVENTORY = ROOT / "examples" / "small-town" / "inventory.yaml"
-CLOUD_ENV = {"OS_CLIENT_CONFIG_FILE": str(CLOUDS), "OS_CLOUD": "dev-admin"}
 ARTEFACTS = ROOT / "build" / "artefacts"
 RUN = uuid.uuid4().hex[:6]
 TEST_HOSTS = ROOT / "scripts" / "test-hosts"
