@@ -109,7 +109,7 @@ def number(text: str) -> float:
     return float(cleaned)
 
 
-def fixture_plan(inv: Inventory, cat: Catalogue) -> Plan:
+def _sizing(inv: Inventory) -> list[Sizing]:
     sizing: list[Sizing] = []
     for s in inv.systems:
         for srv in s.servers:
@@ -123,6 +123,10 @@ def fixture_plan(inv: Inventory, cat: Catalogue) -> Plan:
                     basis="utilisation" if srv.p95_cpu_pct is not None else "spec", flavor=f"s{cpu}.{int(ram)}",
                     anti_affinity_group=f"{s.id}/{srv.role}" if srv.count > 1 else None,
                 ))
+    return sizing
+
+
+def _zones(sizing: list[Sizing], cat: Catalogue) -> list[ZonePlan]:
     zones: list[ZonePlan] = []
     h = cat.host
     for layer in ("mynumber", "lgwan", "internet", "shared"):
@@ -159,6 +163,10 @@ def fixture_plan(inv: Inventory, cat: Catalogue) -> Plan:
                                       disk_gb=round(tot.disk_gb / (cap.disk_gb * n) * 100, 1)),
             host_loads=hosts,
         ))
+    return zones
+
+
+def _dr(inv: Inventory, sizing: list[Sizing]) -> DrSitePlan:
     def tier(s: System) -> DrTier:
         name = "warm" if s.rto_hours <= 4 else ("backup" if s.rto_hours <= 72 else "none")
         promise = {"warm": (0.25, 4.0), "backup": (24.0, 72.0), "none": (720.0, 720.0)}[name]
@@ -167,21 +175,31 @@ def fixture_plan(inv: Inventory, cat: Catalogue) -> Plan:
                       rpo_short_hours=max(0.0, promise[0] - s.rpo_hours), rto_short_hours=max(0.0, promise[1] - s.rto_hours))
 
     tiers = [tier(s) for s in inv.systems]
-    dr = DrSitePlan(tiers=tiers, standby_hosts=3, backup_tb=round(sum(z.after.disk_gb for z in sizing) / 1024, 1),
-                    replica_tb=0.0, replication_mbps=0.0, network_lines=1, racks=1.0,
-                    misses=sum(1 for x in tiers if x.rpo_short_hours or x.rto_short_hours))
-    ids = [s.id for s in inv.systems]
-    waves = [Wave(number=i + 1, systems=ids[i * 20:(i + 1) * 20], reason=f"fixture wave {i + 1}", fiscal_year=2026 + i // 4,
-                  quarter=i % 4 + 1, starts=date(2026, 4 + 2 * i, 1), ends=date(2026, 5 + 2 * i, 28),
-                  deadline=date(2027, 3, 31), deadline_ja="期限", deadline_en="deadline", beats_deadline=i < 3)
-             for i in range(4)]
-    layer_of = {s.id: s.layer.value for s in inv.systems}
-    links = [LinkPlan(source=s.id, target=lk.target, protocol=lk.protocol.value, port=lk.port,
-                      source_layer=s.layer.value, target_layer=layer_of[lk.target],  # type: ignore[arg-type]
-                      path=classify_link(s.layer.value, layer_of[lk.target],  # type: ignore[arg-type]
-                                         lk.direction.value, lk.port))
-             for s in inv.systems for lk in s.links]
+    return DrSitePlan(tiers=tiers, standby_hosts=3, backup_tb=round(sum(z.after.disk_gb for z in sizing) / 1024, 1),
+                      replica_tb=0.0, replication_mbps=0.0, network_lines=1, racks=1.0,
+                      misses=sum(1 for x in tiers if x.rpo_short_hours or x.rto_short_hours))
 
+
+def _waves(inv: Inventory) -> list[Wave]:
+    ids = [s.id for s in inv.systems]
+    return [Wave(number=i + 1, systems=ids[i * 20:(i + 1) * 20], reason=f"fixture wave {i + 1}", fiscal_year=2026 + i // 4,
+                 quarter=i % 4 + 1, starts=date(2026, 4 + 2 * i, 1), ends=date(2026, 5 + 2 * i, 28),
+                 deadline=date(2027, 3, 31), deadline_ja="期限", deadline_en="deadline", beats_deadline=i < 3)
+            for i in range(4)]
+
+
+def _links(inv: Inventory) -> list[LinkPlan]:
+    layer_of = {s.id: s.layer.value for s in inv.systems}
+    return [LinkPlan(source=s.id, target=lk.target, protocol=lk.protocol.value, port=lk.port,
+                     source_layer=s.layer.value, target_layer=layer_of[lk.target],  # type: ignore[arg-type]
+                     path=classify_link(s.layer.value, layer_of[lk.target],  # type: ignore[arg-type]
+                                        lk.direction.value, lk.port))
+            for s in inv.systems for lk in s.links]
+
+
+
+def _cost(inv: Inventory, cat: Catalogue, zones: list[ZonePlan]) -> CostCase:
+    h = cat.host
     base = {k: sum(getattr(s.costs, k) for s in inv.systems)
             for k in ("hardware", "maintenance", "licences", "operations", "facility")}
     hw_maint = base["maintenance"] // 2  # the fixture splits 保守 in half
@@ -239,7 +257,7 @@ def fixture_plan(inv: Inventory, cat: Catalogue) -> Plan:
                           + v.vdi_licence_per_user_year.yen)
              + math.ceil(terminals / v.users_per_host.value) * (h.price.yen / 5 + cat.rack_power_per_host_year.yen))
     ratio = round(consolidated_annual / baseline_annual * 100, 1)
-    cost = CostCase(
+    return CostCase(
         years=YEARS, baseline_annual_yen=baseline_annual, consolidated_annual_yen=consolidated_annual, ratio_pct=ratio,
         reduction_pct=round(100 - ratio, 1), goal_met=ratio <= 50, migration_one_off_yen=migration,
         break_even_year=break_even, baseline_lines=baseline_lines, consolidated_lines=consolidated_lines, by_year=by_year,
@@ -257,6 +275,12 @@ def fixture_plan(inv: Inventory, cat: Catalogue) -> Plan:
                                  ratio_pct=round(ratio * k, 1), goal_met=ratio * k <= 50)
                      for case, k in (("pessimistic", 1.1), ("expected", 1.0), ("optimistic", 0.9))],
     )
+
+
+def fixture_plan(inv: Inventory, cat: Catalogue) -> Plan:
+    sizing = _sizing(inv)
+    zones = _zones(sizing, cat)
+    dr, waves, links, cost = _dr(inv, sizing), _waves(inv), _links(inv), _cost(inv, cat, zones)
     m = inv.municipality
     return Plan(
         municipality=m.name, fiscal_year=m.fiscal_year, separation_model=m.separation_model.value, sizing=sizing,
