@@ -190,6 +190,14 @@ def cases() -> dict[str, tuple[object, list[tuple[str, str]]]]:
         out[stem] = (c, expected)
 
     out["clean"] = (baseline(), [])
+    rule_cases(case)
+    combination_cases(case)
+    isolation_cases(case)
+    return out
+
+
+def rule_cases(case) -> None:
+    """One rule broken per file."""
     case("provider-no-inline-credentials", [("provider-no-inline-credentials", "default_5_5_3")],
          lambda c: c.by_name["default_5_5_3"]["inputs"].update(
              {"authUrl": "https://keystone.example.lg.jp:5000/v3", "userName": "admin", "password": "Passw0rd!"}))
@@ -267,7 +275,9 @@ def cases() -> dict[str, tuple[object, list[tuple[str, str]]]]:
                 p["inputs"]["tags"] = [t for t in p["inputs"]["tags"] if not t.startswith("shuyaku:site=")]
     case("warm-standby-in-dr", [("warm-standby-in-dr", "STACK")], dr, stack="dr")
 
-    # Combinations: several rules at once on the same and on different resources.
+
+def combination_cases(case) -> None:
+    """Several rules at once, on the same and on different resources."""
     def exposed(c):
         c.by_name["rt-juki"]["inputs"].update({"externalNetworkId": "ext-net-id"})
         c.add("port", "port-juki-app", {"networkId": c.id("net-juki")}, deps={"networkId": "net-juki"})
@@ -301,8 +311,6 @@ def cases() -> dict[str, tuple[object, list[tuple[str, str]]]]:
         ("secgroup-no-public-egress", "r-misc-any"), ("lgwan-no-direct-internet", "r-misc-any"),
         ("lgwan-internet-screen-or-relay", "r-misc-any"),
     ], vendor_admin)
-    isolation_cases(case)
-    return out
 
 
 def isolation_cases(case) -> None:
