@@ -286,17 +286,19 @@ def test_vendor_encrypted_volume_is_created_and_attaches(vendor_a, tenant_a):
         c.block_storage.wait_for_delete(vol, wait=120)
 
 
-def test_vendor_a_gets_nothing_of_vendor_b(vendor_a, vendor_b, tenant_a, tenant_b):
-    """Every attempt to list, read, change or delete vendor-b's things as vendor-a is refused or empty."""
-    from openstack import exceptions
+class Attempts:
+    """Calls made as one vendor against another's things: each must be refused, or list nothing of theirs."""
 
-    a, b = vendor_a, tenant_b
-    attempts: list[tuple[str, object]] = []
-    succeeded: list[str] = []
+    def __init__(self, foreign_project_id: str):
+        self.foreign_project_id = foreign_project_id
+        self.count = 0
+        self.succeeded: list[str] = []
 
-    def refused(what: str, call) -> None:
+    def refused(self, what: str, call) -> None:
         """The call must raise 403/404 (or a client-side not-found)."""
-        attempts.append((what, call))
+        from openstack import exceptions
+
+        self.count += 1
         try:
             result = call()
         except (exceptions.ForbiddenException, exceptions.NotFoundException, exceptions.ResourceNotFound):
@@ -304,22 +306,30 @@ def test_vendor_a_gets_nothing_of_vendor_b(vendor_a, vendor_b, tenant_a, tenant_
         except exceptions.HttpException as e:
             if e.status_code in (401, 403, 404):
                 return
-            succeeded.append(f"{what}: HTTP {e.status_code} {e}")
+            self.succeeded.append(f"{what}: HTTP {e.status_code} {e}")
             return
-        succeeded.append(f"{what}: returned {result!r:.200}")
+        self.succeeded.append(f"{what}: returned {result!r:.200}")
 
-    def empty(what: str, call, foreign_ids: set[str]) -> None:
-        """A listing may answer, but must show nothing of vendor-b's (or be refused)."""
-        attempts.append((what, call))
+    def empty(self, what: str, call, foreign_ids: set[str]) -> None:
+        """A listing may answer, but must show nothing of the other vendor's (or be refused)."""
+        from openstack import exceptions
+
+        self.count += 1
         try:
             items = list(call())
         except (exceptions.ForbiddenException, exceptions.NotFoundException, exceptions.BadRequestException):
             return  # Cinder answers 400 to a member filtering by another project: refused too
         leaked = [getattr(i, "id", i) for i in items
-                  if getattr(i, "id", None) in foreign_ids or getattr(i, "project_id", None) == b.project_id]
+                  if getattr(i, "id", None) in foreign_ids or getattr(i, "project_id", None) == self.foreign_project_id]
         if leaked:
-            succeeded.append(f"{what}: listed {leaked}")
+            self.succeeded.append(f"{what}: listed {leaked}")
 
+
+def test_vendor_a_gets_nothing_of_vendor_b(vendor_a, vendor_b, tenant_a, tenant_b):
+    """Every attempt to list, read, change or delete vendor-b's things as vendor-a is refused or empty."""
+    a, b = vendor_a, tenant_b
+    tried = Attempts(b.project_id)
+    refused, empty = tried.refused, tried.empty
     ids = {b.server.id, b.net.id, b.subnet.id, b.port.id, b.sg.id, b.rule.id, b.volume.id}
     # list
     empty("servers all_projects", lambda: a.compute.servers(all_projects=True), ids)
@@ -365,8 +375,9 @@ def test_vendor_a_gets_nothing_of_vendor_b(vendor_a, vendor_b, tenant_a, tenant_
     refused("delete network", lambda: a.network.delete_network(b.net.id, ignore_missing=False))
     refused("delete volume", lambda: a.block_storage.delete_volume(b.volume.id, ignore_missing=False))
 
-    assert len(attempts) == 35
-    assert not succeeded, f"{len(succeeded)} of {len(attempts)} attempts succeeded:\n" + "\n".join(succeeded)
+    assert tried.count == 35
+    assert not tried.succeeded, f"{len(tried.succeeded)} of {tried.count} attempts succeeded:\n" + "\n".join(
+        tried.succeeded)
     # and vendor-b's things are all still there, unchanged
     assert vendor_b.compute.get_server(b.server.id).name == b.server.name
     assert vendor_b.compute.get_server(b.server.id).status == "ACTIVE"
