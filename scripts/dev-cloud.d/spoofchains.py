@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
-PREFIXES = ("neutronARP-", "neutronMAC-")  # neutron's SPOOF_CHAIN_PREFIX and MAC_CHAIN_PREFIX
+# neutron's SPOOF_CHAIN_PREFIX and MAC_CHAIN_PREFIX, and the jump rules into those chains
 CHAIN = re.compile(r"^Bridge chain: (neutron(?:ARP|MAC)-(\S+?)), ")
 JUMP = re.compile(r"-j (neutron(?:ARP|MAC)-\S+)")
 
@@ -48,4 +47,3 @@ def clear(net: Path = Path("/sys/class/net")) -> list[str]:
 
 if __name__ == "__main__":
     print("\n".join(clear()))
-    sys.exit(0)
