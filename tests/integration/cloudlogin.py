@@ -6,7 +6,10 @@ A missing or unhealthy cloud is a failure that says to run `scripts/dev-cloud up
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,3 +66,30 @@ def record_phase(suite: str, phase: str, seconds: float) -> None:
     times.parent.mkdir(parents=True, exist_ok=True)
     with times.open("a", encoding="utf-8") as out:
         out.write(f"{suite}: {phase}\t{seconds:.1f}\n")
+
+
+def undo_all(steps: list[Callable[[], Any]]) -> list[str]:
+    """Run every undo step, newest first, even after one fails; returns the failures (empty when all worked)."""
+    errors = []
+    for step in reversed(steps):
+        try:
+            step()
+        except Exception as e:  # every step is tried, then the caller says what could not be undone
+            errors.append(repr(e))
+    return errors
+
+
+def vendor_member(admin: Any, name: str, tenant: dict[str, Any], undo: list[Callable[[], Any]]) -> tuple[Any, Any]:
+    """A fresh member of the tenant's vendor group, logged in to the tenant (as `shuyaku vendor grant` sets one up):
+    (the user, its connection). Deleting the user is added to `undo`."""
+    import openstack.connection
+
+    password = secrets.token_urlsafe(16)
+    user = admin.identity.create_user(name=name, password=password, domain_id="default")
+    undo.append(lambda: admin.identity.delete_user(user))
+    admin.identity.add_user_to_group(user, admin.identity.find_group(tenant["vendor_group"]))
+    auth = admin.config.config["auth"]
+    conn = openstack.connection.Connection(auth_url=auth["auth_url"], username=user.name, password=password,
+                                           project_id=tenant["project_id"], user_domain_name="Default",
+                                           region_name=admin.config.region_name, identity_api_version="3")
+    return user, conn

@@ -17,12 +17,12 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cloudlogin import CLOUDS, connect, operator, record_phase
+from cloudlogin import CLOUDS, connect, operator, record_phase, undo_all
+from outofband import IMAGE, OutOfBand
 from smalltown import Town
 
 from shuyaku.contracts.sitedata import SiteData
@@ -32,7 +32,6 @@ pytestmark = pytest.mark.integration
 
 RUN = uuid.uuid4().hex[:6]
 MYNUMBER, OTHER = "juki", "zeimu"  # two My Number tenants of the small town
-IMAGE, FLAVOR = "debian-12-tiny", "m1.nano"  # what the dev cloud offers
 
 
 def record(phase: str, seconds: float) -> None:
@@ -78,121 +77,14 @@ def test_the_clean_platform_reports_nothing(town: Any) -> None:
     record("audit --live, clean small town, read and check (in-process)", doc["seconds"])
 
 
-def _fresh_user(admin: Any, group_name: str) -> tuple[Any, str]:
-    password = secrets.token_urlsafe(16)
-    user = admin.identity.create_user(name=f"audit-hand-{RUN}", password=password, domain_id="default")
-    admin.identity.add_user_to_group(user, admin.identity.find_group(group_name))
-    return user, password
-
-
-def _login(admin: Any, user: Any, password: str, project_id: str) -> Any:
-    import openstack.connection
-
-    auth = admin.config.config["auth"]
-    return openstack.connection.Connection(auth_url=auth["auth_url"], username=user.name, password=password,
-                                           project_id=project_id, user_domain_name="Default",
-                                           region_name=admin.config.region_name, identity_api_version="3")
-
-
 def test_out_of_band_changes_are_each_reported_with_the_resource_named(admin: Any, town: Any) -> None:
     st, outputs, _ = town
-    mine, other = outputs["tenants"][MYNUMBER], outputs["tenants"][OTHER]
-    public = admin.network.find_network("public")
-    undo: list[Callable[[], Any]] = []
-    # (what was done, the check that must report it, a text the finding's resource or message must name)
-    expected: list[tuple[str, str, str]] = []
+    changes = OutOfBand(admin, outputs, RUN, MYNUMBER, OTHER)
     try:
-        # 1. a gateway on the My Number zone's router (the operator's own router)
-        router = admin.network.find_router("onprem-mynumber-router")
-        admin.network.update_router(router, external_gateway_info={"network_id": public.id})
-        undo.append(lambda: admin.network.update_router(router, external_gateway_info={}))
-        expected.append(("gateway on onprem-mynumber-router", "live.router_gateway", "onprem-mynumber-router"))
-        # 2. quotas raised over the plan (the router quota first: a tenant's is 0)
-        admin.set_network_quotas(mine["project_id"], router=3)
-        admin.set_compute_quotas(mine["project_id"], instances=mine["quotas"]["instances"] + 10)
-        undo.append(lambda: admin.set_network_quotas(mine["project_id"], router=mine["quotas"]["routers"]))
-        undo.append(lambda: admin.set_compute_quotas(mine["project_id"], instances=mine["quotas"]["instances"]))
-        expected.append(("router quota raised", "live.quota", "routers=3"))
-        expected.append(("instance quota raised", "live.quota", f"instances={mine['quotas']['instances'] + 10}"))
-        # 3. a router inside a My Number tenant, with a gateway to the internet
-        tenant_router = admin.network.create_router(name=f"handmade-router-{RUN}", project_id=mine["project_id"],
-                                                    external_gateway_info={"network_id": public.id})
-        undo.append(lambda: admin.network.delete_router(tenant_router))
-        expected.append(("router with a gateway in the My Number tenant", "live.tenant_router", tenant_router.name))
-        expected.append(("... and its gateway", "live.router_gateway", tenant_router.name))
-        # 4. ingress from anywhere in the tenant's own group
-        rule = admin.network.create_security_group_rule(
-            security_group_id=mine["security_group_ids"]["tenant"], direction="ingress", protocol="tcp",
-            port_range_min=22, port_range_max=22, remote_ip_prefix="0.0.0.0/0", project_id=mine["project_id"])
-        undo.append(lambda: admin.network.delete_security_group_rule(rule))
-        expected.append(("0.0.0.0/0 ingress", "live.sg_open_ingress", f"{MYNUMBER}-tenant"))
-        # 5. a public image owned by the tenant
-        image = admin.image.create_image(name=f"handmade-image-{RUN}", disk_format="raw", container_format="bare",
-                                         visibility="public", owner=mine["project_id"], data=b"\0" * 512,
-                                         allow_duplicates=True, wait=True)
-        undo.append(lambda: admin.image.delete_image(image))
-        expected.append(("public image owned by the tenant", "live.image_visibility", image.name))
-        # 6. admin for some user on another tenant
-        extra = admin.identity.find_user("vendor-b")
-        role = admin.identity.find_role("admin")
-        admin.identity.assign_project_role_to_user(other["project_id"], extra, role)
-        undo.append(lambda: admin.identity.unassign_project_role_from_user(other["project_id"], extra, role))
-        expected.append(("admin for vendor-b on the other tenant", "live.role_assignment", "vendor-b admin"))
-        # 7. a server made by hand in the tenant (by a member of its vendor group, with the API, not a stack)
-        user, password = _fresh_user(admin, mine["vendor_group"])
-        undo.append(lambda: admin.identity.delete_user(user))
-        hand = _login(admin, user, password, mine["project_id"])
-        server = hand.compute.create_server(name=f"handmade-server-{RUN}", flavor_id=admin.compute.find_flavor(FLAVOR).id,
-                                            image_id=admin.image.find_image(IMAGE).id,
-                                            networks=[{"uuid": mine["network_id"]}])
-        undo.append(lambda: admin.compute.wait_for_delete(admin.compute.delete_server(server) or server, wait=120))
-        expected.append(("server made by hand", "live.unmanaged_server", server.name))
-        # 8. what the policy overrides refuse a vendor, made here by admin in the tenant: a port on the LGWAN provider
-        # network, a port with port security off, a port with a 0.0.0.0/0 address pair; an egress rule to anywhere
-        lgwan = admin.network.find_network("lgwan")
-        for name, attrs in ((f"handmade-lgwan-{RUN}", {"network_id": lgwan.id}),
-                            (f"handmade-open-{RUN}", {"network_id": mine["network_id"], "port_security_enabled": False,
-                                                      "security_groups": []}),
-                            (f"handmade-pair-{RUN}", {"network_id": mine["network_id"],
-                                                      "allowed_address_pairs": [{"ip_address": "0.0.0.0/0"}]})):
-            made = admin.network.create_port(name=name, project_id=mine["project_id"], **attrs)
-            undo.append(lambda made=made: admin.network.delete_port(made))
-        expected.append(("port on the lgwan provider network", "live.external_port", f"handmade-lgwan-{RUN}"))
-        expected.append(("port security off", "live.port_security", f"handmade-open-{RUN}"))
-        expected.append(("address pair 0.0.0.0/0", "live.address_pairs", f"handmade-pair-{RUN}"))
-        egress = admin.network.create_security_group_rule(
-            security_group_id=mine["security_group_ids"]["base"], direction="egress", protocol="tcp",
-            port_range_min=443, port_range_max=443, remote_ip_prefix="0.0.0.0/0", project_id=mine["project_id"])
-        undo.append(lambda: admin.network.delete_security_group_rule(egress))
-        expected.append(("egress 0.0.0.0/0 from a My Number tenant", "live.sg_egress_any", f"{MYNUMBER}-base"))
-        # 9. an application credential of a vendor user (allowed within its role: listed, as info)
-        hand.identity.create_application_credential(user.id, name=f"ci-login-{RUN}", roles=[{"name": "member"}])
-        expected.append(("application credential of a vendor user", "live.app_credential", f"ci-login-{RUN}"))
-        # 10. SNAT on the internet zone's router: the layer's servers could leave past the proxy
-        inet_router = admin.network.find_router("onprem-internet-router")
-        inet_gw = dict(inet_router.external_gateway_info)
-        admin.network.update_router(inet_router, external_gateway_info={**inet_gw, "enable_snat": True})
-        undo.append(lambda: admin.network.update_router(inet_router, external_gateway_info=inet_gw))
-        expected.append(("SNAT on the internet zone router", "live.router_snat", "onprem-internet-router"))
-        # 11. an internet tenant given access to a My Number tenant's flavor, and admitted to the My Number hosts
-        internet_sid = next(sid for sid, t in outputs["tenants"].items() if t["layer"] == "internet")
-        inet_pid = outputs["tenants"][internet_sid]["project_id"]
-        mn_flavor = admin.compute.find_flavor(mine["allowed_flavors"][0], ignore_missing=False)
-        admin.compute.flavor_add_tenant_access(mn_flavor, inet_pid)
-        undo.append(lambda: admin.compute.flavor_remove_tenant_access(mn_flavor, inet_pid))
-        expected.append(("internet tenant on a My Number flavor", "live.flavor_access", mn_flavor.name))
-        mn_agg = next(a for a in admin.compute.aggregates() if a.name == "onprem-mynumber")
-        admin.compute.set_aggregate_metadata(mn_agg, {f"filter_tenant_id_{internet_sid}": inet_pid})
-        undo.append(lambda: admin.compute.set_aggregate_metadata(mn_agg, {f"filter_tenant_id_{internet_sid}": None}))
-        expected.append(("internet tenant admitted to the My Number hosts", "live.aggregate_tenants", "onprem-mynumber"))
-        # 12. the shared DNS service allowed to open connections into a tenant: a path between layers through it
-        dns_group = admin.network.find_security_group("onprem-shared-dns", ignore_missing=False)
-        bridge = admin.network.create_security_group_rule(
-            security_group_id=dns_group.id, direction="egress", protocol="tcp", port_range_min=22,
-            port_range_max=22, remote_ip_prefix=outputs["tenants"][internet_sid]["cidr"])
-        undo.append(lambda: admin.network.delete_security_group_rule(bridge))
-        expected.append(("shared DNS opening connections into an internet tenant", "live.service_bridge",
-                         "onprem-shared-dns"))
+        changes.routers_and_quotas()
+        changes.in_the_tenant()
+        server = changes.by_hand()
+        changes.across_layers()
         with contextlib.suppress(Exception):  # its port too, once Nova has made it (default group: allow-all egress)
             admin.compute.wait_for_server(server, status="ACTIVE", failures=["ERROR"], wait=60)
 
@@ -204,26 +96,20 @@ def test_out_of_band_changes_are_each_reported_with_the_resource_named(admin: An
         for f in findings:
             print(f"[audit] {f['severity']:7} {f['check']:24} {f['kind']} {f['resource_name']}: {f['message']}")
         missed = []
-        for what, check, name in expected:
+        for what, check, name in changes.expected:
             hit = [f for f in findings if f["check"] == check and (name in f["resource_name"] or name in f["message"])]
             print(f"[audit] {what}: {'REPORTED' if hit else 'NOT REPORTED'} ({check})")
             if not hit:
                 missed.append((what, check, name))
-        assert missed == [], missed
+        assert len(changes.expected) == 18 and missed == [], missed
         # The Japanese text and SARIF name the same resources.
         text = audit(st)
         assert text.returncode == 1 and "onprem-mynumber-router" in text.stdout and "外部ゲートウェイ" in text.stdout
         sarif = json.loads(audit(st, "--format", "sarif").stdout)
         ids = {r["ruleId"] for r in sarif["runs"][0]["results"]}
-        assert {c for _, c, _ in expected} <= ids
+        assert {c for _, c, _ in changes.expected} <= ids
     finally:
-        errors = []
-        for step in reversed(undo):
-            try:
-                step()
-            except Exception as e:  # undo everything that can be undone, then say what could not
-                errors.append(repr(e))
-        assert errors == [], errors
+        assert undo_all(changes.undo) == []
     rc, doc = audit_json(st)
     assert rc == 0 and doc["findings"] == [], json.dumps(doc["findings"][:10], ensure_ascii=False, indent=1)
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cloudlogin import CLOUD_ENV, operator, record_phase
+from cloudlogin import CLOUD_ENV, operator, record_phase, undo_all, vendor_member
 from smalltown import INVENTORY, Town
 
 from shuyaku.contracts.plan import Plan
@@ -145,25 +145,9 @@ def publish_handoff(town: dict[str, Any], tenant: str) -> str:
     return f"vendor_{tenant}:shuyaku-handoff/onprem-{tenant}"
 
 
-def _vendor(admin: Any, tenant: dict[str, Any]) -> tuple[Any, Any]:
-    """A member of the tenant's vendor group, logged in to the tenant (as `shuyaku vendor grant` sets one up)."""
-    import openstack.connection
-
-    password = secrets.token_urlsafe(16)
-    user = admin.identity.create_user(name=f"status-vendor-{tenant['system_id']}-{RUN}", password=password,
-                                      domain_id="default")
-    admin.identity.add_user_to_group(user, admin.identity.find_group(tenant["vendor_group"]))
-    auth = admin.config.config["auth"]
-    conn = openstack.connection.Connection(auth_url=auth["auth_url"], username=user.name, password=password,
-                                           project_id=tenant["project_id"], user_domain_name="Default",
-                                           region_name=admin.config.region_name, identity_api_version="3")
-    return user, conn
-
-
 def migrate(admin: Any, tenant: dict[str, Any], undo: list[Callable[[], Any]]) -> list[Any]:
     """Boot the tenant's planned servers as its vendor would: a tagged port on the tenant network, a tagged server."""
-    user, vendor = _vendor(admin, tenant)
-    undo.append(lambda: admin.identity.delete_user(user))
+    _, vendor = vendor_member(admin, f"status-vendor-{tenant['system_id']}-{RUN}", tenant, undo)
     made = []
     for group in tenant["servers"]:
         flavor = vendor.compute.find_flavor(group["flavor"], ignore_missing=False)
@@ -225,11 +209,73 @@ def record_status(town: dict[str, Any], period: str, label: str, *extra: str) ->
     return proc.returncode, json.loads(proc.stdout)
 
 
+def _check_first_month(admin: Any, town: dict[str, Any], first: dict[str, Any], handoff: str,
+                       servers: dict[str, list[Any]]) -> int:
+    """Clean, part of wave 1 migrated: nothing drifted, no finding, progress and cost as computed; returns the cost."""
+    plan = town["plan"]
+    wave1 = next(w for w in plan.waves if w.number == 1)
+    assert [(d["stack"], d["vendor"], d["checked"], d["changed"]) for d in first["drift"]] == [
+        (town["stack"].name, None, True, []), (handoff, "zaimu", True, [])], first["drift"]
+    assert first["rules"] == []
+    assert first["rules_checked"] == ["live", "pack"]
+    assert {s["system_id"] for s in first["systems"] if s["migrated"]} == set(MOVING)
+    w1 = next(w for w in first["waves"] if w["number"] == 1)
+    assert w1["migrated"] == len(MOVING) and w1["tenants_ready"] == len(wave1.systems)
+    # verified: jinji's server passed the verify run above; web's was not verified
+    assert {s["system_id"]: s["verified"] for s in first["systems"] if s["system_id"] in MOVING} == {
+        "jinji": "passed", "web": "not_run"}
+    assert w1["verified"] == 1
+    [cert] = [e for e in first["operations"]["expiries"] if e["kind"] == "certificate"]
+    assert (cert["name"], cert["owner"], cert["error"], cert["soon"]) == (
+        "CN=vdi-1.small-town.example", "vdi-1:/etc/xrdp/tls/cert.pem", None, False)
+    assert CERT_DAYS - 1 <= cert["days_left"] <= CERT_DAYS
+    now1, ratio1 = expected_ratio(admin, plan, town["workdir"], set(MOVING), sum(len(v) for v in servers.values()))
+    assert (first["cost"]["now_yen"], first["cost"]["ratio_pct"]) == (now1, ratio1)
+    return now1
+
+
+def _change_out_of_band(admin: Any, outputs: dict[str, Any], servers: dict[str, list[Any]],
+                        undo: list[Callable[[], Any]]) -> None:
+    """A quota raised (drift and a finding), a rule added (a finding), a migrated server deleted."""
+    quota_of = outputs["tenants"]["zaimu"]
+    admin.set_compute_quotas(quota_of["project_id"], instances=quota_of["quotas"]["instances"] + 5)
+    undo.append(lambda: admin.set_compute_quotas(quota_of["project_id"], instances=quota_of["quotas"]["instances"]))
+    opened = outputs["tenants"]["jinji"]
+    rule = admin.network.create_security_group_rule(
+        security_group_id=opened["security_group_ids"]["tenant"], direction="ingress", protocol="tcp",
+        port_range_min=3389, port_range_max=3389, remote_ip_prefix="0.0.0.0/0", project_id=opened["project_id"])
+    undo.append(lambda: admin.network.delete_security_group_rule(rule, ignore_missing=True))
+    gone = servers["web"][0]
+    admin.compute.wait_for_delete(admin.compute.delete_server(gone) or gone, wait=120)
+
+
+def _check_second_month(admin: Any, town: dict[str, Any], second: dict[str, Any], handoff: str,
+                        servers: dict[str, list[Any]]) -> int:
+    """After the out-of-band changes: each named, web no longer migrated, the cost recomputed; returns the cost."""
+    assert second["drift"][0]["stack"] == town["stack"].name
+    drifted = second["drift"][0]["changed"]
+    print("[status] drift:", json.dumps(drifted, indent=1))
+    assert any(d["type"] == "openstack:compute/quotaSetV2:QuotaSetV2" and "zaimu" in d["name"]
+               and "instances" in d["keys"] for d in drifted), drifted
+    # the hand-off still tells zaimu's vendor the planned quota: named as stale, with the field
+    [stale] = [d for d in second["drift"] if d["stack"] == handoff]
+    assert stale["checked"] and [(c["type"], c["name"], c["op"], c["keys"]) for c in stale["changed"]] == [
+        ("shuyaku:vendor:Handoff", "zaimu", "stale", ["quotas.instances"])], stale
+    found = {(r["id"], r["system_id"]) for r in second["rules"] if r["source"] == "live"}
+    assert ("live.quota", "zaimu") in found and ("live.sg_open_ingress", "jinji") in found, found
+    assert {s["system_id"] for s in second["systems"] if s["migrated"]} == {"jinji"}
+    web = next(s for s in second["systems"] if s["system_id"] == "web")
+    assert web["tenant_ready"] and web["active_servers"] == 0 and not web["migrated"]
+    assert next(s for s in second["systems"] if s["system_id"] == "jinji")["verified"] == "passed"
+    now2, ratio2 = expected_ratio(admin, town["plan"], town["workdir"], {"jinji"}, len(servers["jinji"]))
+    assert (second["cost"]["now_yen"], second["cost"]["ratio_pct"]) == (now2, ratio2)
+    return now2
+
+
 def test_status_names_drift_and_findings_and_moves_progress_and_cost_as_computed(admin: Any, town: dict[str, Any],
                                                                                  hosts: Path, tmp_path: Path) -> None:
-    plan, outputs = town["plan"], town["outputs"]
-    wave1 = next(w for w in plan.waves if w.number == 1)
-    assert set(MOVING) < set(wave1.systems)
+    outputs = town["outputs"]
+    assert set(MOVING) < set(next(w for w in town["plan"].waves if w.number == 1).systems)
     undo: list[Callable[[], Any]] = []
     try:
         servers = {sid: migrate(admin, outputs["tenants"][sid], undo) for sid in MOVING}
@@ -240,56 +286,12 @@ def test_status_names_drift_and_findings_and_moves_progress_and_cost_as_computed
         handoff = publish_handoff(town, "zaimu")  # the tenant whose quota is raised below
         rc1, first = record_status(town, LAST_MONTH, "clean, part of wave 1 migrated", "--vdi-hosts", str(hosts))
         assert rc1 == 0, json.dumps({"rules": first["rules"], "drift": first["drift"]}, indent=1)[:4000]
-        assert [(d["stack"], d["vendor"], d["checked"], d["changed"]) for d in first["drift"]] == [
-            (town["stack"].name, None, True, []), (handoff, "zaimu", True, [])], first["drift"]
-        assert first["rules"] == []
-        assert first["rules_checked"] == ["live", "pack"]
-        assert {s["system_id"] for s in first["systems"] if s["migrated"]} == set(MOVING)
-        w1 = next(w for w in first["waves"] if w["number"] == 1)
-        assert w1["migrated"] == len(MOVING) and w1["tenants_ready"] == len(wave1.systems)
-        # verified: jinji's server passed the verify run above; web's was not verified
-        assert {s["system_id"]: s["verified"] for s in first["systems"] if s["system_id"] in MOVING} == {
-            "jinji": "passed", "web": "not_run"}
-        assert w1["verified"] == 1
-        [cert] = [e for e in first["operations"]["expiries"] if e["kind"] == "certificate"]
-        assert (cert["name"], cert["owner"], cert["error"], cert["soon"]) == (
-            "CN=vdi-1.small-town.example", "vdi-1:/etc/xrdp/tls/cert.pem", None, False)
-        assert CERT_DAYS - 1 <= cert["days_left"] <= CERT_DAYS
-        now1, ratio1 = expected_ratio(admin, plan, town["workdir"], set(MOVING), sum(len(v) for v in servers.values()))
-        assert (first["cost"]["now_yen"], first["cost"]["ratio_pct"]) == (now1, ratio1)
+        now1 = _check_first_month(admin, town, first, handoff, servers)
 
-        # out of band: a quota raised (drift and a finding), a rule added (a finding), a migrated server deleted
-        quota_of = outputs["tenants"]["zaimu"]
-        admin.set_compute_quotas(quota_of["project_id"], instances=quota_of["quotas"]["instances"] + 5)
-        undo.append(lambda: admin.set_compute_quotas(quota_of["project_id"], instances=quota_of["quotas"]["instances"]))
-        opened = outputs["tenants"]["jinji"]
-        rule = admin.network.create_security_group_rule(
-            security_group_id=opened["security_group_ids"]["tenant"], direction="ingress", protocol="tcp",
-            port_range_min=3389, port_range_max=3389, remote_ip_prefix="0.0.0.0/0", project_id=opened["project_id"])
-        undo.append(lambda: admin.network.delete_security_group_rule(rule, ignore_missing=True))
-        gone = servers["web"][0]
-        admin.compute.wait_for_delete(admin.compute.delete_server(gone) or gone, wait=120)
-
+        _change_out_of_band(admin, outputs, servers, undo)
         rc2, second = record_status(town, THIS_MONTH, "after out-of-band changes", "--vdi-hosts", str(hosts))
         assert rc2 == 1
-        assert second["drift"][0]["stack"] == town["stack"].name
-        drifted = second["drift"][0]["changed"]
-        print("[status] drift:", json.dumps(drifted, indent=1))
-        assert any(d["type"] == "openstack:compute/quotaSetV2:QuotaSetV2" and "zaimu" in d["name"]
-                   and "instances" in d["keys"] for d in drifted), drifted
-        # the hand-off still tells zaimu's vendor the planned quota: named as stale, with the field
-        [stale] = [d for d in second["drift"] if d["stack"] == handoff]
-        assert stale["checked"] and [(c["type"], c["name"], c["op"], c["keys"]) for c in stale["changed"]] == [
-            ("shuyaku:vendor:Handoff", "zaimu", "stale", ["quotas.instances"])], stale
-        found = {(r["id"], r["system_id"]) for r in second["rules"] if r["source"] == "live"}
-        assert ("live.quota", "zaimu") in found and ("live.sg_open_ingress", "jinji") in found, found
-        assert {s["system_id"] for s in second["systems"] if s["migrated"]} == {"jinji"}
-        web = next(s for s in second["systems"] if s["system_id"] == "web")
-        assert web["tenant_ready"] and web["active_servers"] == 0 and not web["migrated"]
-        assert next(s for s in second["systems"] if s["system_id"] == "jinji")["verified"] == "passed"
-        now2, ratio2 = expected_ratio(admin, plan, town["workdir"], {"jinji"}, len(servers["jinji"]))
-        assert (second["cost"]["now_yen"], second["cost"]["ratio_pct"]) == (now2, ratio2)
-        assert now2 != now1
+        assert _check_second_month(admin, town, second, handoff, servers) != now1
 
         since = status(town, "--show", "latest", "--since", LAST_MONTH, "--format", "json", "--lang", "en")
         assert since.returncode == 1, since.stderr
@@ -298,13 +300,7 @@ def test_status_names_drift_and_findings_and_moves_progress_and_cost_as_computed
         assert "web" in texts and "no longer migrated" in texts and "live.quota" in texts and "QuotaSetV2" in texts
         _goal_sheet(town, tmp_path, first, second)
     finally:
-        errors = []
-        for step in reversed(undo):
-            try:
-                step()
-            except Exception as e:  # undo everything that can be undone, then say what could not
-                errors.append(repr(e))
-        assert errors == [], errors
+        assert undo_all(undo) == []
 
 
 def _goal_sheet(town: dict[str, Any], tmp_path: Path, first: dict[str, Any], second: dict[str, Any]) -> None:
@@ -387,7 +383,8 @@ def vendor_stack(admin: Any, town: dict[str, Any], tmp_path: Path) -> Iterator[d
     added = subprocess.run([str(STATE_DB), "vendor", "add", name], capture_output=True, text=True, timeout=120)
     assert added.returncode == 0, added.stderr
     tenant = town["outputs"]["tenants"]["jinji"]
-    user, conn = _vendor(admin, tenant)
+    cleanup: list[Callable[[], Any]] = []
+    user, conn = vendor_member(admin, f"status-stack-jinji-{RUN}", tenant, cleanup)
     passphrase = tmp_path / "vendor-passphrase"
     passphrase.write_text(secrets.token_urlsafe(24), encoding="utf-8")
     passphrase.chmod(0o600)
@@ -420,7 +417,7 @@ def vendor_stack(admin: Any, town: dict[str, Any], tmp_path: Path) -> Iterator[d
         pulumi("destroy", "--yes", "--skip-preview", "--stack", "dev")
     finally:
         subprocess.run([str(STATE_DB), "vendor", "remove", name, "--drop-state"], capture_output=True, timeout=120)
-        admin.identity.delete_user(user)
+        assert undo_all(cleanup) == []
 
 
 def test_the_operator_checks_each_vendor_stack_in_the_team_database(admin: Any, town: dict[str, Any],

@@ -5,7 +5,6 @@ the real host's agents, the guests it and the vendors boot, and the inventory `v
 from __future__ import annotations
 
 import contextlib
-import secrets
 import subprocess
 import time
 from collections.abc import Callable
@@ -14,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import openstack.connection
+from cloudlogin import undo_all, vendor_member
 from guestwire import Machine
 
 from shuyaku.provision.guests import console_host_keys
@@ -151,15 +150,7 @@ class Rig:
 
     def _vendor(self, tenant: dict[str, Any]) -> Any:
         """A member of the tenant's vendor group, logged in to the tenant (as `shuyaku vendor grant` sets one up)."""
-        password = secrets.token_urlsafe(16)
-        user = self.admin.identity.create_user(name=f"wave-{tenant['system_id']}-{self.run}", password=password,
-                                               domain_id="default")
-        self.undo.append(lambda: self.admin.identity.delete_user(user))
-        self.admin.identity.add_user_to_group(user, self.admin.identity.find_group(tenant["vendor_group"]))
-        auth = self.admin.config.config["auth"]
-        return openstack.connection.Connection(auth_url=auth["auth_url"], username=user.name, password=password,
-                                               project_id=tenant["project_id"], user_domain_name="Default",
-                                               region_name=self.admin.config.region_name, identity_api_version="3")
+        return vendor_member(self.admin, f"wave-{tenant['system_id']}-{self.run}", tenant, self.undo)[1]
 
     def _boot_rolling(self, pending: list[tuple[Any, Guest, Callable[[], Any]]]) -> None:
         deadline = time.monotonic() + BOOT_TIMEOUT
@@ -210,12 +201,7 @@ class Rig:
                 f.result()
 
     def remove(self) -> None:
-        errors = []
-        for step in reversed(self.undo):
-            try:
-                step()
-            except Exception as e:  # every step is tried; the first failures are reported
-                errors.append(repr(e))
+        errors = undo_all(self.undo)
         for g in self.guests.values():
             with contextlib.suppress(Exception):
                 self.admin.compute.wait_for_delete(self.admin.compute.get_server(g.server_id), wait=180)
