@@ -44,6 +44,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 CACHE = Path(os.environ.get("SHUYAKU_CACHE", "/var/cache/shuyaku")) / "test-hosts"
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
 
 
 def _proc_cpu(stat: str) -> float:
@@ -52,25 +53,66 @@ def _proc_cpu(stat: str) -> float:
     return sum(int(x) for x in fields[11:15]) / TICK
 
 
-def containers_cpu(name: str) -> float:
-    """CPU-seconds used so far by everything that ran inside the set's containers.
-
-    Summed over the live processes of each container's PID namespace, children included once reaped:
-    every process that ever ran there is counted by itself or by the live ancestor that reaped it."""
+def _namespace_pids(name: str) -> list[Path]:
+    """/proc entries of every live process in the set's containers (their PID namespaces)."""
     namespaces = set()
     for pidfile in (CACHE / "run" / name / "hosts").glob("*/nspawn.pid"):
         with contextlib.suppress(OSError, ValueError, IndexError):
             nspawn = pidfile.read_text().strip()
             leader = Path(f"/proc/{nspawn}/task/{nspawn}/children").read_text().split()[0]
             namespaces.add(os.readlink(f"/proc/{leader}/ns/pid"))
-    total = 0.0
+    found = []
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                if os.readlink(proc / "ns" / "pid") in namespaces:
+                    found.append(proc)
+    return found
+
+
+def containers_cpu(name: str) -> float:
+    """CPU-seconds used so far by everything that ran inside the set's containers.
+
+    With the cpuacct group (meter_containers), the kernel's own count: every process charged as it runs, those that
+    have exited included. Without it, summed over the live processes of each container's PID namespace, children
+    included once reaped: a process that exits after the sum, or whose parent has not reaped it yet, is missed."""
+    group = CPUACCT / f"shuyaku-bench-{name}"
+    with contextlib.suppress(OSError, ValueError):
+        return int((group / "cpuacct.usage").read_text()) / 1e9
+    return live_processes_cpu(name)
+
+
+def live_processes_cpu(name: str) -> float:
+    """The sum over the live processes of the set's containers, their reaped children included (sessions 8-12)."""
+    total = 0.0
+    for proc in _namespace_pids(name):
         with contextlib.suppress(OSError):
-            if os.readlink(proc / "ns" / "pid") in namespaces:
-                total += _proc_cpu((proc / "stat").read_text())
+            total += _proc_cpu((proc / "stat").read_text())
     return total
+
+
+def meter_containers(name: str) -> bool:
+    """Move every process of the set's containers into one cpuacct group (cgroup v1), so that what they and their
+    descendants run is charged there. False where the machine has no writable cpuacct hierarchy."""
+    group = CPUACCT / f"shuyaku-bench-{name}"
+    try:
+        group.mkdir(exist_ok=True)
+        for proc in _namespace_pids(name):
+            with contextlib.suppress(OSError):  # a process that exited meanwhile
+                (group / "cgroup.procs").write_text(proc.name)
+    except OSError:
+        return False
+    return True
+
+
+def unmeter_containers(name: str) -> None:
+    """Remove the set's cpuacct group once its containers are gone (any process left goes back to the root)."""
+    group = CPUACCT / f"shuyaku-bench-{name}"
+    with contextlib.suppress(OSError):
+        for pid in (group / "cgroup.procs").read_text().split():
+            with contextlib.suppress(OSError):
+                (CPUACCT / "cgroup.procs").write_text(pid)
+        group.rmdir()
 
 
 def machine_cpu() -> tuple[float, float]:
@@ -98,11 +140,20 @@ def controller_cpu() -> float:
 
 
 def hosts(name: str, n: int, golden: bool = False) -> tuple[Path, float]:
-    subprocess.run([str(SCRIPT), "down", "--name", name], capture_output=True, check=False)
+    """Fresh hosts (the set's old ones removed first), their CPU metered from here on; (inventory, seconds up)."""
+    down(name)
     t0 = time.monotonic()
     up = subprocess.run([str(SCRIPT), "up", str(n), "--name", name, *(["--golden"] if golden else [])],
                         capture_output=True, text=True, check=True)
-    return Path(up.stdout.strip().splitlines()[-1]), time.monotonic() - t0
+    took = time.monotonic() - t0
+    if not meter_containers(name):
+        print("  (no writable cpuacct group: host CPU summed over live processes, which misses late exits)")
+    return Path(up.stdout.strip().splitlines()[-1]), took
+
+
+def down(name: str) -> None:
+    subprocess.run([str(SCRIPT), "down", "--name", name], capture_output=True, check=False)
+    unmeter_containers(name)
 
 
 def task_times(run: RunResult) -> list[tuple[str, float, float, float]]:
@@ -163,16 +214,16 @@ class Run:
 
 def converge(name: str, inv: Path, book: Path, artifacts: Path, forks: int, env: dict[str, str]) -> Run:
     quiet, ref = Console(file=io.StringIO()), reference_loop()
-    c0, k0, (m0, i0) = containers_cpu(name), controller_cpu(), machine_cpu()
+    c0, l0, k0, (m0, i0) = containers_cpu(name), live_processes_cpu(name), controller_cpu(), machine_cpu()
     r = run_playbook(book, inv, console=quiet, live=False, artifacts_dir=artifacts, forks=forks, ansible_env=env)
-    hosts_cpu, ctl_cpu = containers_cpu(name) - c0, controller_cpu() - k0
+    hosts_cpu, live, ctl_cpu = containers_cpu(name) - c0, live_processes_cpu(name) - l0, controller_cpu() - k0
     m1, i1 = machine_cpu()
     run = Run(r, hosts_cpu, ctl_cpu, m1 - m0 - hosts_cpu - ctl_cpu, i1 - i0, os.getloadavg()[0], ref)
     gaps = sorted(host_gaps(r).values()) or [0.0]
     print(f"    run {r.duration:.1f} s: ours {run.ours:.1f} CPU-s (hosts {hosts_cpu:.1f} + controller {ctl_cpu:.1f}),"
           f" other jobs {run.others_cpu:.1f} CPU-s, idle {run.idle:.1f} core-s, load {run.load:.1f}, "
           f"{r.changed_total} changes, reference loop {ref * 1000:.0f} ms; per-host time without a task "
-          f"{gaps[0]:.1f}-{gaps[-1]:.1f} s", flush=True)
+          f"{gaps[0]:.1f}-{gaps[-1]:.1f} s; hosts by the live-process sum {live:.1f}", flush=True)
     bad = sum(h.failed + h.unreachable for h in r.hosts.values())
     if bad:
         raise SystemExit(f"converge failed: {[(f.host, f.task, f.msg) for f in r.failures]}")
@@ -233,7 +284,7 @@ def main() -> None:
             for task, wall, total, worst in task_times(first.result)[:args.top]:
                 print(f"    {wall:6.1f} {total:7.1f} {worst:6.1f}  {task}")
     finally:
-        subprocess.run([str(SCRIPT), "down", "--name", args.name], capture_output=True, check=False)
+        down(args.name)
     if rows:
         image = "golden image" if args.golden else "bare image"
         print(f"\nstrategy {args.strategy}, forks {args.forks}, {cores} cores, playbook {book.name}, {image}")
