@@ -42,12 +42,17 @@ EOF
   rm -f "$cache"/{debrep,secdeb}/dists/*/InRelease{,.head}
   /usr/sbin/apt-cacher-ng -c "$conf" ForeGround=0 >"$STATE/acng/log/start.log" 2>&1 8>&- 9>&- \
     || die "apt-cacher-ng did not start, see $STATE/acng/log/"
+  wait_listening acng_pid "$ACNG_PORT" "apt-cacher-ng did not listen on $GW:$ACNG_PORT, see $STATE/acng/log/"
+}
+
+# wait_listening PID_FUNCTION PORT MESSAGE: up to 5 s for a daemon that started to accept on $GW:PORT, else die.
+wait_listening() {
   local i
   for i in $(seq 50); do
-    acng_pid >/dev/null && (exec 3<>"/dev/tcp/$GW/$ACNG_PORT") 2>/dev/null && return
+    "$1" >/dev/null && (exec 3<>"/dev/tcp/$GW/$2") 2>/dev/null && return
     sleep 0.1
   done
-  die "apt-cacher-ng did not listen on $GW:$ACNG_PORT, see $STATE/acng/log/"
+  die "$3"
 }
 
 # One client fetches the release files the hosts will ask for (the mirror URLs the baseline role writes and
@@ -109,20 +114,11 @@ input(type="imtcp" address="$GW" port="$LOG_PORT")
 EOF
   /usr/sbin/rsyslogd -f "$d/rsyslogd.conf" -i "$d/rsyslogd.pid" >"$d/start.log" 2>&1 8>&- 9>&- \
     || die "rsyslogd did not start, see $d/start.log"
-  local i
-  for i in $(seq 50); do
-    logd_pid >/dev/null && (exec 3<>"/dev/tcp/$GW/$LOG_PORT") 2>/dev/null && return
-    sleep 0.1
-  done
-  die "the log host did not listen on $GW:$LOG_PORT, see $d/start.log"
+  wait_listening logd_pid "$LOG_PORT" "the log host did not listen on $GW:$LOG_PORT, see $d/start.log"
 }
 
 stop_logd() {
-  local pid
-  pid="$(logd_pid)" || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
+  stop_daemon logd_pid
 }
 
 # Every set keeps its own apt-cacher-ng cache (two daemons must not share one), but packages are
@@ -155,10 +151,15 @@ give_back_packages() {
   done < <(find "$cache/debrep/pool" "$cache/secdeb/pool" -name '*.deb' -print0 2>/dev/null)
 }
 
-stop_acng() {
+# stop_daemon PID_FUNCTION: TERM, up to 5 s to exit, then KILL.
+stop_daemon() {
   local pid
-  pid="$(acng_pid)" || return 0
+  pid="$("$1")" || return 0
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
+}
+
+stop_acng() {
+  stop_daemon acng_pid
 }
