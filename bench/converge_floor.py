@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import shlex
 import subprocess
 import sys
 import time
@@ -64,9 +65,9 @@ def one_run(name: str, golden: bool) -> tuple[float, float, float]:
     host = next(iter(inv["children"]["servers"]["hosts"].values()))["ansible_host"]
     script = BY_HAND.format(mirror=v["baseline_patch_mirror_url"], security=v["baseline_patch_mirror_security_url"],
                             packages=" ".join(packages()))
-    ssh = ["ssh", "-i", v["ansible_ssh_private_key_file"], "-o", "StrictHostKeyChecking=yes",
-           "-o", f"UserKnownHostsFile={v['test_hosts_known_hosts']}", "-o", "GlobalKnownHostsFile=/dev/null",
-           "-o", "LogLevel=ERROR", f"{v['ansible_user']}@{host}", "sudo", "sh", "-s"]
+    # the options Ansible uses (the host keys test-hosts recorded, and only those)
+    ssh = ["ssh", "-i", v["ansible_ssh_private_key_file"], *shlex.split(v["ansible_ssh_common_args"]),
+           f"{v['ansible_user']}@{host}", "sudo", "sh", "-s"]
     time.sleep(2)  # the host's own start-up work settles, as before a converge
     c0, l0, s0, t0 = containers_cpu(name), live_processes_cpu(name), children_cpu(), time.monotonic()
     done = subprocess.run(ssh, input=script, capture_output=True, text=True, timeout=600)

@@ -70,15 +70,18 @@ def _namespace_pids(name: str) -> list[Path]:
     return found
 
 
+def _group(name: str) -> Path:
+    return CPUACCT / f"shuyaku-bench-{name}"
+
+
 def containers_cpu(name: str) -> float:
     """CPU-seconds used so far by everything that ran inside the set's containers.
 
     With the cpuacct group (meter_containers), the kernel's own count: every process charged as it runs, those that
     have exited included. Without it, summed over the live processes of each container's PID namespace, children
     included once reaped: a process that exits after the sum, or whose parent has not reaped it yet, is missed."""
-    group = CPUACCT / f"shuyaku-bench-{name}"
     with contextlib.suppress(OSError, ValueError):
-        return int((group / "cpuacct.usage").read_text()) / 1e9
+        return int((_group(name) / "cpuacct.usage").read_text()) / 1e9
     return live_processes_cpu(name)
 
 
@@ -94,7 +97,7 @@ def live_processes_cpu(name: str) -> float:
 def meter_containers(name: str) -> bool:
     """Move every process of the set's containers into one cpuacct group (cgroup v1), so that what they and their
     descendants run is charged there. False where the machine has no writable cpuacct hierarchy."""
-    group = CPUACCT / f"shuyaku-bench-{name}"
+    group = _group(name)
     try:
         group.mkdir(exist_ok=True)
         for proc in _namespace_pids(name):
@@ -107,7 +110,7 @@ def meter_containers(name: str) -> bool:
 
 def unmeter_containers(name: str) -> None:
     """Remove the set's cpuacct group once its containers are gone (any process left goes back to the root)."""
-    group = CPUACCT / f"shuyaku-bench-{name}"
+    group = _group(name)
     with contextlib.suppress(OSError):
         for pid in (group / "cgroup.procs").read_text().split():
             with contextlib.suppress(OSError):
